@@ -1,0 +1,164 @@
+//! `snapaudit.toml`: organisation settings read by rules, and the sandbox limits.
+//!
+//! Every setting has a built-in default (`src/config_defaults.toml`, documented in
+//! docs/config.md); a user's file overrides them key by key.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::sync::Arc;
+
+use serde::Deserialize;
+
+use crate::snapshot::{Problem, SourceFile};
+
+pub const DEFAULTS: &str = include_str!("config_defaults.toml");
+
+/// Settings (`[settings]`) as rules see them, and limits (`[limits]`).
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub settings: Arc<BTreeMap<String, toml::Value>>,
+    pub limits: Limits,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Limits {
+    pub max_operations: u64,
+    pub max_call_levels: usize,
+    pub max_expr_depth: usize,
+    pub max_string_size: usize,
+    pub max_array_size: usize,
+    pub max_map_size: usize,
+    pub timeout_ms: u64,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct File {
+    #[serde(default)]
+    settings: BTreeMap<String, toml::Value>,
+    #[serde(default)]
+    limits: Option<toml::Table>,
+}
+
+impl Config {
+    /// The built-in defaults.
+    pub fn defaults() -> Config {
+        // The defaults are part of the binary and parsed in a unit test; fall back to empty
+        // settings rather than abort if they were ever broken.
+        match parse(DEFAULTS, "<built-in defaults>", None) {
+            Ok(c) => c,
+            Err(_) => Config {
+                settings: Arc::new(BTreeMap::new()),
+                limits: Limits {
+                    max_operations: 200_000_000,
+                    max_call_levels: 64,
+                    max_expr_depth: 128,
+                    max_string_size: 1 << 20,
+                    max_array_size: 2_000_000,
+                    max_map_size: 2_000_000,
+                    timeout_ms: 10_000,
+                },
+            },
+        }
+    }
+
+    /// Loads `path` over the defaults.
+    pub fn load(path: &Path) -> Result<Config, Box<Problem>> {
+        let text = std::fs::read_to_string(path).map_err(|e| {
+            Box::new(Problem::error("config::io", format!("cannot read config `{}`: {e}", path.display())))
+        })?;
+        parse(&text, &path.display().to_string(), Some(&Config::defaults()))
+    }
+}
+
+fn parse(text: &str, name: &str, base: Option<&Config>) -> Result<Config, Box<Problem>> {
+    let source = || SourceFile::new(name, text);
+    let file: File = toml::from_str(text).map_err(|e| {
+        let (o, l) = e.span().map(|r| (r.start, r.end - r.start)).unwrap_or((0, 0));
+        Box::new(
+            Problem::error("config::invalid", format!("`{name}` is not a valid snapaudit config: {}", e.message()))
+                .with_help("sections: [settings] (values rules read) and [limits] (sandbox limits); see docs/config.md")
+                .at(source(), o, l, "here"),
+        )
+    })?;
+    let mut settings = base.map(|b| (*b.settings).clone()).unwrap_or_default();
+    for (k, v) in file.settings {
+        if let Some(b) = base {
+            if !b.settings.contains_key(&k) && !k.starts_with("x_") {
+                // Unknown keys are allowed for the user's own rules, but a near-miss of a
+                // known key is almost always a typo.
+                if let Some(near) = closest(&k, b.settings.keys()) {
+                    return Err(Box::new(
+                        Problem::error("config::unknown-setting", format!("unknown setting `{k}`"))
+                            .with_help(format!("did you mean `{near}`?"))
+                            .at(source(), text.find(&k).unwrap_or(0), k.len(), "not a known setting"),
+                    ));
+                }
+            }
+        }
+        settings.insert(k, v);
+    }
+    let mut limits_table = match base {
+        Some(_) => toml::from_str::<File>(DEFAULTS)
+            .ok()
+            .and_then(|f| f.limits)
+            .unwrap_or_default(),
+        None => toml::Table::new(),
+    };
+    if let Some(user) = file.limits {
+        for (k, v) in user {
+            limits_table.insert(k, v);
+        }
+    }
+    let limits: Limits = toml::Value::Table(limits_table).try_into().map_err(|e: toml::de::Error| {
+        Box::new(
+            Problem::error("config::invalid", format!("`{name}` [limits]: {}", e.message()))
+                .with_help("limits: max_operations, max_call_levels, max_expr_depth, max_string_size, max_array_size, max_map_size, timeout_ms")
+                .at(source(), text.find("[limits]").unwrap_or(0), 8, "here"),
+        )
+    })?;
+    Ok(Config {
+        settings: Arc::new(settings),
+        limits,
+    })
+}
+
+/// The closest name by edit distance, when close enough to be a likely typo.
+pub fn closest<'a>(name: &str, candidates: impl Iterator<Item = &'a String>) -> Option<&'a String> {
+    candidates
+        .map(|c| (strsim::levenshtein(name, c), c))
+        .filter(|(d, c)| *d <= 2.max(c.len() / 4))
+        .min_by_key(|(d, _)| *d)
+        .map(|(_, c)| c)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_parse_and_user_values_override() {
+        let d = Config::defaults();
+        assert_eq!(d.settings.get("min_password_length").and_then(|v| v.as_integer()), Some(14));
+        assert_eq!(d.limits.timeout_ms, 10_000);
+        let c = parse("[settings]\nmin_password_length = 16\n[limits]\ntimeout_ms = 50\n", "t.toml", Some(&d))
+            .map_err(|e| e.message)
+            .expect("parses");
+        assert_eq!(c.settings.get("min_password_length").and_then(|v| v.as_integer()), Some(16));
+        assert_eq!(c.settings.get("access_key_max_age_days").and_then(|v| v.as_integer()), Some(90));
+        assert_eq!(c.limits.timeout_ms, 50);
+        assert_eq!(c.limits.max_call_levels, 64);
+    }
+
+    #[test]
+    fn typos_are_refused_with_a_suggestion() {
+        let err = parse("[settings]\nmin_pasword_length = 16\n", "t.toml", Some(&Config::defaults()))
+            .err()
+            .expect("refused");
+        assert_eq!(err.help.as_deref(), Some("did you mean `min_password_length`?"));
+        assert_eq!(err.line_col(), Some((2, 1)));
+        let err = parse("[setings]\n", "t.toml", Some(&Config::defaults())).err().expect("refused");
+        assert!(err.message.contains("unknown field"), "{}", err.message);
+    }
+}

@@ -1,0 +1,190 @@
+//! Rules × snapshot → one result per rule (pass, fail, skip, error) and its findings.
+//!
+//! Rules run in parallel, one rule per task; each task has its own evaluation context
+//! (`rules::context`), so rules cannot see each other's state.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use rayon::prelude::*;
+use rhai::{Dynamic, Engine, EvalAltResult, Map, Position, Scope};
+
+use crate::config::Config;
+use crate::rules::api::{Abort, ConfigApi, SnapshotApi};
+use crate::rules::context::{self, Context, RawFinding};
+use crate::rules::{Rule, RuleMeta, RuleSet, Severity};
+use crate::snapshot::{Problem, Snapshot};
+
+/// How a rule ended.
+#[derive(Debug, Clone)]
+pub enum Outcome {
+    Pass,
+    Fail,
+    Skip(String),
+    Error(Box<Problem>),
+}
+
+impl Outcome {
+    pub fn name(&self) -> &'static str {
+        match self {
+            Outcome::Pass => "pass",
+            Outcome::Fail => "fail",
+            Outcome::Skip(_) => "skip",
+            Outcome::Error(_) => "error",
+        }
+    }
+}
+
+/// One rule's result.
+#[derive(Debug, Clone)]
+pub struct RuleResult {
+    pub meta: Arc<RuleMeta>,
+    pub file: String,
+    pub outcome: Outcome,
+    pub findings: Vec<RawFinding>,
+}
+
+/// Runs every rule of `set` over `snapshot`. Rules that did not load are results too
+/// (`error`, with their diagnostic), so the run accounts for every rule file.
+pub fn evaluate(engine: &Engine, set: &RuleSet, snapshot: &Arc<Snapshot>, config: &Config) -> Vec<RuleResult> {
+    let timeout = Duration::from_millis(config.limits.timeout_ms);
+    let mut results: Vec<RuleResult> = set
+        .rules
+        .par_iter()
+        .map(|rule| run_rule(engine, rule, snapshot, config, timeout))
+        .collect();
+    for broken in &set.broken {
+        let meta = broken.id.clone().unwrap_or_else(|| RuleMeta {
+            id: format!("<{}>", broken.file),
+            title: "rule file that could not be loaded".into(),
+            severity: Severity::High,
+            description: String::new(),
+            remediation: String::new(),
+            cis: Vec::new(),
+            references: Vec::new(),
+        });
+        results.push(RuleResult {
+            meta: Arc::new(meta),
+            file: broken.file.clone(),
+            outcome: Outcome::Error(Box::new(broken.problem.clone())),
+            findings: Vec::new(),
+        });
+    }
+    results.sort_by(|a, b| a.meta.id.cmp(&b.meta.id).then_with(|| a.file.cmp(&b.file)));
+    results
+}
+
+fn run_rule(engine: &Engine, rule: &Rule, snapshot: &Arc<Snapshot>, config: &Config, timeout: Duration) -> RuleResult {
+    let mut scope = Scope::new();
+    scope.push_constant("snapshot", SnapshotApi(snapshot.clone()));
+    scope.push_constant("config", ConfigApi(config.settings.clone()));
+    let mut meta = Map::new();
+    meta.insert("id".into(), Dynamic::from(rule.meta.id.clone()));
+    meta.insert("title".into(), Dynamic::from(rule.meta.title.clone()));
+    meta.insert("severity".into(), Dynamic::from(rule.meta.severity.as_str()));
+    scope.push_constant("rule", meta);
+
+    let ctx = Context {
+        snapshot: snapshot.clone(),
+        now: snapshot.now,
+        severity: rule.meta.severity,
+        evidence: Vec::new(),
+        strings: Default::default(),
+        kept: Vec::new(),
+        findings: Vec::new(),
+        deadline: Instant::now() + timeout,
+    };
+    let (result, ctx) = context::with_context(ctx, || engine.run_ast_with_scope(&mut scope, &rule.ast));
+    let findings = ctx.map(|c| c.findings).unwrap_or_default();
+    let outcome = match result {
+        Ok(()) if findings.is_empty() => Outcome::Pass,
+        Ok(()) => Outcome::Fail,
+        Err(err) => classify(rule, &err, timeout, !findings.is_empty()),
+    };
+    RuleResult {
+        meta: Arc::new(rule.meta.clone()),
+        file: rule.file.clone(),
+        outcome,
+        findings,
+    }
+}
+
+/// The innermost error of a chain of script function calls, and the best position for it.
+fn innermost(err: &EvalAltResult) -> (&EvalAltResult, Position) {
+    let mut cur = err;
+    let mut pos = err.position();
+    while let EvalAltResult::ErrorInFunctionCall(_, _, inner, _) = cur {
+        if !inner.position().is_none() {
+            pos = inner.position();
+        }
+        cur = inner;
+    }
+    (cur, pos)
+}
+
+fn classify(rule: &Rule, err: &EvalAltResult, timeout: Duration, has_findings: bool) -> Outcome {
+    let (inner, pos) = innermost(err);
+    let (code, message, help) = match inner {
+        EvalAltResult::ErrorRuntime(value, _) => {
+            if let Some(a) = value.read_lock::<Abort>() {
+                match &*a {
+                    Abort::Skip(reason) if has_findings => {
+                        let _ = reason;
+                        return Outcome::Fail;
+                    }
+                    Abort::Skip(reason) => return Outcome::Skip(reason.clone()),
+                    Abort::Error(reason) => (
+                        "rule::data",
+                        reason.clone(),
+                        "the data this rule needs is not usable; see the snapshot's manifest".to_owned(),
+                    ),
+                }
+            } else {
+                (
+                    "rule::runtime",
+                    format!("rule `{}` failed: {}", rule.meta.id, value),
+                    "fix the rule; the other rules still ran".to_owned(),
+                )
+            }
+        }
+        EvalAltResult::ErrorTerminated(_, _) => (
+            "rule::limit",
+            format!("rule `{}` ran past its time budget of {} ms and was stopped", rule.meta.id, timeout.as_millis()),
+            "a loop that never ends? raise [limits] timeout_ms in snapaudit.toml if the rule is right".to_owned(),
+        ),
+        EvalAltResult::ErrorTooManyOperations(_) => (
+            "rule::limit",
+            format!("rule `{}` exceeded its operation budget and was stopped", rule.meta.id),
+            "raise [limits] max_operations in snapaudit.toml if the rule is right".to_owned(),
+        ),
+        EvalAltResult::ErrorStackOverflow(_) => (
+            "rule::limit",
+            format!("rule `{}` nested function calls too deeply", rule.meta.id),
+            "unbounded recursion? [limits] max_call_levels bounds it".to_owned(),
+        ),
+        EvalAltResult::ErrorDataTooLarge(what, _) => (
+            "rule::limit",
+            format!("rule `{}` built a value that is too large: {what}", rule.meta.id),
+            "[limits] max_string_size, max_array_size and max_map_size bound values".to_owned(),
+        ),
+        other => (
+            "rule::runtime",
+            format!("rule `{}` failed: {}", rule.meta.id, strip_position(&other.to_string())),
+            "fix the rule; the other rules still ran".to_owned(),
+        ),
+    };
+    let mut problem = Problem::error(code, message).with_help(help).with_file(rule.file.clone());
+    if let (Some(line), col) = (pos.line(), pos.position().unwrap_or(1)) {
+        let offset = miette::SourceOffset::from_location(&*rule.source.text, line, col).offset();
+        problem = problem.at(rule.source.clone(), offset, 1, "here");
+    }
+    Outcome::Error(Box::new(problem))
+}
+
+/// Rhai appends ` (line 3, position 5)` to messages; the span says it better.
+fn strip_position(message: &str) -> String {
+    match message.rfind(" (line ") {
+        Some(i) if message.ends_with(')') => message[..i].to_owned(),
+        _ => message.to_owned(),
+    }
+}

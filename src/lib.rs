@@ -1,0 +1,12 @@
+//! snapaudit's offline engine: load a snapshot, evaluate Rhai rules over it, report findings.
+//!
+//! The data flows one way: [`snapshot`] (files + provenance) → [`rules`] (compiled, sandboxed
+//! Rhai) → [`engine`] (results and findings) → [`report`] (human, JSON). Nothing here touches
+//! the network, the AWS SDK or tokio.
+
+pub mod config;
+pub mod engine;
+pub mod report;
+pub mod rules;
+pub mod snapshot;
+pub mod time;

@@ -1,0 +1,36 @@
+//! The `snapaudit` command line: parse arguments, run a subcommand, map the result to an
+//! exit code (0 clean, 1 findings, 2 usage, input or rule errors).
+
+mod cli;
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+#[derive(Debug, Parser)]
+#[command(name = "snapaudit", version, about = "Offline, evidence-pointing audits of AWS account snapshots")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Run the rules over a snapshot and report findings with their evidence
+    Check(cli::check::CheckArgs),
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Check(args) => cli::check::run(args),
+    };
+    match result {
+        Ok(code) => code,
+        Err(report) => {
+            let handler = snapaudit::report::human::handler(cli::stderr_style(cli::ColorChoice::Auto));
+            cli::print_err(&snapaudit::report::human::render(&handler, report.as_ref()));
+            ExitCode::from(2)
+        }
+    }
+}

@@ -1,0 +1,146 @@
+//! Human output: each finding as a miette diagnostic over the snapshot file (or the decoded
+//! credential report), then a summary by severity and result.
+
+use std::fmt::{self, Write as _};
+
+use miette::{Diagnostic, GraphicalReportHandler, GraphicalTheme, LabeledSpan, SourceCode};
+
+use super::{Finding, Run};
+use crate::engine::Outcome;
+use crate::rules::Severity;
+use crate::snapshot::Problem;
+
+/// How to draw.
+#[derive(Debug, Clone, Copy)]
+pub struct Style {
+    pub color: bool,
+    pub width: usize,
+}
+
+pub fn handler(style: Style) -> GraphicalReportHandler {
+    let theme = if style.color {
+        GraphicalTheme::unicode()
+    } else {
+        GraphicalTheme::unicode_nocolor()
+    };
+    GraphicalReportHandler::new_themed(theme)
+        .with_width(style.width)
+        .with_links(false)
+}
+
+struct FindingDiagnostic<'a>(&'a Finding);
+
+impl fmt::Display for FindingDiagnostic<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let finding = self.0;
+        write!(f, "{} [{}] {}: {}", finding.rule.id, finding.severity, finding.resource.name, finding.message)
+    }
+}
+
+impl fmt::Debug for FindingDiagnostic<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(self, f)
+    }
+}
+
+impl std::error::Error for FindingDiagnostic<'_> {}
+
+impl Diagnostic for FindingDiagnostic<'_> {
+    fn severity(&self) -> Option<miette::Severity> {
+        Some(match self.0.severity {
+            Severity::Critical | Severity::High => miette::Severity::Error,
+            Severity::Medium | Severity::Low => miette::Severity::Warning,
+            Severity::Info => miette::Severity::Advice,
+        })
+    }
+
+    fn help<'a>(&'a self) -> Option<Box<dyn fmt::Display + 'a>> {
+        let r = &self.0.rule.remediation;
+        (!r.is_empty()).then(|| Box::new(r.as_str()) as Box<dyn fmt::Display>)
+    }
+
+    fn source_code(&self) -> Option<&dyn SourceCode> {
+        self.0.location.as_ref().map(|l| l.source.named_source() as &dyn SourceCode)
+    }
+
+    fn labels(&self) -> Option<Box<dyn Iterator<Item = LabeledSpan> + '_>> {
+        let loc = self.0.location.as_ref()?;
+        let text = self.0.label.clone().unwrap_or_else(|| self.0.severity.to_string());
+        Some(Box::new(std::iter::once(LabeledSpan::new(Some(text), loc.offset, loc.length))))
+    }
+}
+
+/// Renders one diagnostic.
+pub fn render(handler: &GraphicalReportHandler, diagnostic: &dyn Diagnostic) -> String {
+    let mut out = String::new();
+    if handler.render_report(&mut out, diagnostic).is_err() {
+        out = format!("{diagnostic}\n");
+    }
+    out
+}
+
+/// Renders problems (input and rule errors, warnings), for standard error.
+pub fn render_problems(style: Style, problems: &[&Problem]) -> String {
+    let handler = handler(style);
+    problems.iter().map(|p| render(&handler, *p)).collect()
+}
+
+/// Renders the findings and the summary, for standard output.
+pub fn render_run(style: Style, run: &Run<'_>) -> String {
+    let handler = handler(style);
+    let mut order: Vec<&Finding> = run.findings.iter().collect();
+    order.sort_by(|a, b| b.severity.cmp(&a.severity));
+    let mut out = String::new();
+    for finding in order {
+        out.push_str(&render(&handler, &FindingDiagnostic(finding)));
+        if finding.location.is_none() {
+            if let Some(call) = &finding.call {
+                let _ = writeln!(out, "  (evidence: `{}`: no response file)", run.snapshot.display_path(call));
+            }
+        }
+        out.push('\n');
+    }
+    out.push_str(&summary(run));
+    out
+}
+
+/// The closing summary: results by outcome, findings by severity, skipped and errored rules.
+pub fn summary(run: &Run<'_>) -> String {
+    let mut out = String::new();
+    let outcomes = run.outcomes();
+    let counts = run.counts();
+    let _ = writeln!(
+        out,
+        "{} rules: {} fail, {} pass, {} skip, {} error",
+        run.results.len(),
+        outcomes["fail"],
+        outcomes["pass"],
+        outcomes["skip"],
+        outcomes["error"]
+    );
+    let by_sev: Vec<String> = Severity::ALL.iter().map(|s| format!("{} {}", counts[s], s)).collect();
+    let _ = writeln!(out, "{} findings: {}", run.findings.len(), by_sev.join(", "));
+    for r in run.results {
+        match &r.outcome {
+            Outcome::Skip(reason) => {
+                let _ = writeln!(out, "  skip   {}: {}", r.meta.id, reason);
+            }
+            Outcome::Error(p) => {
+                let _ = writeln!(out, "  error  {}: {}", r.meta.id, p.message);
+            }
+            _ => {}
+        }
+    }
+    let _ = writeln!(
+        out,
+        "evaluated at {} ({})",
+        run.snapshot.now.map(|t| crate::time::format_time(&t)).unwrap_or_else(|| "unknown".into()),
+        match run.snapshot.time_source {
+            crate::snapshot::TimeSource::AsOf => "--as-of",
+            crate::snapshot::TimeSource::Manifest => "capture time from the manifest",
+            crate::snapshot::TimeSource::CredentialReport => "credential report GeneratedTime",
+            crate::snapshot::TimeSource::Unknown => "no time known",
+        }
+    );
+    out
+}

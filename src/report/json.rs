@@ -1,0 +1,192 @@
+//! `--format json`: the complete, versioned machine output (schema in docs/output.md).
+
+use serde::Serialize;
+
+use super::{CsvCell, Run};
+use crate::engine::Outcome;
+use crate::rules::context::Resource;
+use crate::rules::Severity;
+use crate::snapshot::{Problem, ProblemSeverity, TimeSource};
+
+/// Bumped on any breaking change of the JSON output.
+pub const SCHEMA_VERSION: u32 = 1;
+
+#[derive(Serialize)]
+struct Output<'a> {
+    schema_version: u32,
+    tool: Tool,
+    snapshot: SnapshotInfo<'a>,
+    summary: Summary,
+    rules: Vec<RuleOut<'a>>,
+    findings: Vec<FindingOut<'a>>,
+    diagnostics: Vec<DiagnosticOut>,
+}
+
+#[derive(Serialize)]
+struct Tool {
+    name: &'static str,
+    version: &'static str,
+}
+
+#[derive(Serialize)]
+struct SnapshotInfo<'a> {
+    path: &'a str,
+    account_id: &'a str,
+    partition: &'a str,
+    regions: &'a [String],
+    captured_at: Option<&'a str>,
+    evaluated_at: Option<String>,
+    evaluated_at_source: TimeSource,
+}
+
+#[derive(Serialize)]
+struct Summary {
+    rules: std::collections::BTreeMap<&'static str, usize>,
+    findings: std::collections::BTreeMap<Severity, usize>,
+    total_findings: usize,
+}
+
+#[derive(Serialize)]
+struct RuleOut<'a> {
+    id: &'a str,
+    title: &'a str,
+    severity: Severity,
+    cis: &'a [String],
+    file: &'a str,
+    result: &'static str,
+    reason: Option<String>,
+    findings: usize,
+}
+
+#[derive(Serialize)]
+struct FindingOut<'a> {
+    rule_id: &'a str,
+    title: &'a str,
+    severity: Severity,
+    resource: &'a Resource,
+    message: &'a str,
+    label: Option<&'a str>,
+    remediation: &'a str,
+    cis: &'a [String],
+    location: Option<LocationOut<'a>>,
+    call: Option<&'a str>,
+}
+
+#[derive(Serialize)]
+struct LocationOut<'a> {
+    file: &'a str,
+    line: usize,
+    column: usize,
+    end_line: usize,
+    end_column: usize,
+    offset: usize,
+    length: usize,
+    pointer: Option<&'a str>,
+    csv: Option<&'a CsvCell>,
+}
+
+#[derive(Serialize)]
+struct DiagnosticOut {
+    severity: ProblemSeverity,
+    code: &'static str,
+    message: String,
+    help: Option<String>,
+    file: Option<String>,
+    line: Option<usize>,
+    column: Option<usize>,
+}
+
+fn diagnostic(p: &Problem) -> DiagnosticOut {
+    let lc = p.line_col();
+    DiagnosticOut {
+        severity: p.severity,
+        code: p.code,
+        message: p.message.clone(),
+        help: p.help.clone(),
+        file: p.file.clone(),
+        line: lc.map(|(l, _)| l),
+        column: lc.map(|(_, c)| c),
+    }
+}
+
+/// Serializes the run. Everything is sorted, so the same inputs give the same bytes.
+pub fn render(run: &Run<'_>) -> String {
+    let snapshot = run.snapshot;
+    let rules = run
+        .results
+        .iter()
+        .map(|r| RuleOut {
+            id: &r.meta.id,
+            title: &r.meta.title,
+            severity: r.meta.severity,
+            cis: &r.meta.cis,
+            file: &r.file,
+            result: r.outcome.name(),
+            reason: match &r.outcome {
+                Outcome::Skip(reason) => Some(reason.clone()),
+                Outcome::Error(p) => Some(p.message.clone()),
+                _ => None,
+            },
+            findings: r.findings.len(),
+        })
+        .collect();
+    let findings = run
+        .findings
+        .iter()
+        .map(|f| FindingOut {
+            rule_id: &f.rule.id,
+            title: &f.rule.title,
+            severity: f.severity,
+            resource: &f.resource,
+            message: &f.message,
+            label: f.label.as_deref(),
+            remediation: &f.rule.remediation,
+            cis: &f.rule.cis,
+            location: f.location.as_ref().map(|l| LocationOut {
+                file: &l.file,
+                line: l.line,
+                column: l.column,
+                end_line: l.end_line,
+                end_column: l.end_column,
+                offset: l.offset,
+                length: l.length,
+                pointer: l.pointer.as_deref(),
+                csv: l.csv.as_ref(),
+            }),
+            call: f.call.as_deref(),
+        })
+        .collect();
+    let mut diagnostics: Vec<DiagnosticOut> = run.problems.iter().map(diagnostic).collect();
+    for r in run.results {
+        if let Outcome::Error(p) = &r.outcome {
+            diagnostics.push(diagnostic(p));
+        }
+    }
+    let out = Output {
+        schema_version: SCHEMA_VERSION,
+        tool: Tool {
+            name: "snapaudit",
+            version: env!("CARGO_PKG_VERSION"),
+        },
+        snapshot: SnapshotInfo {
+            path: &snapshot.display_dir,
+            account_id: &snapshot.account_id,
+            partition: &snapshot.partition,
+            regions: &snapshot.regions,
+            captured_at: snapshot.manifest.as_ref().map(|m| m.started_at.as_str()),
+            evaluated_at: snapshot.now.map(|t| crate::time::format_time(&t)),
+            evaluated_at_source: snapshot.time_source,
+        },
+        summary: Summary {
+            rules: run.outcomes(),
+            findings: run.counts(),
+            total_findings: run.findings.len(),
+        },
+        rules,
+        findings,
+        diagnostics,
+    };
+    let mut text = serde_json::to_string_pretty(&out).unwrap_or_else(|e| format!("{{\"error\": \"{e}\"}}"));
+    text.push('\n');
+    text
+}

@@ -1,0 +1,217 @@
+//! Sinks for results: located findings, then human (miette) or JSON output.
+
+pub mod human;
+pub mod json;
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use crate::engine::{Outcome, RuleResult};
+use crate::rules::context::{Evidence, Resource};
+use crate::rules::{RuleMeta, Severity};
+use crate::snapshot::locate::{self, Span};
+use crate::snapshot::path::{JsonPath, Step};
+use crate::snapshot::{Problem, Snapshot, SourceFile};
+
+/// Where a finding's evidence is.
+#[derive(Debug, Clone)]
+pub struct Location {
+    /// Snapshot-relative path of the file (`iam/get-credential-report.json` for report cells).
+    pub file: String,
+    pub line: usize,
+    pub column: usize,
+    pub end_line: usize,
+    pub end_column: usize,
+    pub offset: usize,
+    pub length: usize,
+    /// JSON pointer of the value, for JSON evidence.
+    pub pointer: Option<String>,
+    /// The cell, for credential report evidence.
+    pub csv: Option<CsvCell>,
+    /// The text the span points into (the file, or the decoded CSV).
+    pub source: SourceFile,
+}
+
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct CsvCell {
+    /// 1-based line of the decoded CSV (the header is line 1).
+    pub line: usize,
+    /// Column name, `None` when the whole row is the evidence.
+    pub column: Option<String>,
+    pub user: String,
+}
+
+/// A finding with its rule and location.
+#[derive(Debug, Clone)]
+pub struct Finding {
+    pub rule: Arc<RuleMeta>,
+    pub severity: Severity,
+    pub resource: Resource,
+    pub message: String,
+    pub label: Option<String>,
+    pub location: Option<Location>,
+    /// Snapshot-relative path of the call, when the evidence is a call with no file.
+    pub call: Option<String>,
+}
+
+/// Everything a run produced.
+pub struct Run<'a> {
+    pub snapshot: &'a Snapshot,
+    pub results: &'a [RuleResult],
+    pub findings: Vec<Finding>,
+    pub problems: Vec<Problem>,
+}
+
+impl Run<'_> {
+    /// Findings per severity, most severe first.
+    pub fn counts(&self) -> BTreeMap<Severity, usize> {
+        let mut counts: BTreeMap<Severity, usize> = Severity::ALL.iter().map(|s| (*s, 0)).collect();
+        for f in &self.findings {
+            *counts.entry(f.severity).or_default() += 1;
+        }
+        counts
+    }
+
+    /// Results per outcome name.
+    pub fn outcomes(&self) -> BTreeMap<&'static str, usize> {
+        let mut counts: BTreeMap<&'static str, usize> = ["pass", "fail", "skip", "error"].into_iter().map(|k| (k, 0)).collect();
+        for r in self.results {
+            *counts.entry(r.outcome.name()).or_default() += 1;
+        }
+        counts
+    }
+
+    /// True when any input or rule error happened (exit code 2).
+    pub fn has_errors(&self) -> bool {
+        self.results.iter().any(|r| matches!(r.outcome, Outcome::Error(_)))
+            || self.problems.iter().any(|p| p.severity == crate::snapshot::ProblemSeverity::Error)
+    }
+}
+
+/// Resolves the evidence of every finding to a location, reading each file with findings
+/// once, and sorts findings by rule, file and position.
+pub fn locate_findings(snapshot: &Snapshot, results: &[RuleResult]) -> Vec<Finding> {
+    // Group JSON paths by file so that every file is read and parsed once.
+    let mut wanted: BTreeMap<String, Vec<Vec<Step>>> = BTreeMap::new();
+    let manifest_path = |i: usize| JsonPath::root().key("calls").index(i);
+    for r in results {
+        for f in &r.findings {
+            match &f.evidence {
+                Evidence::Json { file, path } => wanted.entry(file.path.clone()).or_default().push(path.steps()),
+                Evidence::Call { file } => {
+                    if let Some(i) = file.manifest_call {
+                        wanted.entry(crate::snapshot::load::MANIFEST.to_owned()).or_default().push(manifest_path(i).steps());
+                    }
+                }
+                _ => {}
+            }
+        }
+    }
+    let mut spans: BTreeMap<String, (SourceFile, BTreeMap<String, Span>)> = BTreeMap::new();
+    for (rel, paths) in wanted {
+        let Some(source) = snapshot.source(&rel) else { continue };
+        let found = locate::locate_all(&source.text, &paths);
+        let by_pointer = paths
+            .iter()
+            .zip(found)
+            .filter_map(|(p, s)| s.map(|s| (pointer_of(p), s)))
+            .collect();
+        spans.insert(rel, (source, by_pointer));
+    }
+
+    let mut findings = Vec::new();
+    for r in results {
+        for f in &r.findings {
+            let mut call = None;
+            let location = match &f.evidence {
+                Evidence::None => None,
+                Evidence::Json { file, path } => json_location(&spans, &file.path, &path.pointer()),
+                Evidence::Call { file } => {
+                    call = Some(file.path.clone());
+                    file.manifest_call.and_then(|i| {
+                        json_location(&spans, crate::snapshot::load::MANIFEST, &manifest_path(i).pointer())
+                    })
+                }
+                Evidence::ReportRow { row } => cell_location(snapshot, *row, None),
+                Evidence::ReportCell { row, column } => cell_location(snapshot, *row, Some(*column)),
+            };
+            findings.push(Finding {
+                rule: r.meta.clone(),
+                severity: f.severity,
+                resource: f.resource.clone(),
+                message: f.message.clone(),
+                label: f.label.clone(),
+                location,
+                call,
+            });
+        }
+    }
+    findings.sort_by(|a, b| {
+        a.rule
+            .id
+            .cmp(&b.rule.id)
+            .then_with(|| loc_key(a).cmp(&loc_key(b)))
+            .then_with(|| a.resource.cmp(&b.resource))
+            .then_with(|| a.message.cmp(&b.message))
+    });
+    findings
+}
+
+fn loc_key(f: &Finding) -> (String, usize) {
+    match &f.location {
+        Some(l) => (l.file.clone(), l.offset),
+        None => (f.call.clone().unwrap_or_default(), 0),
+    }
+}
+
+fn pointer_of(steps: &[Step]) -> String {
+    steps
+        .iter()
+        .fold(JsonPath::root(), |p, s| p.child(s.clone()))
+        .pointer()
+}
+
+fn json_location(spans: &BTreeMap<String, (SourceFile, BTreeMap<String, Span>)>, rel: &str, pointer: &str) -> Option<Location> {
+    let (source, by_pointer) = spans.get(rel)?;
+    let span = by_pointer.get(pointer)?;
+    let mut loc = location(source, rel, span.offset, span.len);
+    loc.pointer = Some(pointer.to_owned());
+    Some(loc)
+}
+
+fn cell_location(snapshot: &Snapshot, row: usize, column: Option<usize>) -> Option<Location> {
+    let report = snapshot.credential_report.as_ref().ok()?;
+    let r = report.rows.get(row)?;
+    let (offset, len) = match column {
+        Some(c) => *r.spans.get(c)?,
+        None => {
+            let start = r.spans.first()?.0;
+            let end = r.spans.last().map(|(o, l)| o + l)?;
+            (start, end - start)
+        }
+    };
+    let mut loc = location(&report.source, crate::snapshot::credential_report::PATH, offset, len);
+    loc.csv = Some(CsvCell {
+        line: r.line,
+        column: column.and_then(|c| report.header.get(c).cloned()),
+        user: r.cells.first().cloned().unwrap_or_default(),
+    });
+    Some(loc)
+}
+
+fn location(source: &SourceFile, rel: &str, offset: usize, length: usize) -> Location {
+    let (line, column) = source.line_col(offset);
+    let (end_line, end_column) = source.line_col(offset + length);
+    Location {
+        file: rel.to_owned(),
+        line,
+        column,
+        end_line,
+        end_column,
+        offset,
+        length,
+        pointer: None,
+        csv: None,
+        source: source.clone(),
+    }
+}

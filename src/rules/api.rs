@@ -1,0 +1,554 @@
+//! The host API rules see: `snapshot`, documents, JSON nodes, credential report rows, time
+//! helpers, `query`, `report` and `skip` (documented in docs/rules.md).
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use chrono::{DateTime, Utc};
+use jmespath::{Rcvar, Variable};
+use rhai::{Array, Dynamic, Engine, EvalAltResult, ImmutableString, Map, Position};
+
+use super::context::{self, Evidence, RawFinding, Resource};
+use super::meta::Severity;
+use crate::config::closest;
+use crate::snapshot::credential_report::CredentialReport;
+use crate::snapshot::path::JsonPath;
+use crate::snapshot::{DocStatus, SnapFile, Snapshot};
+use crate::time::{format_time, parse_time};
+
+type RhaiResult<T> = Result<T, Box<EvalAltResult>>;
+
+/// Ends a rule early with a result other than pass/fail.
+#[derive(Debug, Clone)]
+pub enum Abort {
+    Skip(String),
+    Error(String),
+}
+
+fn abort<T>(a: Abort) -> RhaiResult<T> {
+    Err(Box::new(EvalAltResult::ErrorRuntime(Dynamic::from(a), Position::NONE)))
+}
+
+fn fail<T>(message: impl Into<String>) -> RhaiResult<T> {
+    Err(Box::new(EvalAltResult::ErrorRuntime(Dynamic::from(message.into()), Position::NONE)))
+}
+
+/// `snapshot`: the loaded snapshot.
+#[derive(Clone)]
+pub struct SnapshotApi(pub Arc<Snapshot>);
+
+/// `snapshot.json(path)`: one response, whatever happened to its call.
+#[derive(Clone)]
+pub struct Doc(pub Arc<SnapFile>);
+
+/// An object or array from a response file.
+#[derive(Clone)]
+pub struct Node {
+    file: Arc<SnapFile>,
+    var: Rcvar,
+    path: JsonPath,
+}
+
+/// A row of the decoded credential report.
+#[derive(Clone)]
+pub struct Row {
+    report: Arc<CredentialReport>,
+    index: usize,
+}
+
+/// `N/A`, `not_supported`, `no_information` in the credential report.
+#[derive(Clone, Debug, PartialEq)]
+pub struct NoValue(pub ImmutableString);
+
+/// A point in time.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Time(pub DateTime<Utc>);
+
+/// `config`: the organisation's settings.
+#[derive(Clone)]
+pub struct ConfigApi(pub Arc<BTreeMap<String, toml::Value>>);
+
+impl Doc {
+    fn root(&self) -> RhaiResult<Node> {
+        let file = &self.0;
+        match (&file.status, &file.data) {
+            (DocStatus::Ok, Some(data)) => Ok(Node {
+                file: file.clone(),
+                var: data.clone(),
+                path: JsonPath::root(),
+            }),
+            (DocStatus::Absent { code, .. }, _) => abort(Abort::Skip(format!("absent: {} ({code})", file.path))),
+            (DocStatus::Failed { code, message }, _) => {
+                abort(Abort::Error(format!("{code}: {} could not be collected: {message}", file.path)))
+            }
+            (DocStatus::Malformed { message }, _) => abort(Abort::Error(format!("malformed: {}: {message}", file.path))),
+            _ => abort(Abort::Skip(format!("not collected: {}", file.path))),
+        }
+    }
+}
+
+/// Turns a value of `file` at `path` into a Rhai value: objects and arrays become nodes,
+/// scalars native values tagged with their place.
+fn wrap(file: &Arc<SnapFile>, var: &Rcvar, path: JsonPath) -> Dynamic {
+    let scalar = match &**var {
+        Variable::Array(_) | Variable::Object(_) => {
+            return Dynamic::from(Node {
+                file: file.clone(),
+                var: var.clone(),
+                path,
+            })
+        }
+        Variable::Null => Dynamic::UNIT,
+        Variable::Bool(b) => Dynamic::from(*b),
+        Variable::String(s) => Dynamic::from(s.clone()),
+        Variable::Number(n) => match n.as_i64() {
+            Some(i) => Dynamic::from(i),
+            None => Dynamic::from(n.as_f64().unwrap_or(f64::NAN)),
+        },
+        Variable::Expref(_) => Dynamic::UNIT,
+    };
+    context::tag(scalar, Evidence::Json { file: file.clone(), path })
+}
+
+/// A plain Rhai copy of a JSON value, without locations.
+fn plain(var: &Variable) -> Dynamic {
+    match var {
+        Variable::Null | Variable::Expref(_) => Dynamic::UNIT,
+        Variable::Bool(b) => Dynamic::from(*b),
+        Variable::String(s) => Dynamic::from(s.clone()),
+        Variable::Number(n) => match n.as_i64() {
+            Some(i) => Dynamic::from(i),
+            None => Dynamic::from(n.as_f64().unwrap_or(f64::NAN)),
+        },
+        Variable::Array(items) => Dynamic::from_array(items.iter().map(|v| plain(v)).collect()),
+        Variable::Object(members) => {
+            Dynamic::from_map(members.iter().map(|(k, v)| (k.as_str().into(), plain(v))).collect::<Map>())
+        }
+    }
+}
+
+/// A JMESPath result: values that are the file's own keep their place.
+fn from_query(file: &Arc<SnapFile>, var: &Rcvar) -> Dynamic {
+    if let Some(path) = file.path_of(var) {
+        return wrap(file, var, path);
+    }
+    match &**var {
+        Variable::Array(items) => Dynamic::from_array(items.iter().map(|v| from_query(file, v)).collect()),
+        Variable::Object(members) => Dynamic::from_map(
+            members
+                .iter()
+                .map(|(k, v)| (k.as_str().into(), from_query(file, v)))
+                .collect::<Map>(),
+        ),
+        other => plain(other),
+    }
+}
+
+impl Node {
+    fn member(&self, key: &str) -> Dynamic {
+        match &*self.var {
+            Variable::Object(m) => match m.get(key) {
+                Some(v) => wrap(&self.file, v, self.path.key(key)),
+                None => Dynamic::UNIT,
+            },
+            _ => Dynamic::UNIT,
+        }
+    }
+
+    fn element(&self, index: i64) -> Dynamic {
+        match &*self.var {
+            Variable::Array(items) => {
+                let i = if index < 0 { items.len() as i64 + index } else { index };
+                match usize::try_from(i).ok().and_then(|i| items.get(i).map(|v| (i, v))) {
+                    Some((i, v)) => wrap(&self.file, v, self.path.index(i)),
+                    None => Dynamic::UNIT,
+                }
+            }
+            _ => Dynamic::UNIT,
+        }
+    }
+
+    fn len(&self) -> i64 {
+        match &*self.var {
+            Variable::Array(a) => a.len() as i64,
+            Variable::Object(m) => m.len() as i64,
+            _ => 0,
+        }
+    }
+
+    fn children(&self) -> Vec<Dynamic> {
+        match &*self.var {
+            Variable::Array(items) => items
+                .iter()
+                .enumerate()
+                .map(|(i, v)| wrap(&self.file, v, self.path.index(i)))
+                .collect(),
+            Variable::Object(m) => m.iter().map(|(k, v)| wrap(&self.file, v, self.path.key(k))).collect(),
+            _ => Vec::new(),
+        }
+    }
+
+    fn contains(&self, needle: &Dynamic) -> bool {
+        match &*self.var {
+            Variable::Object(m) => needle.read_lock::<ImmutableString>().is_some_and(|k| m.contains_key(k.as_str())),
+            Variable::Array(items) => items.iter().any(|v| same_scalar(v, needle)),
+            _ => false,
+        }
+    }
+
+    fn json(&self) -> String {
+        serde_json::to_string(&*self.var).unwrap_or_default()
+    }
+}
+
+fn same_scalar(v: &Variable, d: &Dynamic) -> bool {
+    match v {
+        Variable::String(s) => d.read_lock::<ImmutableString>().is_some_and(|x| x.as_str() == s),
+        Variable::Bool(b) => d.as_bool().is_ok_and(|x| x == *b),
+        Variable::Number(n) => match (n.as_i64(), d.as_int(), d.as_float()) {
+            (Some(i), Ok(x), _) => i == x,
+            (_, _, Ok(f)) => n.as_f64() == Some(f),
+            _ => false,
+        },
+        Variable::Null => d.is_unit(),
+        _ => false,
+    }
+}
+
+impl IntoIterator for Node {
+    type Item = Dynamic;
+    type IntoIter = std::vec::IntoIter<Dynamic>;
+    fn into_iter(self) -> Self::IntoIter {
+        self.children().into_iter()
+    }
+}
+
+impl Row {
+    fn cell(&self, column: &str) -> RhaiResult<Dynamic> {
+        let Some(c) = self.report.column(column) else {
+            let hint = closest(column, self.report.header.iter())
+                .map(|n| format!("; did you mean `{n}`?"))
+                .unwrap_or_default();
+            return fail(format!("the credential report has no column `{column}`{hint}"));
+        };
+        let text = self.report.rows[self.index].cells.get(c).map(String::as_str).unwrap_or("");
+        Ok(context::tag(typed_cell(text), Evidence::ReportCell { row: self.index, column: c }))
+    }
+
+    fn user(&self) -> &str {
+        self.report.rows[self.index].cells.first().map(String::as_str).unwrap_or("")
+    }
+}
+
+/// The typed value of a credential report cell.
+pub fn typed_cell(text: &str) -> Dynamic {
+    match text {
+        "true" => Dynamic::from(true),
+        "false" => Dynamic::from(false),
+        "N/A" | "not_supported" | "no_information" => Dynamic::from(NoValue(text.into())),
+        _ => match parse_time(text).filter(|_| text.contains('T')) {
+            Some(t) => Dynamic::from(Time(t)),
+            None => Dynamic::from(ImmutableString::from(text)),
+        },
+    }
+}
+
+fn now() -> RhaiResult<Time> {
+    match context::current(|c| c.now).flatten() {
+        Some(t) => Ok(Time(t)),
+        None => abort(Abort::Error(
+            "no evaluation time: the snapshot has no manifest or credential report time; pass --as-of".into(),
+        )),
+    }
+}
+
+/// A time from a timestamp, an RFC 3339 string or epoch seconds; `None` for no value.
+fn time_of(value: &Dynamic) -> RhaiResult<Option<Time>> {
+    if value.is_unit() || value.is::<NoValue>() {
+        return Ok(None);
+    }
+    if let Some(t) = value.read_lock::<Time>() {
+        return Ok(Some(*t));
+    }
+    if let Some(s) = value.read_lock::<ImmutableString>() {
+        return match parse_time(s.as_str()) {
+            Some(t) => Ok(Some(Time(t))),
+            None => fail(format!("`{}` is not a time (expected RFC 3339, e.g. 2026-11-02T09:00:00Z)", s.as_str())),
+        };
+    }
+    if let Ok(secs) = value.as_int() {
+        return match DateTime::from_timestamp(secs, 0) {
+            Some(t) => Ok(Some(Time(t))),
+            None => fail(format!("{secs} is out of range for a time")),
+        };
+    }
+    if let Ok(secs) = value.as_float() {
+        return match DateTime::from_timestamp_millis((secs * 1000.0) as i64) {
+            Some(t) => Ok(Some(Time(t))),
+            None => fail(format!("{secs} is out of range for a time")),
+        };
+    }
+    fail(format!("a {} is not a time", value.type_name()))
+}
+
+fn since(value: Dynamic, unit_secs: i64) -> RhaiResult<Dynamic> {
+    let Some(t) = time_of(&value)? else {
+        return Ok(Dynamic::UNIT);
+    };
+    let now = now()?;
+    Ok(Dynamic::from((now.0 - t.0).num_seconds().div_euclid(unit_secs)))
+}
+
+fn toml_to_dynamic(v: &toml::Value) -> Dynamic {
+    match v {
+        toml::Value::String(s) => Dynamic::from(s.clone()),
+        toml::Value::Integer(i) => Dynamic::from(*i),
+        toml::Value::Float(f) => Dynamic::from(*f),
+        toml::Value::Boolean(b) => Dynamic::from(*b),
+        toml::Value::Datetime(d) => match parse_time(&d.to_string()) {
+            Some(t) => Dynamic::from(Time(t)),
+            None => Dynamic::from(d.to_string()),
+        },
+        toml::Value::Array(a) => Dynamic::from_array(a.iter().map(toml_to_dynamic).collect()),
+        toml::Value::Table(t) => {
+            Dynamic::from_map(t.iter().map(|(k, v)| (k.as_str().into(), toml_to_dynamic(v))).collect::<Map>())
+        }
+    }
+}
+
+/// The evidence behind the first argument of `report`.
+fn evidence_of(at: &Dynamic) -> Evidence {
+    if let Some(node) = at.read_lock::<Node>() {
+        return Evidence::Json {
+            file: node.file.clone(),
+            path: node.path.clone(),
+        };
+    }
+    if let Some(doc) = at.read_lock::<Doc>() {
+        return match (&doc.0.status, &doc.0.data) {
+            (DocStatus::Ok, Some(_)) => Evidence::Json {
+                file: doc.0.clone(),
+                path: JsonPath::root(),
+            },
+            _ => Evidence::Call { file: doc.0.clone() },
+        };
+    }
+    if let Some(row) = at.read_lock::<Row>() {
+        return Evidence::ReportRow { row: row.index };
+    }
+    context::evidence_of_value(at)
+}
+
+fn resource_of(value: &Dynamic) -> RhaiResult<Resource> {
+    if let Some(map) = value.read_lock::<Map>() {
+        let get = |k: &str| map.get(k).map(|v| v.to_string()).unwrap_or_default();
+        let id = get("id");
+        if id.is_empty() {
+            return fail("a resource map needs an `id`");
+        }
+        let name = map.get("name").map(|v| v.to_string()).unwrap_or_else(|| id.clone());
+        return Ok(Resource { id, name });
+    }
+    let id = value.to_string();
+    Ok(Resource { name: id.clone(), id })
+}
+
+fn account_resource() -> Resource {
+    let (partition, account) = context::current(|c| (c.snapshot.partition.clone(), c.snapshot.account_id.clone()))
+        .unwrap_or_default();
+    let id = if account.is_empty() {
+        "account".to_owned()
+    } else {
+        format!("arn:{partition}:iam::{account}:root")
+    };
+    Resource {
+        id,
+        name: if account.is_empty() { "account".into() } else { format!("account {account}") },
+    }
+}
+
+fn push_finding(at: Dynamic, resource: Resource, message: ImmutableString, options: Option<Map>) -> RhaiResult<()> {
+    let mut severity = context::current(|c| c.severity).unwrap_or(Severity::Medium);
+    let mut label = None;
+    if let Some(opts) = options {
+        for (k, v) in opts {
+            match k.as_str() {
+                "severity" => {
+                    let s = v.to_string();
+                    severity = match Severity::parse(&s) {
+                        Some(s) => s,
+                        None => return fail(format!("unknown severity `{s}`: use info, low, medium, high or critical")),
+                    }
+                }
+                "label" => label = Some(v.to_string()),
+                other => return fail(format!("unknown report option `{other}`: use `severity` or `label`")),
+            }
+        }
+    }
+    let finding = RawFinding {
+        severity,
+        resource,
+        message: message.to_string(),
+        label,
+        evidence: evidence_of(&at),
+    };
+    context::current(|c| c.findings.push(finding));
+    Ok(())
+}
+
+/// Registers the host API on `engine`.
+pub fn register(engine: &mut Engine) {
+    engine
+        .register_type_with_name::<SnapshotApi>("snapshot")
+        .register_type_with_name::<Doc>("document")
+        .register_type_with_name::<Node>("node")
+        .register_type_with_name::<Row>("row")
+        .register_type_with_name::<NoValue>("no_value")
+        .register_type_with_name::<Time>("timestamp")
+        .register_type_with_name::<ConfigApi>("config")
+        .register_type_with_name::<Abort>("abort");
+
+    // snapshot
+    engine
+        .register_fn("json", |s: &mut SnapshotApi, path: &str| Doc(s.0.file(path)))
+        .register_fn("regions", |s: &mut SnapshotApi| -> Array {
+            s.0.regions.iter().map(|r| Dynamic::from(r.clone())).collect()
+        })
+        .register_fn("files", |s: &mut SnapshotApi, prefix: &str| -> Array {
+            s.0.paths_under(prefix)
+                .filter(|p| s.0.file(p).status != DocStatus::NotCollected)
+                .map(|p| Dynamic::from(p.to_owned()))
+                .collect()
+        })
+        .register_fn("credential_report", |s: &mut SnapshotApi| -> RhaiResult<Array> {
+            match &s.0.credential_report {
+                Ok(report) => Ok((0..report.rows.len())
+                    .map(|index| Dynamic::from(Row { report: report.clone(), index }))
+                    .collect()),
+                Err(status) => Doc(Arc::new(crate::snapshot::load::placeholder(
+                    crate::snapshot::credential_report::PATH,
+                    status.clone(),
+                )))
+                .root()
+                .map(|_| Array::new()),
+            }
+        })
+        .register_get("account_id", |s: &mut SnapshotApi| s.0.account_id.clone())
+        .register_get("partition", |s: &mut SnapshotApi| s.0.partition.clone());
+
+    // documents
+    engine
+        .register_fn("status", |d: &mut Doc| d.0.status.name())
+        .register_fn("is_ok", |d: &mut Doc| d.0.status == DocStatus::Ok)
+        .register_fn("is_missing", |d: &mut Doc| matches!(d.0.status, DocStatus::Absent { .. }))
+        .register_fn("error_code", |d: &mut Doc| d.0.status.error_code().to_owned())
+        .register_fn("path", |d: &mut Doc| d.0.path.clone())
+        .register_indexer_get(|d: &mut Doc, key: &str| -> RhaiResult<Dynamic> { Ok(d.root()?.member(key)) })
+        .register_fn("to_string", |d: &mut Doc| format!("document {} ({})", d.0.path, d.0.status.name()))
+        .register_fn("to_debug", |d: &mut Doc| format!("document {} ({})", d.0.path, d.0.status.name()));
+
+    // nodes
+    engine
+        .register_indexer_get(|n: &mut Node, key: &str| n.member(key))
+        .register_indexer_get(|n: &mut Node, index: i64| n.element(index))
+        .register_fn("len", |n: &mut Node| n.len())
+        .register_fn("is_empty", |n: &mut Node| n.len() == 0)
+        .register_fn("has", |n: &mut Node, key: &str| matches!(&*n.var, Variable::Object(m) if m.contains_key(key)))
+        .register_fn("contains", |n: &mut Node, needle: Dynamic| n.contains(&needle))
+        .register_fn("keys", |n: &mut Node| -> Array {
+            match &*n.var {
+                Variable::Object(m) => m.keys().map(|k| Dynamic::from(k.clone())).collect(),
+                _ => Array::new(),
+            }
+        })
+        .register_fn("is_array", |n: &mut Node| matches!(&*n.var, Variable::Array(_)))
+        .register_fn("is_object", |n: &mut Node| matches!(&*n.var, Variable::Object(_)))
+        .register_fn("pointer", |n: &mut Node| n.path.pointer())
+        .register_fn("to_value", |n: &mut Node| plain(&n.var))
+        .register_fn("to_string", |n: &mut Node| n.json())
+        .register_fn("to_debug", |n: &mut Node| n.json())
+        .register_iterator::<Node>();
+
+    // credential report rows and cells
+    engine
+        .register_indexer_get(|r: &mut Row, column: &str| r.cell(column))
+        .register_fn("is_root", |r: &mut Row| r.user() == "<root_account>")
+        .register_fn("to_string", |r: &mut Row| format!("credential report row for {}", r.user()))
+        .register_fn("to_debug", |r: &mut Row| format!("credential report row for {}", r.user()))
+        .register_fn("to_string", |v: &mut NoValue| v.0.to_string())
+        .register_fn("to_debug", |v: &mut NoValue| v.0.to_string())
+        .register_fn("==", |a: NoValue, b: ImmutableString| a.0 == b)
+        .register_fn("!=", |a: NoValue, b: ImmutableString| a.0 != b)
+        .register_fn("==", |a: NoValue, b: NoValue| a == b)
+        .register_fn("!=", |a: NoValue, b: NoValue| a != b);
+
+    // time
+    engine
+        .register_fn("now", now)
+        .register_fn("timestamp", |s: &str| -> RhaiResult<Time> {
+            match parse_time(s) {
+                Some(t) => Ok(Time(t)),
+                None => fail(format!("`{s}` is not a time (expected RFC 3339, e.g. 2026-11-02T09:00:00Z)")),
+            }
+        })
+        .register_fn("days_since", |v: Dynamic| since(v, 86_400))
+        .register_fn("hours_since", |v: Dynamic| since(v, 3_600))
+        .register_fn("has_value", |v: Dynamic| !(v.is_unit() || v.is::<NoValue>()))
+        .register_fn("to_string", |t: &mut Time| format_time(&t.0))
+        .register_fn("to_debug", |t: &mut Time| format_time(&t.0))
+        .register_fn("==", |a: Time, b: Time| a == b)
+        .register_fn("!=", |a: Time, b: Time| a != b)
+        .register_fn("<", |a: Time, b: Time| a < b)
+        .register_fn("<=", |a: Time, b: Time| a <= b)
+        .register_fn(">", |a: Time, b: Time| a > b)
+        .register_fn(">=", |a: Time, b: Time| a >= b);
+
+    // config
+    engine.register_indexer_get(|c: &mut ConfigApi, key: &str| -> RhaiResult<Dynamic> {
+        match c.0.get(key) {
+            Some(v) => Ok(toml_to_dynamic(v)),
+            None => {
+                let hint = closest(key, c.0.keys()).map(|n| format!("; did you mean `{n}`?")).unwrap_or_default();
+                fail(format!("unknown config setting `{key}`{hint}"))
+            }
+        }
+    });
+
+    // queries, helpers, reporting
+    engine
+        .register_fn("query", |d: Doc, expr: &str| -> RhaiResult<Dynamic> { query(&d.root()?, expr) })
+        .register_fn("query", |n: Node, expr: &str| query(&n, expr))
+        .register_fn("glob_match", |pattern: &str, text: &str| -> RhaiResult<bool> {
+            match glob::Pattern::new(pattern) {
+                Ok(p) => Ok(p.matches(text)),
+                Err(e) => fail(format!("`{pattern}` is not a valid glob: {e}")),
+            }
+        })
+        .register_fn("skip", |reason: &str| -> RhaiResult<()> { abort(Abort::Skip(reason.to_owned())) })
+        .register_fn("report", |at: Dynamic, message: ImmutableString| {
+            push_finding(at, account_resource(), message, None)
+        })
+        .register_fn("report", |at: Dynamic, message: ImmutableString, options: Map| {
+            push_finding(at, account_resource(), message, Some(options))
+        })
+        .register_fn("report", |at: Dynamic, resource: Dynamic, message: ImmutableString| {
+            push_finding(at, resource_of(&resource)?, message, None)
+        })
+        .register_fn(
+            "report",
+            |at: Dynamic, resource: Dynamic, message: ImmutableString, options: Map| {
+                push_finding(at, resource_of(&resource)?, message, Some(options))
+            },
+        );
+}
+
+fn query(node: &Node, expr: &str) -> RhaiResult<Dynamic> {
+    let compiled = match jmespath::compile(expr) {
+        Ok(c) => c,
+        Err(e) => return fail(format!("invalid JMESPath expression: {e}")),
+    };
+    match compiled.search(node.var.clone()) {
+        Ok(result) => Ok(from_query(&node.file, &result)),
+        Err(e) => fail(format!("JMESPath: {e}")),
+    }
+}

@@ -1,0 +1,571 @@
+//! Reading a snapshot directory: every response file once, the manifest, the regions, the
+//! evaluation time, and the decoded credential report.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, OnceLock};
+
+use chrono::{DateTime, Utc};
+use jmespath::{Rcvar, Variable};
+use rayon::prelude::*;
+use sha2::{Digest, Sha256};
+
+use super::credential_report::{self, CredentialReport};
+use super::locate;
+use super::manifest::{self, CallStatus, Manifest};
+use super::path::{JsonPath, Step};
+use super::problem::{Problem, SourceFile};
+use crate::time::{format_time, parse_time};
+
+pub const MANIFEST: &str = "manifest.json";
+
+/// What snapaudit knows about one snapshot path.
+#[derive(Debug, Clone, PartialEq)]
+pub enum DocStatus {
+    /// The file is there and parsed.
+    Ok,
+    /// The API answered that the thing does not exist (`NoSuchEntity`, …): data, not failure.
+    Absent { code: String, message: String },
+    /// The call failed (`AccessDenied`, throttling, …).
+    Failed { code: String, message: String },
+    /// The file is there but cannot be read as JSON (or is missing though listed).
+    Malformed { message: String },
+    /// Nothing was collected for this path.
+    NotCollected,
+}
+
+impl DocStatus {
+    pub fn name(&self) -> &'static str {
+        match self {
+            DocStatus::Ok => "ok",
+            DocStatus::Absent { .. } => "absent",
+            DocStatus::Failed { .. } => "error",
+            DocStatus::Malformed { .. } => "malformed",
+            DocStatus::NotCollected => "not_collected",
+        }
+    }
+
+    pub fn error_code(&self) -> &str {
+        match self {
+            DocStatus::Absent { code, .. } | DocStatus::Failed { code, .. } => code,
+            _ => "",
+        }
+    }
+}
+
+/// One snapshot path: its status, its parsed data, and the index that maps JMESPath
+/// results back to their paths.
+#[derive(Debug)]
+pub struct SnapFile {
+    /// Snapshot-relative path with `/` separators.
+    pub path: String,
+    /// Index of this path's entry in the manifest's `calls`.
+    pub manifest_call: Option<usize>,
+    pub status: DocStatus,
+    pub data: Option<Rcvar>,
+    identities: OnceLock<HashMap<usize, JsonPath>>,
+}
+
+impl SnapFile {
+    fn new(path: String, status: DocStatus, data: Option<Rcvar>, manifest_call: Option<usize>) -> Self {
+        SnapFile {
+            path,
+            manifest_call,
+            status,
+            data,
+            identities: OnceLock::new(),
+        }
+    }
+
+    /// The path of a value of this file, found by identity (JMESPath results share the
+    /// file's values). Built once per file, on the first query.
+    pub fn path_of(&self, value: &Rcvar) -> Option<JsonPath> {
+        let index = self.identities.get_or_init(|| {
+            let mut map = HashMap::new();
+            if let Some(root) = &self.data {
+                index_values(root, JsonPath::root(), &mut map);
+            }
+            map
+        });
+        index.get(&(Arc::as_ptr(value) as usize)).cloned()
+    }
+}
+
+fn index_values(value: &Rcvar, path: JsonPath, map: &mut HashMap<usize, JsonPath>) {
+    match &**value {
+        Variable::Array(items) => {
+            for (i, item) in items.iter().enumerate() {
+                index_values(item, path.index(i), map);
+            }
+        }
+        Variable::Object(members) => {
+            for (k, v) in members {
+                index_values(v, path.key(k), map);
+            }
+        }
+        _ => {}
+    }
+    map.insert(Arc::as_ptr(value) as usize, path);
+}
+
+/// Where the evaluation time came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum TimeSource {
+    AsOf,
+    Manifest,
+    CredentialReport,
+    Unknown,
+}
+
+#[derive(Debug, Default, Clone)]
+pub struct LoadOptions {
+    /// `--as-of`: the evaluation time, overriding the capture time.
+    pub as_of: Option<DateTime<Utc>>,
+}
+
+/// A loaded snapshot.
+#[derive(Debug)]
+pub struct Snapshot {
+    /// The directory as the user named it (used in displayed paths).
+    pub display_dir: String,
+    pub dir: PathBuf,
+    pub manifest: Option<Manifest>,
+    files: BTreeMap<String, Arc<SnapFile>>,
+    pub regions: Vec<String>,
+    pub account_id: String,
+    pub partition: String,
+    pub now: Option<DateTime<Utc>>,
+    pub time_source: TimeSource,
+    /// The decoded credential report, or why it cannot be had.
+    pub credential_report: Result<Arc<CredentialReport>, DocStatus>,
+    /// Problems found while loading (malformed files, warnings).
+    pub problems: Vec<Problem>,
+}
+
+/// A snapshot that cannot be loaded at all.
+#[derive(Debug, thiserror::Error, miette::Diagnostic)]
+pub enum LoadError {
+    #[error("snapshot directory `{0}` does not exist")]
+    #[diagnostic(code(snapshot::not_found), help("name a directory made by `snapaudit collect` or by hand with the aws CLI"))]
+    NotFound(String),
+    #[error("`{0}` is not a directory")]
+    #[diagnostic(code(snapshot::not_a_directory))]
+    NotADirectory(String),
+    #[error("cannot read snapshot directory `{path}`")]
+    #[diagnostic(code(snapshot::io))]
+    Io {
+        path: String,
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+struct RawFile {
+    rel: String,
+    bytes: Vec<u8>,
+}
+
+impl Snapshot {
+    /// Loads the snapshot at `dir`. Per-file problems are collected in `problems`; only a
+    /// directory that cannot be read at all is an error.
+    pub fn load(dir: &Path, options: &LoadOptions) -> Result<Snapshot, LoadError> {
+        let display_dir = dir.display().to_string();
+        let meta = std::fs::metadata(dir).map_err(|_| LoadError::NotFound(display_dir.clone()))?;
+        if !meta.is_dir() {
+            return Err(LoadError::NotADirectory(display_dir));
+        }
+        let mut problems = Vec::new();
+        let raw = read_tree(dir, &display_dir, &mut problems)?;
+        let show = |rel: &str| join_display(&display_dir, rel);
+
+        // The manifest first: it says how every call ended.
+        let mut manifest = None;
+        let mut responses = Vec::with_capacity(raw.len());
+        for file in raw {
+            if file.rel == MANIFEST {
+                manifest = parse_manifest(&file.bytes, &show(MANIFEST), &mut problems);
+            } else if file.rel.ends_with(".json") {
+                responses.push(file);
+            }
+        }
+        let calls: HashMap<&str, usize> = manifest
+            .as_ref()
+            .map(|m| m.calls.iter().enumerate().map(|(i, c)| (c.path.as_str(), i)).collect())
+            .unwrap_or_default();
+
+        let parsed: Vec<(SnapFile, Vec<Problem>)> = responses
+            .into_par_iter()
+            .map(|file| {
+                let call = calls.get(file.rel.as_str()).copied();
+                let expected_sha = call
+                    .and_then(|i| manifest.as_ref().map(|m| &m.calls[i]))
+                    .and_then(|c| c.sha256.as_deref());
+                parse_response(file, call, expected_sha, &show)
+            })
+            .collect();
+        let mut files = BTreeMap::new();
+        for (file, mut found) in parsed {
+            problems.append(&mut found);
+            files.insert(file.path.clone(), Arc::new(file));
+        }
+
+        // Calls the manifest records that have no file: failures, absences, or lost files.
+        if let Some(m) = &manifest {
+            for (i, call) in m.calls.iter().enumerate() {
+                let rel = call.path.clone();
+                let in_tree = files.contains_key(&rel);
+                match call.status {
+                    CallStatus::Error => {
+                        let (code, message) = call
+                            .error
+                            .as_ref()
+                            .map(|e| (e.code.clone(), e.message.clone()))
+                            .unwrap_or_else(|| ("Unknown".into(), String::new()));
+                        if in_tree {
+                            problems.push(
+                                Problem::warning(
+                                    "snapshot::unexpected-file",
+                                    format!("`{}` exists but the manifest records its call as failed ({code}); the file is ignored", show(&rel)),
+                                )
+                                .with_file(rel.clone()),
+                            );
+                        }
+                        let status = if manifest::is_absence_code(&code) {
+                            DocStatus::Absent { code, message }
+                        } else {
+                            DocStatus::Failed { code, message }
+                        };
+                        files.insert(rel.clone(), Arc::new(SnapFile::new(rel, status, None, Some(i))));
+                    }
+                    CallStatus::Ok if !in_tree => {
+                        problems.push(
+                            Problem::error(
+                                "snapshot::missing-file",
+                                format!("the manifest lists `{}` but the file is missing", show(&rel)),
+                            )
+                            .with_help("the snapshot is incomplete: collect it again or restore the file")
+                            .with_file(rel.clone()),
+                        );
+                        let status = DocStatus::Malformed {
+                            message: "listed in the manifest but missing".into(),
+                        };
+                        files.insert(rel.clone(), Arc::new(SnapFile::new(rel, status, None, Some(i))));
+                    }
+                    CallStatus::Ok => {}
+                }
+            }
+        }
+
+        let regions = match &manifest {
+            Some(m) if !m.regions.is_empty() => {
+                let set: BTreeSet<String> = m.regions.iter().cloned().collect();
+                set.into_iter().collect()
+            }
+            _ => regions_from_folders(files.keys()),
+        };
+
+        let (credential_report, mut report_problems) = decode_report(dir, &display_dir, files.get(credential_report::PATH));
+        problems.append(&mut report_problems);
+
+        let (now, time_source) = evaluation_time(options, manifest.as_ref(), &credential_report, &mut problems);
+
+        let account_id = manifest
+            .as_ref()
+            .map(|m| m.account_id.clone())
+            .filter(|a| !a.is_empty())
+            .or_else(|| account_from_identity(files.get("sts/get-caller-identity.json")))
+            .unwrap_or_default();
+        let partition = manifest
+            .as_ref()
+            .map(|m| m.partition.clone())
+            .filter(|p| !p.is_empty())
+            .unwrap_or_else(|| "aws".into());
+
+        Ok(Snapshot {
+            display_dir,
+            dir: dir.to_path_buf(),
+            manifest,
+            files,
+            regions,
+            account_id,
+            partition,
+            now,
+            time_source,
+            credential_report,
+            problems,
+        })
+    }
+
+    /// The file at `rel`, or a not-collected placeholder.
+    pub fn file(&self, rel: &str) -> Arc<SnapFile> {
+        match self.files.get(rel) {
+            Some(f) => f.clone(),
+            None => Arc::new(SnapFile::new(rel.to_owned(), DocStatus::NotCollected, None, None)),
+        }
+    }
+
+    /// Snapshot paths under `prefix` that have a response file or a manifest entry, sorted.
+    pub fn paths_under<'a>(&'a self, prefix: &'a str) -> impl Iterator<Item = &'a str> + 'a {
+        self.files
+            .range(prefix.to_owned()..)
+            .take_while(move |(k, _)| k.starts_with(prefix))
+            .map(|(k, _)| k.as_str())
+    }
+
+    pub fn files(&self) -> impl Iterator<Item = &Arc<SnapFile>> {
+        self.files.values()
+    }
+
+    /// The path shown to users for a snapshot-relative path.
+    pub fn display_path(&self, rel: &str) -> String {
+        join_display(&self.display_dir, rel)
+    }
+
+    /// Reads a file's text again, for diagnostics (only files with findings are read twice).
+    pub fn source(&self, rel: &str) -> Option<SourceFile> {
+        let text = std::fs::read_to_string(self.dir.join(rel)).ok()?;
+        Some(SourceFile::new(self.display_path(rel), text))
+    }
+}
+
+fn join_display(dir: &str, rel: &str) -> String {
+    if dir.ends_with('/') {
+        format!("{dir}{rel}")
+    } else {
+        format!("{dir}/{rel}")
+    }
+}
+
+fn read_tree(dir: &Path, display_dir: &str, problems: &mut Vec<Problem>) -> Result<Vec<RawFile>, LoadError> {
+    let mut out = Vec::new();
+    for entry in walkdir::WalkDir::new(dir).follow_links(false).sort_by_file_name() {
+        let entry = match entry {
+            Ok(e) => e,
+            Err(e) => {
+                if e.depth() == 0 {
+                    return Err(LoadError::Io {
+                        path: display_dir.to_owned(),
+                        source: e.into_io_error().unwrap_or_else(|| std::io::Error::other("walk failed")),
+                    });
+                }
+                problems.push(Problem::error("snapshot::io", format!("cannot read part of the snapshot: {e}")));
+                continue;
+            }
+        };
+        let rel = match entry.path().strip_prefix(dir) {
+            Ok(r) => r.components().map(|c| c.as_os_str().to_string_lossy()).collect::<Vec<_>>().join("/"),
+            Err(_) => continue,
+        };
+        if entry.file_type().is_symlink() {
+            problems.push(
+                Problem::warning("snapshot::symlink", format!("`{}` is a symbolic link; snapaudit does not follow links in a snapshot", join_display(display_dir, &rel)))
+                    .with_file(rel),
+            );
+            continue;
+        }
+        if !entry.file_type().is_file() {
+            continue;
+        }
+        match std::fs::read(entry.path()) {
+            Ok(bytes) => out.push(RawFile { rel, bytes }),
+            Err(e) => problems.push(
+                Problem::error("snapshot::io", format!("cannot read `{}`: {e}", join_display(display_dir, &rel))).with_file(rel),
+            ),
+        }
+    }
+    Ok(out)
+}
+
+fn parse_manifest(bytes: &[u8], shown: &str, problems: &mut Vec<Problem>) -> Option<Manifest> {
+    let text = match std::str::from_utf8(bytes) {
+        Ok(t) => t,
+        Err(e) => {
+            problems.push(Problem::error("snapshot::manifest", format!("`{shown}` is not UTF-8 (byte {})", e.valid_up_to())).with_file(MANIFEST));
+            return None;
+        }
+    };
+    match serde_json::from_str::<Manifest>(text) {
+        Ok(m) if m.schema_version > manifest::SCHEMA_VERSION => {
+            problems.push(
+                Problem::error(
+                    "snapshot::manifest",
+                    format!("manifest schema_version {} is newer than this snapaudit reads ({})", m.schema_version, manifest::SCHEMA_VERSION),
+                )
+                .with_help("upgrade snapaudit")
+                .with_file(MANIFEST),
+            );
+            None
+        }
+        Ok(m) => Some(m),
+        Err(e) => {
+            problems.push(json_problem("snapshot::manifest", shown, MANIFEST, text, &e, "the manifest cannot be read; the files are audited without it"));
+            None
+        }
+    }
+}
+
+fn json_problem(code: &'static str, shown: &str, rel: &str, text: &str, e: &serde_json::Error, help: &str) -> Problem {
+    let source = SourceFile::new(shown, text);
+    let offset = miette::SourceOffset::from_location(text, e.line(), e.column()).offset();
+    let msg = e.to_string();
+    let short = msg.split(" at line ").next().unwrap_or(&msg).to_owned();
+    Problem::error(code, format!("`{shown}` is not valid JSON: {short}"))
+        .with_help(help.to_owned())
+        .with_file(rel.to_owned())
+        .at(source, offset, 0, short)
+}
+
+fn parse_response(
+    file: RawFile,
+    call: Option<usize>,
+    expected_sha: Option<&str>,
+    show: &dyn Fn(&str) -> String,
+) -> (SnapFile, Vec<Problem>) {
+    let mut problems = Vec::new();
+    let shown = show(&file.rel);
+    if let Some(expected) = expected_sha {
+        let actual = hex(&Sha256::digest(&file.bytes));
+        if !actual.eq_ignore_ascii_case(expected) {
+            problems.push(
+                Problem::warning(
+                    "snapshot::sha256-mismatch",
+                    format!("`{shown}` does not match the sha256 in the manifest: it changed after capture"),
+                )
+                .with_help(format!("manifest: {expected}\nfile:     {actual}"))
+                .with_file(file.rel.clone()),
+            );
+        }
+    }
+    let text = match String::from_utf8(file.bytes) {
+        Ok(t) => t,
+        Err(e) => {
+            let at = e.utf8_error().valid_up_to();
+            let lossy = String::from_utf8_lossy(e.as_bytes()).into_owned();
+            let problem = Problem::error("snapshot::not-utf8", format!("`{shown}` is not UTF-8 text"))
+                .with_help("the aws CLI writes UTF-8 JSON; the file is damaged or not a response")
+                .with_file(file.rel.clone())
+                .at(SourceFile::new(shown.clone(), lossy), at, 1, "invalid byte");
+            problems.push(problem);
+            let status = DocStatus::Malformed { message: "not UTF-8".into() };
+            return (SnapFile::new(file.rel, status, None, call), problems);
+        }
+    };
+    match serde_json::from_str::<Variable>(&text) {
+        Ok(v) => (SnapFile::new(file.rel, DocStatus::Ok, Some(Rcvar::new(v)), call), problems),
+        Err(e) => {
+            problems.push(json_problem(
+                "snapshot::malformed-json",
+                &shown,
+                &file.rel,
+                &text,
+                &e,
+                "the file must be the aws CLI's `--output json` for this call; rules that read it report `error`",
+            ));
+            let status = DocStatus::Malformed { message: format!("not valid JSON: {e}") };
+            (SnapFile::new(file.rel, status, None, call), problems)
+        }
+    }
+}
+
+fn hex(bytes: &[u8]) -> String {
+    use std::fmt::Write as _;
+    bytes.iter().fold(String::with_capacity(bytes.len() * 2), |mut s, b| {
+        let _ = write!(s, "{b:02x}");
+        s
+    })
+}
+
+/// Regions of a hand-made snapshot: the region folders under each regional service.
+fn regions_from_folders<'a>(paths: impl Iterator<Item = &'a String>) -> Vec<String> {
+    let mut set = BTreeSet::new();
+    for p in paths {
+        let mut parts = p.split('/');
+        let (Some(service), Some(region), Some(_)) = (parts.next(), parts.next(), parts.next()) else {
+            continue;
+        };
+        if matches!(service, "ec2" | "cloudtrail" | "cloudwatch") && looks_like_region(region) {
+            set.insert(region.to_owned());
+        }
+    }
+    set.into_iter().collect()
+}
+
+fn looks_like_region(s: &str) -> bool {
+    s.contains('-') && s.ends_with(|c: char| c.is_ascii_digit()) && s.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+}
+
+fn account_from_identity(file: Option<&Arc<SnapFile>>) -> Option<String> {
+    let data = file?.data.as_ref()?;
+    match &*data.get_field("Account") {
+        Variable::String(s) => Some(s.clone()),
+        _ => None,
+    }
+}
+
+fn decode_report(
+    dir: &Path,
+    display_dir: &str,
+    file: Option<&Arc<SnapFile>>,
+) -> (Result<Arc<CredentialReport>, DocStatus>, Vec<Problem>) {
+    let Some(file) = file else {
+        return (Err(DocStatus::NotCollected), Vec::new());
+    };
+    let Some(data) = &file.data else {
+        return (Err(file.status.clone()), Vec::new());
+    };
+    let content = data.get_field("Content");
+    let generated = data.get_field("GeneratedTime");
+    let shown = join_display(display_dir, credential_report::PATH);
+    let text = std::fs::read_to_string(dir.join(credential_report::PATH)).unwrap_or_default();
+    let source = SourceFile::new(shown, text);
+    let at = || {
+        locate::locate(&source.text, &[Step::Key(Arc::from("Content"))]).map(|s| (s.offset, s.len))
+    };
+    match credential_report::decode(content.as_string().map(String::as_str), generated.as_string().map(String::as_str), &source, at) {
+        Ok(report) => (Ok(Arc::new(report)), Vec::new()),
+        Err(e) => {
+            let status = DocStatus::Malformed { message: e.0.message.clone() };
+            (Err(status), vec![e.0.with_file(credential_report::PATH)])
+        }
+    }
+}
+
+fn evaluation_time(
+    options: &LoadOptions,
+    manifest: Option<&Manifest>,
+    report: &Result<Arc<CredentialReport>, DocStatus>,
+    problems: &mut Vec<Problem>,
+) -> (Option<DateTime<Utc>>, TimeSource) {
+    if let Some(t) = options.as_of {
+        return (Some(t), TimeSource::AsOf);
+    }
+    if let Some(m) = manifest {
+        if let Some(t) = parse_time(&m.started_at) {
+            return (Some(t), TimeSource::Manifest);
+        }
+        problems.push(Problem::error("snapshot::manifest", format!("manifest `started_at` is not an RFC 3339 time: `{}`", m.started_at)).with_file(MANIFEST));
+    }
+    if let Ok(r) = report {
+        if let Some(t) = r.generated_time.as_deref().and_then(parse_time) {
+            problems.push(
+                Problem::warning(
+                    "snapshot::time-from-report",
+                    format!("no manifest capture time: ages are judged at the credential report's GeneratedTime, {}", format_time(&t)),
+                )
+                .with_help("pass `--as-of DATE` to choose the evaluation time"),
+            );
+            return (Some(t), TimeSource::CredentialReport);
+        }
+    }
+    problems.push(
+        Problem::warning("snapshot::no-time", "no capture time: rules that judge ages will report `error`")
+            .with_help("pass `--as-of DATE`, or include manifest.json or iam/get-credential-report.json"),
+    );
+    (None, TimeSource::Unknown)
+}
+
+/// A snapshot path with no data, for reporting why it has none.
+pub fn placeholder(path: &str, status: DocStatus) -> SnapFile {
+    SnapFile::new(path.to_owned(), status, None, None)
+}

@@ -1,0 +1,75 @@
+//! `manifest.json`: what was captured, when, and how every call ended.
+
+use serde::{Deserialize, Serialize};
+
+/// The manifest schema this build reads and writes.
+pub const SCHEMA_VERSION: u32 = 1;
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct Manifest {
+    pub schema_version: u32,
+    #[serde(default)]
+    pub tool: Option<ToolInfo>,
+    #[serde(default)]
+    pub account_id: String,
+    #[serde(default)]
+    pub caller_arn: String,
+    #[serde(default)]
+    pub partition: String,
+    #[serde(default)]
+    pub regions: Vec<String>,
+    pub started_at: String,
+    #[serde(default)]
+    pub finished_at: Option<String>,
+    #[serde(default)]
+    pub calls: Vec<Call>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct ToolInfo {
+    pub name: String,
+    pub version: String,
+}
+
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum CallStatus {
+    Ok,
+    Error,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct Call {
+    pub path: String,
+    #[serde(default)]
+    pub service: String,
+    #[serde(default)]
+    pub operation: String,
+    #[serde(default)]
+    pub region: Option<String>,
+    #[serde(default)]
+    pub parameters: serde_json::Value,
+    pub status: CallStatus,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sha256: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<CallError>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct CallError {
+    pub code: String,
+    #[serde(default)]
+    pub message: String,
+}
+
+/// Error codes that are answers, not failures: the thing asked about does not exist, or the
+/// account has no such feature. A rule may treat them as data (`doc.is_missing()`).
+pub fn is_absence_code(code: &str) -> bool {
+    code == "NoSuchEntity"
+        || code == "NoSuchEntityException"
+        || code == "SubscriptionRequiredException"
+        || code == "TrailNotFoundException"
+        || code.ends_with(".NotFound")
+        || code.ends_with("NotFoundException")
+}
