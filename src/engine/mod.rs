@@ -167,6 +167,11 @@ fn classify(rule: &Rule, err: &EvalAltResult, timeout: Duration, has_findings: b
             format!("rule `{}` built a value that is too large: {what}", rule.meta.id),
             "[limits] max_string_size, max_array_size and max_map_size bound values".to_owned(),
         ),
+        EvalAltResult::ErrorTooManyModules(_) | EvalAltResult::ErrorModuleNotFound(..) => (
+            "rule::sandbox",
+            format!("rule `{}` tried to import a module; rules cannot read files", rule.meta.id),
+            "rules are self-contained: put shared logic in the rule file itself".to_owned(),
+        ),
         other => (
             "rule::runtime",
             format!("rule `{}` failed: {}", rule.meta.id, strip_position(&other.to_string())),
