@@ -30,7 +30,7 @@ pub fn snapaudit(args: &[&str]) -> Output {
         .args(args)
         .current_dir(root())
         .env("NO_COLOR", "1")
-        .env("COLUMNS", "100")
+        .env("COLUMNS", "160")
         .output()
         .expect("run snapaudit");
     Output {

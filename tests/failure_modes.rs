@@ -1,0 +1,202 @@
+//! Every failure mode of `check` gives its documented result and exit code, never a panic:
+//! missing files, failed calls, absent data, malformed JSON, bad base64, odd CSV, broken
+//! and hostile rules.
+
+mod common;
+
+use common::{findings_of, rule_result, snapaudit, Fixture};
+
+fn check_json(fixture: &Fixture) -> (i32, serde_json::Value, String) {
+    let out = snapaudit(&["check", &fixture.arg(), "--format", "json"]);
+    assert!(!out.stderr.contains("panicked"), "{}", out.stderr);
+    (out.code, out.json(), out.stderr)
+}
+
+fn diagnostics<'a>(run: &'a serde_json::Value, code: &str) -> Vec<&'a serde_json::Value> {
+    run["diagnostics"]
+        .as_array()
+        .map(|d| d.iter().filter(|x| x["code"] == code).collect())
+        .unwrap_or_default()
+}
+
+#[test]
+fn a_file_that_was_not_collected_skips_the_rules_that_need_it() {
+    let f = Fixture::example();
+    f.remove("cloudwatch/us-east-1/describe-alarms.json");
+    f.edit_call("cloudwatch/us-east-1/describe-alarms.json", |_| None);
+    let (code, run, _) = check_json(&f);
+    assert_eq!(
+        rule_result(&run, "cloudwatch.billing-alarm"),
+        ("skip".into(), "not collected: cloudwatch/us-east-1/describe-alarms.json".into())
+    );
+    assert!(findings_of(&run, "cloudwatch.billing-alarm").is_empty());
+    assert_eq!(code, 1, "a skip is not an error; the other findings remain");
+}
+
+#[test]
+fn a_failed_call_is_an_error_result_not_a_pass() {
+    let f = Fixture::example();
+    f.fail_call("ec2/us-east-1/describe-security-groups.json", "AccessDenied");
+    let (code, run, _) = check_json(&f);
+    let (result, reason) = rule_result(&run, "ec2.security-group.admin-ports-open");
+    assert_eq!(result, "error");
+    assert!(reason.starts_with("AccessDenied: ec2/us-east-1/describe-security-groups.json could not be collected"), "{reason}");
+    assert_eq!(code, 2, "an audit with failed calls is not clean");
+    // Rules that do not need the file are unaffected.
+    assert_eq!(rule_result(&run, "iam.root.mfa").0, "fail");
+}
+
+#[test]
+fn an_absent_password_policy_is_a_finding_on_the_manifest_entry() {
+    let f = Fixture::example();
+    f.fail_call("iam/get-account-password-policy.json", "NoSuchEntity");
+    let (_, run, _) = check_json(&f);
+    let present = findings_of(&run, "iam.password-policy.present");
+    assert_eq!(present.len(), 1);
+    assert_eq!(present[0]["location"]["file"], "manifest.json");
+    assert_eq!(present[0]["call"], "iam/get-account-password-policy.json");
+    let (result, reason) = rule_result(&run, "iam.password-policy.min-length");
+    assert_eq!(result, "skip");
+    assert!(reason.contains("password policy"), "{reason}");
+}
+
+#[test]
+fn malformed_json_is_located_and_only_its_rules_error() {
+    let f = Fixture::example();
+    let text = f.read("ec2/eu-west-1/describe-instances.json");
+    f.write("ec2/eu-west-1/describe-instances.json", &text[..200]);
+    let (code, run, _) = check_json(&f);
+    assert_eq!(code, 2);
+    let d = diagnostics(&run, "snapshot::malformed-json");
+    assert_eq!(d.len(), 1, "{run}");
+    assert_eq!(d[0]["file"], "ec2/eu-west-1/describe-instances.json");
+    assert!(d[0]["line"].as_u64().is_some_and(|l| l >= 9), "{}", d[0]);
+    let (result, reason) = rule_result(&run, "ec2.instance.public-ip");
+    assert_eq!(result, "error");
+    assert!(reason.contains("malformed: ec2/eu-west-1/describe-instances.json"), "{reason}");
+    assert_eq!(rule_result(&run, "iam.user.console-mfa").0, "fail");
+    // The human output shows the spot.
+    let out = snapaudit(&["check", &f.arg()]);
+    assert!(out.stderr.contains("describe-instances.json` is not valid JSON: EOF while parsing"), "{}", out.stderr);
+}
+
+#[test]
+fn bad_base64_in_the_credential_report_is_located() {
+    let f = Fixture::example();
+    let text = f.read("iam/get-credential-report.json");
+    let doc: serde_json::Value = serde_json::from_str(&text).expect("json");
+    let content = doc["Content"].as_str().expect("content");
+    f.write("iam/get-credential-report.json", &text.replace(content, "dXNlcixhcm4K!!!garbage"));
+    let (code, run, _) = check_json(&f);
+    assert_eq!(code, 2);
+    let d = diagnostics(&run, "snapshot::credential-report");
+    assert_eq!(d.len(), 1);
+    assert!(d[0]["message"].as_str().unwrap_or("").contains("not valid base64"), "{}", d[0]);
+    assert_eq!(d[0]["line"], 2, "points at the Content line");
+    let (result, reason) = rule_result(&run, "iam.user.console-mfa");
+    assert_eq!(result, "error");
+    assert!(reason.contains("credential report"), "{reason}");
+}
+
+#[test]
+fn a_credential_report_row_with_missing_cells_is_located_in_the_csv() {
+    use base64::Engine as _;
+    let f = Fixture::example();
+    let csv = "user,arn,user_creation_time,password_enabled,mfa_active\n<root_account>,arn:aws:iam::111122223333:root,2019-01-01T00:00:00+00:00,not_supported,false\nbob,arn:aws:iam::111122223333:user/bob\n";
+    let b64 = base64::engine::general_purpose::STANDARD.encode(csv);
+    let doc = serde_json::json!({"Content": b64, "ReportFormat": "text/csv", "GeneratedTime": "2026-11-02T08:59:30+00:00"});
+    f.write("iam/get-credential-report.json", &serde_json::to_string_pretty(&doc).expect("json"));
+    let (code, run, _) = check_json(&f);
+    assert_eq!(code, 2);
+    let d = diagnostics(&run, "snapshot::credential-report");
+    assert_eq!(d.len(), 1);
+    assert!(d[0]["message"].as_str().unwrap_or("").contains("a row has 2 cells, the header has 5"), "{}", d[0]);
+    assert_eq!(d[0]["line"], 3);
+}
+
+#[test]
+fn the_manifest_listing_a_missing_file_is_an_error() {
+    let f = Fixture::example();
+    f.remove("ec2/us-east-1/describe-vpcs.json");
+    let (code, run, _) = check_json(&f);
+    assert_eq!(code, 2);
+    let d = diagnostics(&run, "snapshot::missing-file");
+    assert_eq!(d.len(), 1);
+    assert_eq!(d[0]["file"], "ec2/us-east-1/describe-vpcs.json");
+}
+
+#[test]
+fn a_hand_made_snapshot_without_manifest_works() {
+    let f = Fixture::example();
+    f.remove("manifest.json");
+    let (code, run, _) = check_json(&f);
+    assert_eq!(code, 1);
+    assert_eq!(run["snapshot"]["regions"], serde_json::json!(["eu-west-1", "us-east-1"]));
+    assert_eq!(run["snapshot"]["account_id"], "111122223333", "from sts/get-caller-identity.json");
+    assert_eq!(run["snapshot"]["evaluated_at_source"], "credential-report");
+    assert_eq!(run["snapshot"]["evaluated_at"], "2026-11-02T08:59:30Z");
+    let w = diagnostics(&run, "snapshot::time-from-report");
+    assert_eq!(w.len(), 1);
+    assert_eq!(w[0]["severity"], "warning");
+    // The Trusted Advisor call was never made by hand: not collected, so skipped.
+    assert_eq!(rule_result(&run, "support.trusted-advisor").0, "skip");
+    assert!(!findings_of(&run, "iam.root.mfa").is_empty());
+}
+
+#[test]
+fn a_tampered_file_is_reported() {
+    let f = Fixture::example();
+    let text = f.read("iam/list-users.json");
+    f.write("iam/list-users.json", &text.replace("alice", "mallory"));
+    let (_, run, _) = check_json(&f);
+    let d = diagnostics(&run, "snapshot::sha256-mismatch");
+    assert_eq!(d.len(), 1);
+    assert_eq!(d[0]["file"], "iam/list-users.json");
+}
+
+#[test]
+fn broken_and_hostile_rules_are_diagnosed_and_the_rest_still_run() {
+    let out = snapaudit(&[
+        "check",
+        "snapshots/example",
+        "--format",
+        "json",
+        "--policies",
+        "policies",
+        "--policies",
+        "tests/fixtures/policies-hostile",
+        "--config",
+        "tests/fixtures/short-timeout.toml",
+    ]);
+    assert_eq!(out.code, 2, "{}", out.stderr);
+    let run = out.json();
+    let hostile = "tests/fixtures/policies-hostile";
+    let expect = [
+        ("test.loops-forever", "rule::limit", "loops.rhai", 6, "ran past its time budget of 300 ms"),
+        ("test.does-not-compile", "rule::syntax", "broken.rhai", 6, "does not compile"),
+        ("test.throws", "rule::runtime", "throws.rhai", 6, "cannot handle 8"),
+        ("test.reads-files", "rule::sandbox", "reads_files.rhai", 5, "tried to import a module"),
+        ("test.uses-eval", "rule::syntax", "uses_eval.rhai", 5, "'eval' is disabled"),
+    ];
+    for (id, code, file, line, text) in expect {
+        let (result, reason) = rule_result(&run, id);
+        assert_eq!(result, "error", "{id}");
+        assert!(reason.contains(text), "{id}: {reason}");
+        let d = run["diagnostics"]
+            .as_array()
+            .and_then(|ds| ds.iter().find(|d| d["file"] == format!("{hostile}/{file}")))
+            .unwrap_or_else(|| panic!("no diagnostic for {file}"));
+        assert_eq!(d["code"], code, "{id}");
+        assert_eq!(d["line"], line, "{id}: {d}");
+    }
+    // A header that is not valid metadata: an error result under the file's name.
+    let d = run["diagnostics"]
+        .as_array()
+        .and_then(|ds| ds.iter().find(|d| d["code"] == "rule::metadata"))
+        .expect("metadata diagnostic");
+    assert_eq!(d["file"], format!("{hostile}/bad_header.rhai"));
+    assert_eq!(d["line"], 3);
+    // The default pack ran as usual.
+    assert_eq!(findings_of(&run, "iam.password-policy.min-length").len(), 1);
+    assert_eq!(run["summary"]["total_findings"], 34);
+}
