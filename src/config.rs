@@ -66,9 +66,16 @@ impl Config {
     /// Loads `path` over the defaults.
     pub fn load(path: &Path) -> Result<Config, Box<Problem>> {
         let text = std::fs::read_to_string(path).map_err(|e| {
-            Box::new(Problem::error("config::io", format!("cannot read config `{}`: {e}", path.display())))
+            Box::new(Problem::error(
+                "config::io",
+                format!("cannot read config `{}`: {e}", path.display()),
+            ))
         })?;
-        parse(&text, &path.display().to_string(), Some(&Config::defaults()))
+        parse(
+            &text,
+            &path.display().to_string(),
+            Some(&Config::defaults()),
+        )
     }
 }
 
@@ -92,7 +99,12 @@ fn parse(text: &str, name: &str, base: Option<&Config>) -> Result<Config, Box<Pr
                     return Err(Box::new(
                         Problem::error("config::unknown-setting", format!("unknown setting `{k}`"))
                             .with_help(format!("did you mean `{near}`?"))
-                            .at(source(), text.find(&k).unwrap_or(0), k.len(), "not a known setting"),
+                            .at(
+                                source(),
+                                text.find(&k).unwrap_or(0),
+                                k.len(),
+                                "not a known setting",
+                            ),
                     ));
                 }
             }
@@ -140,25 +152,53 @@ mod tests {
     #[test]
     fn defaults_parse_and_user_values_override() {
         let d = Config::defaults();
-        assert_eq!(d.settings.get("min_password_length").and_then(|v| v.as_integer()), Some(14));
+        assert_eq!(
+            d.settings
+                .get("min_password_length")
+                .and_then(|v| v.as_integer()),
+            Some(14)
+        );
         assert_eq!(d.limits.timeout_ms, 10_000);
-        let c = parse("[settings]\nmin_password_length = 16\n[limits]\ntimeout_ms = 50\n", "t.toml", Some(&d))
-            .map_err(|e| e.message)
-            .expect("parses");
-        assert_eq!(c.settings.get("min_password_length").and_then(|v| v.as_integer()), Some(16));
-        assert_eq!(c.settings.get("access_key_max_age_days").and_then(|v| v.as_integer()), Some(90));
+        let c = parse(
+            "[settings]\nmin_password_length = 16\n[limits]\ntimeout_ms = 50\n",
+            "t.toml",
+            Some(&d),
+        )
+        .map_err(|e| e.message)
+        .expect("parses");
+        assert_eq!(
+            c.settings
+                .get("min_password_length")
+                .and_then(|v| v.as_integer()),
+            Some(16)
+        );
+        assert_eq!(
+            c.settings
+                .get("access_key_max_age_days")
+                .and_then(|v| v.as_integer()),
+            Some(90)
+        );
         assert_eq!(c.limits.timeout_ms, 50);
         assert_eq!(c.limits.max_call_levels, 64);
     }
 
     #[test]
     fn typos_are_refused_with_a_suggestion() {
-        let err = parse("[settings]\nmin_pasword_length = 16\n", "t.toml", Some(&Config::defaults()))
+        let err = parse(
+            "[settings]\nmin_pasword_length = 16\n",
+            "t.toml",
+            Some(&Config::defaults()),
+        )
+        .err()
+        .expect("refused");
+        assert_eq!(
+            err.help.as_deref(),
+            Some("did you mean `min_password_length`?")
+        );
+        assert_eq!(err.line_col(), Some((2, 1)));
+        let err = parse("[setings]\n", "t.toml", Some(&Config::defaults()))
             .err()
             .expect("refused");
-        assert_eq!(err.help.as_deref(), Some("did you mean `min_password_length`?"));
-        assert_eq!(err.line_col(), Some((2, 1)));
-        let err = parse("[setings]\n", "t.toml", Some(&Config::defaults())).err().expect("refused");
         assert!(err.message.contains("unknown field"), "{}", err.message);
     }
 }

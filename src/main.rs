@@ -8,7 +8,11 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 
 #[derive(Debug, Parser)]
-#[command(name = "snapaudit", version, about = "Offline, evidence-pointing audits of AWS account snapshots")]
+#[command(
+    name = "snapaudit",
+    version,
+    about = "Offline, evidence-pointing audits of AWS account snapshots"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -28,7 +32,8 @@ fn main() -> ExitCode {
     match result {
         Ok(code) => code,
         Err(report) => {
-            let handler = snapaudit::report::human::handler(cli::stderr_style(cli::ColorChoice::Auto));
+            let handler =
+                snapaudit::report::human::handler(cli::stderr_style(cli::ColorChoice::Auto));
             cli::print_err(&snapaudit::report::human::render(&handler, report.as_ref()));
             ExitCode::from(2)
         }

@@ -9,40 +9,278 @@ use common::{findings_of, rule_result, snapaudit};
 /// produce. Lines and columns were read off the example's files (see the location test
 /// below, which checks each one against the file's text).
 const EXPECTED: &[(&str, &str, &str, &str, u64, u64)] = &[
-    ("cloudtrail.kms-encryption", "legacy-trail", "medium", "cloudtrail/us-east-1/describe-trails.json", 18, 9),
-    ("cloudtrail.log-file-validation", "legacy-trail", "medium", "cloudtrail/us-east-1/describe-trails.json", 26, 41),
-    ("cloudtrail.logging", "eu-audit", "high", "cloudtrail/eu-west-1/get-trail-status/eu-audit.json", 2, 18),
-    ("cloudwatch.billing-alarm", "account 111122223333", "low", "cloudwatch/us-east-1/describe-alarms.json", 2, 21),
-    ("ec2.ami.age", "batch-1", "medium", "ec2/eu-west-1/describe-images.json", 31, 29),
-    ("ec2.ami.age", "batch-old", "low", "ec2/eu-west-1/describe-instances.json", 275, 32),
-    ("ec2.instance.default-vpc", "batch-1", "low", "ec2/eu-west-1/describe-instances.json", 146, 30),
-    ("ec2.instance.default-vpc", "batch-old", "low", "ec2/eu-west-1/describe-instances.json", 298, 30),
-    ("ec2.instance.public-ip", "web-1", "medium", "ec2/us-east-1/describe-instances.json", 166, 40),
-    ("ec2.security-group.admin-ports-open", "ssh-open", "high", "ec2/us-east-1/describe-security-groups.json", 66, 39),
-    ("ec2.security-group.admin-ports-open", "rdp-legacy", "medium", "ec2/us-east-1/describe-security-groups.json", 103, 41),
-    ("ec2.security-group.admin-ports-open", "all-open-demo", "medium", "ec2/us-east-1/describe-security-groups.json", 212, 39),
-    ("ec2.security-group.admin-ports-open", "default", "medium", "ec2/us-east-1/describe-security-groups.json", 258, 39),
-    ("ec2.security-group.default-allows", "default", "medium", "ec2/us-east-1/describe-security-groups.json", 258, 39),
-    ("ec2.security-group.world-open", "db-access", "low", "ec2/eu-west-1/describe-security-groups.json", 66, 39),
-    ("ec2.security-group.world-open", "https_everywhere", "info", "ec2/us-east-1/describe-security-groups.json", 138, 39),
-    ("ec2.security-group.world-open", "https_everywhere", "info", "ec2/us-east-1/describe-security-groups.json", 143, 41),
-    ("iam.access-key.age", "carol/key1", "medium", "iam/get-credential-report.json", 5, 99),
-    ("iam.access-key.age", "dave/key1", "medium", "iam/get-credential-report.json", 7, 139),
-    ("iam.access-key.age", "eve/key1", "medium", "iam/get-credential-report.json", 8, 95),
-    ("iam.access-key.multiple-active", "carol", "low", "iam/get-credential-report.json", 5, 164),
-    ("iam.access-key.unused-since-creation", "eve/key1", "low", "iam/get-credential-report.json", 8, 121),
-    ("iam.password-policy.complexity", "account 111122223333", "low", "iam/get-account-password-policy.json", 7, 39),
-    ("iam.password-policy.min-length", "account 111122223333", "medium", "iam/get-account-password-policy.json", 3, 34),
-    ("iam.password-policy.reuse-prevention", "account 111122223333", "low", "iam/get-account-password-policy.json", 2, 23),
-    ("iam.policy.full-admin", "LegacyFullAccess", "high", "iam/get-account-authorization-details.json", 292, 29),
-    ("iam.root.mfa", "<root_account>", "critical", "iam/get-credential-report.json", 2, 141),
-    ("iam.root.recent-use", "<root_account>", "high", "iam/get-credential-report.json", 2, 87),
-    ("iam.user.console-mfa", "bob", "high", "iam/get-credential-report.json", 4, 127),
-    ("iam.user.direct-policies", "ci-deploy", "low", "iam/get-account-authorization-details.json", 46, 40),
-    ("iam.user.unused-credentials", "dave", "medium", "iam/get-credential-report.json", 7, 73),
-    ("iam.user.unused-credentials", "dave/key1", "medium", "iam/get-credential-report.json", 7, 165),
-    ("iam.user.unused-credentials", "eve/key1", "medium", "iam/get-credential-report.json", 8, 121),
-    ("support.trusted-advisor", "account 111122223333", "info", "manifest.json", 482, 5),
+    (
+        "cloudtrail.kms-encryption",
+        "legacy-trail",
+        "medium",
+        "cloudtrail/us-east-1/describe-trails.json",
+        18,
+        9,
+    ),
+    (
+        "cloudtrail.log-file-validation",
+        "legacy-trail",
+        "medium",
+        "cloudtrail/us-east-1/describe-trails.json",
+        26,
+        41,
+    ),
+    (
+        "cloudtrail.logging",
+        "eu-audit",
+        "high",
+        "cloudtrail/eu-west-1/get-trail-status/eu-audit.json",
+        2,
+        18,
+    ),
+    (
+        "cloudwatch.billing-alarm",
+        "account 111122223333",
+        "low",
+        "cloudwatch/us-east-1/describe-alarms.json",
+        2,
+        21,
+    ),
+    (
+        "ec2.ami.age",
+        "batch-1",
+        "medium",
+        "ec2/eu-west-1/describe-images.json",
+        31,
+        29,
+    ),
+    (
+        "ec2.ami.age",
+        "batch-old",
+        "low",
+        "ec2/eu-west-1/describe-instances.json",
+        275,
+        32,
+    ),
+    (
+        "ec2.instance.default-vpc",
+        "batch-1",
+        "low",
+        "ec2/eu-west-1/describe-instances.json",
+        146,
+        30,
+    ),
+    (
+        "ec2.instance.default-vpc",
+        "batch-old",
+        "low",
+        "ec2/eu-west-1/describe-instances.json",
+        298,
+        30,
+    ),
+    (
+        "ec2.instance.public-ip",
+        "web-1",
+        "medium",
+        "ec2/us-east-1/describe-instances.json",
+        166,
+        40,
+    ),
+    (
+        "ec2.security-group.admin-ports-open",
+        "ssh-open",
+        "high",
+        "ec2/us-east-1/describe-security-groups.json",
+        66,
+        39,
+    ),
+    (
+        "ec2.security-group.admin-ports-open",
+        "rdp-legacy",
+        "medium",
+        "ec2/us-east-1/describe-security-groups.json",
+        103,
+        41,
+    ),
+    (
+        "ec2.security-group.admin-ports-open",
+        "all-open-demo",
+        "medium",
+        "ec2/us-east-1/describe-security-groups.json",
+        212,
+        39,
+    ),
+    (
+        "ec2.security-group.admin-ports-open",
+        "default",
+        "medium",
+        "ec2/us-east-1/describe-security-groups.json",
+        258,
+        39,
+    ),
+    (
+        "ec2.security-group.default-allows",
+        "default",
+        "medium",
+        "ec2/us-east-1/describe-security-groups.json",
+        258,
+        39,
+    ),
+    (
+        "ec2.security-group.world-open",
+        "db-access",
+        "low",
+        "ec2/eu-west-1/describe-security-groups.json",
+        66,
+        39,
+    ),
+    (
+        "ec2.security-group.world-open",
+        "https_everywhere",
+        "info",
+        "ec2/us-east-1/describe-security-groups.json",
+        138,
+        39,
+    ),
+    (
+        "ec2.security-group.world-open",
+        "https_everywhere",
+        "info",
+        "ec2/us-east-1/describe-security-groups.json",
+        143,
+        41,
+    ),
+    (
+        "iam.access-key.age",
+        "carol/key1",
+        "medium",
+        "iam/get-credential-report.json",
+        5,
+        99,
+    ),
+    (
+        "iam.access-key.age",
+        "dave/key1",
+        "medium",
+        "iam/get-credential-report.json",
+        7,
+        139,
+    ),
+    (
+        "iam.access-key.age",
+        "eve/key1",
+        "medium",
+        "iam/get-credential-report.json",
+        8,
+        95,
+    ),
+    (
+        "iam.access-key.multiple-active",
+        "carol",
+        "low",
+        "iam/get-credential-report.json",
+        5,
+        164,
+    ),
+    (
+        "iam.access-key.unused-since-creation",
+        "eve/key1",
+        "low",
+        "iam/get-credential-report.json",
+        8,
+        121,
+    ),
+    (
+        "iam.password-policy.complexity",
+        "account 111122223333",
+        "low",
+        "iam/get-account-password-policy.json",
+        7,
+        39,
+    ),
+    (
+        "iam.password-policy.min-length",
+        "account 111122223333",
+        "medium",
+        "iam/get-account-password-policy.json",
+        3,
+        34,
+    ),
+    (
+        "iam.password-policy.reuse-prevention",
+        "account 111122223333",
+        "low",
+        "iam/get-account-password-policy.json",
+        2,
+        23,
+    ),
+    (
+        "iam.policy.full-admin",
+        "LegacyFullAccess",
+        "high",
+        "iam/get-account-authorization-details.json",
+        292,
+        29,
+    ),
+    (
+        "iam.root.mfa",
+        "<root_account>",
+        "critical",
+        "iam/get-credential-report.json",
+        2,
+        141,
+    ),
+    (
+        "iam.root.recent-use",
+        "<root_account>",
+        "high",
+        "iam/get-credential-report.json",
+        2,
+        87,
+    ),
+    (
+        "iam.user.console-mfa",
+        "bob",
+        "high",
+        "iam/get-credential-report.json",
+        4,
+        127,
+    ),
+    (
+        "iam.user.direct-policies",
+        "ci-deploy",
+        "low",
+        "iam/get-account-authorization-details.json",
+        46,
+        40,
+    ),
+    (
+        "iam.user.unused-credentials",
+        "dave",
+        "medium",
+        "iam/get-credential-report.json",
+        7,
+        73,
+    ),
+    (
+        "iam.user.unused-credentials",
+        "dave/key1",
+        "medium",
+        "iam/get-credential-report.json",
+        7,
+        165,
+    ),
+    (
+        "iam.user.unused-credentials",
+        "eve/key1",
+        "medium",
+        "iam/get-credential-report.json",
+        8,
+        121,
+    ),
+    (
+        "support.trusted-advisor",
+        "account 111122223333",
+        "info",
+        "manifest.json",
+        482,
+        5,
+    ),
 ];
 
 fn example_json() -> serde_json::Value {
@@ -72,7 +310,16 @@ fn every_planted_problem_is_reported_where_it_is() {
         .collect();
     let want: Vec<(String, String, String, String, u64, u64)> = EXPECTED
         .iter()
-        .map(|(r, n, s, f, l, c)| (r.to_string(), n.to_string(), s.to_string(), f.to_string(), *l, *c))
+        .map(|(r, n, s, f, l, c)| {
+            (
+                r.to_string(),
+                n.to_string(),
+                s.to_string(),
+                f.to_string(),
+                *l,
+                *c,
+            )
+        })
         .collect();
     for w in &want {
         assert!(got.contains(w), "missing finding {w:?}");
@@ -87,7 +334,10 @@ fn locations_point_at_the_reported_values() {
     let run = example_json();
     let report_csv = {
         let doc: serde_json::Value = serde_json::from_str(
-            &std::fs::read_to_string(common::root().join("snapshots/example/iam/get-credential-report.json")).expect("read"),
+            &std::fs::read_to_string(
+                common::root().join("snapshots/example/iam/get-credential-report.json"),
+            )
+            .expect("read"),
         )
         .expect("json");
         use base64::Engine as _;
@@ -99,24 +349,46 @@ fn locations_point_at_the_reported_values() {
     for f in run["findings"].as_array().expect("findings") {
         let l = &f["location"];
         let file = l["file"].as_str().expect("file");
-        let (offset, len) = (l["offset"].as_u64().expect("offset") as usize, l["length"].as_u64().expect("len") as usize);
+        let (offset, len) = (
+            l["offset"].as_u64().expect("offset") as usize,
+            l["length"].as_u64().expect("len") as usize,
+        );
         if let Some(csv) = l.get("csv").filter(|c| !c.is_null()) {
             // The span is the named cell of the named user's row in the decoded CSV.
-            let line = report_csv.lines().nth(csv["line"].as_u64().expect("line") as usize - 1).expect("row");
-            assert!(line.starts_with(&format!("{},", csv["user"].as_str().expect("user"))), "{f}");
-            let header: Vec<&str> = report_csv.lines().next().expect("header").split(',').collect();
-            let col = header.iter().position(|h| Some(*h) == csv["column"].as_str()).expect("column");
+            let line = report_csv
+                .lines()
+                .nth(csv["line"].as_u64().expect("line") as usize - 1)
+                .expect("row");
+            assert!(
+                line.starts_with(&format!("{},", csv["user"].as_str().expect("user"))),
+                "{f}"
+            );
+            let header: Vec<&str> = report_csv
+                .lines()
+                .next()
+                .expect("header")
+                .split(',')
+                .collect();
+            let col = header
+                .iter()
+                .position(|h| Some(*h) == csv["column"].as_str())
+                .expect("column");
             let cell = line.split(',').nth(col).expect("cell");
             assert_eq!(&report_csv[offset..offset + len], cell, "{f}");
         } else {
             // pointer → span → value: the text at the span parses to the value at the pointer.
-            let text = std::fs::read_to_string(common::root().join("snapshots/example").join(file)).expect("read");
+            let text = std::fs::read_to_string(common::root().join("snapshots/example").join(file))
+                .expect("read");
             let doc: serde_json::Value = serde_json::from_str(&text).expect("json");
-            let at: serde_json::Value = serde_json::from_str(&text[offset..offset + len]).expect("span is JSON");
+            let at: serde_json::Value =
+                serde_json::from_str(&text[offset..offset + len]).expect("span is JSON");
             let pointer = l["pointer"].as_str().expect("pointer");
             assert_eq!(doc.pointer(pointer), Some(&at), "{f}");
             let before = &text[..offset];
-            assert_eq!(l["line"].as_u64(), Some(before.matches('\n').count() as u64 + 1));
+            assert_eq!(
+                l["line"].as_u64(),
+                Some(before.matches('\n').count() as u64 + 1)
+            );
         }
     }
 }
@@ -130,8 +402,18 @@ fn compliant_resources_are_not_reported() {
         .iter()
         .map(|f| f["resource"]["name"].as_str().unwrap_or(""))
         .collect();
-    for ok in ["alice", "app-1", "app-internal", "org-trail", "web-1-high-cpu", "app-role"] {
-        assert!(!names.iter().any(|n| n.starts_with(ok)), "{ok} is compliant but reported");
+    for ok in [
+        "alice",
+        "app-1",
+        "app-internal",
+        "org-trail",
+        "web-1-high-cpu",
+        "app-role",
+    ] {
+        assert!(
+            !names.iter().any(|n| n.starts_with(ok)),
+            "{ok} is compliant but reported"
+        );
     }
     let ids: Vec<&str> = run["findings"]
         .as_array()
@@ -139,11 +421,20 @@ fn compliant_resources_are_not_reported() {
         .iter()
         .map(|f| f["resource"]["id"].as_str().unwrap_or(""))
         .collect();
-    for ok in ["sg-0a00000000000001", "sg-0a00000000000005", "sg-0e00000000000001", "i-0aaa0000000000002"] {
+    for ok in [
+        "sg-0a00000000000001",
+        "sg-0a00000000000005",
+        "sg-0e00000000000001",
+        "i-0aaa0000000000002",
+    ] {
         assert!(!ids.contains(&ok), "{ok} is compliant but reported");
     }
     // Rules with nothing to find pass, rather than skip.
-    for id in ["iam.password-policy.present", "iam.root.access-keys", "cloudtrail.multi-region"] {
+    for id in [
+        "iam.password-policy.present",
+        "iam.root.access-keys",
+        "cloudtrail.multi-region",
+    ] {
         assert_eq!(rule_result(&run, id).0, "pass", "{id}");
     }
 }
@@ -155,8 +446,16 @@ fn findings_say_how_many_interfaces_use_an_open_group() {
         .iter()
         .map(|f| f["message"].as_str().unwrap_or("").to_owned())
         .collect();
-    assert!(msgs.iter().any(|m| m.contains("ssh-open") && m.contains("used by 1 network interface")), "{msgs:?}");
-    assert!(msgs.iter().any(|m| m.contains("rdp-legacy") && m.contains("used by 0 network interfaces")), "{msgs:?}");
+    assert!(
+        msgs.iter()
+            .any(|m| m.contains("ssh-open") && m.contains("used by 1 network interface")),
+        "{msgs:?}"
+    );
+    assert!(
+        msgs.iter()
+            .any(|m| m.contains("rdp-legacy") && m.contains("used by 0 network interfaces")),
+        "{msgs:?}"
+    );
 }
 
 #[test]
@@ -178,28 +477,56 @@ fn human_output_shows_the_value_with_the_fix() {
     assert_eq!(out.code, 1, "{}", out.stderr);
     let s = &out.stdout;
     assert!(s.contains("iam.password-policy.min-length [medium] account 111122223333: minimum password length is 8, needs at least 14"), "{s}");
-    assert!(s.contains("╭─[snapshots/example/iam/get-account-password-policy.json:3:34]"), "{s}");
+    assert!(
+        s.contains("╭─[snapshots/example/iam/get-account-password-policy.json:3:34]"),
+        "{s}"
+    );
     assert!(s.contains("\"MinimumPasswordLength\": 8,"), "{s}");
     assert!(s.contains("╰── 8 < 14"), "{s}");
-    assert!(s.contains("help: aws iam update-account-password-policy"), "{s}");
+    assert!(
+        s.contains("help: aws iam update-account-password-policy"),
+        "{s}"
+    );
     // A credential report finding is shown in the decoded CSV.
-    assert!(s.contains("snapshots/example/iam/get-credential-report.json (decoded Content):4:127]"), "{s}");
-    assert!(s.contains("34 findings: 1 critical, 5 high, 15 medium, 10 low, 3 info"), "{s}");
-    assert!(s.contains("28 rules: 23 fail, 5 pass, 0 skip, 0 error"), "{s}");
+    assert!(
+        s.contains("snapshots/example/iam/get-credential-report.json (decoded Content):4:127]"),
+        "{s}"
+    );
+    assert!(
+        s.contains("34 findings: 1 critical, 5 high, 15 medium, 10 low, 3 info"),
+        "{s}"
+    );
+    assert!(
+        s.contains("28 rules: 23 fail, 5 pass, 0 skip, 0 error"),
+        "{s}"
+    );
     assert!(!s.contains('\u{1b}'), "NO_COLOR output has no escape codes");
 }
 
 #[test]
 fn fail_on_sets_the_threshold() {
-    assert_eq!(snapaudit(&["check", "snapshots/example", "--fail-on", "critical"]).code, 1);
-    assert_eq!(snapaudit(&["check", "snapshots/example", "--fail-on", "never"]).code, 0);
+    assert_eq!(
+        snapaudit(&["check", "snapshots/example", "--fail-on", "critical"]).code,
+        1
+    );
+    assert_eq!(
+        snapaudit(&["check", "snapshots/example", "--fail-on", "never"]).code,
+        0
+    );
     let bad = snapaudit(&["check", "snapshots/example", "--fail-on", "severe"]);
     assert_eq!(bad.code, 2, "usage errors exit 2");
 }
 
 #[test]
 fn as_of_moves_now() {
-    let out = snapaudit(&["check", "snapshots/example", "--format", "json", "--as-of", "2026-12-02"]);
+    let out = snapaudit(&[
+        "check",
+        "snapshots/example",
+        "--format",
+        "json",
+        "--as-of",
+        "2026-12-02",
+    ]);
     let run = out.json();
     assert_eq!(run["snapshot"]["evaluated_at"], "2026-12-02T00:00:00Z");
     assert_eq!(run["snapshot"]["evaluated_at_source"], "as-of");
@@ -207,8 +534,15 @@ fn as_of_moves_now() {
         .iter()
         .map(|f| f["message"].as_str().unwrap_or(""))
         .collect();
-    assert!(msgs.contains(&"access key 1 of `eve` is 122 days old, more than 90"), "{msgs:?}");
+    assert!(
+        msgs.contains(&"access key 1 of `eve` is 122 days old, more than 90"),
+        "{msgs:?}"
+    );
     let bad = snapaudit(&["check", "snapshots/example", "--as-of", "yesterday"]);
     assert_eq!(bad.code, 2);
-    assert!(bad.stderr.contains("`--as-of yesterday` is not a time"), "{}", bad.stderr);
+    assert!(
+        bad.stderr.contains("`--as-of yesterday` is not a time"),
+        "{}",
+        bad.stderr
+    );
 }

@@ -27,7 +27,10 @@ fn a_file_that_was_not_collected_skips_the_rules_that_need_it() {
     let (code, run, _) = check_json(&f);
     assert_eq!(
         rule_result(&run, "cloudwatch.billing-alarm"),
-        ("skip".into(), "not collected: cloudwatch/us-east-1/describe-alarms.json".into())
+        (
+            "skip".into(),
+            "not collected: cloudwatch/us-east-1/describe-alarms.json".into()
+        )
     );
     assert!(findings_of(&run, "cloudwatch.billing-alarm").is_empty());
     assert_eq!(code, 1, "a skip is not an error; the other findings remain");
@@ -36,11 +39,19 @@ fn a_file_that_was_not_collected_skips_the_rules_that_need_it() {
 #[test]
 fn a_failed_call_is_an_error_result_not_a_pass() {
     let f = Fixture::example();
-    f.fail_call("ec2/us-east-1/describe-security-groups.json", "AccessDenied");
+    f.fail_call(
+        "ec2/us-east-1/describe-security-groups.json",
+        "AccessDenied",
+    );
     let (code, run, _) = check_json(&f);
     let (result, reason) = rule_result(&run, "ec2.security-group.admin-ports-open");
     assert_eq!(result, "error");
-    assert!(reason.starts_with("AccessDenied: ec2/us-east-1/describe-security-groups.json could not be collected"), "{reason}");
+    assert!(
+        reason.starts_with(
+            "AccessDenied: ec2/us-east-1/describe-security-groups.json could not be collected"
+        ),
+        "{reason}"
+    );
     assert_eq!(code, 2, "an audit with failed calls is not clean");
     // Rules that do not need the file are unaffected.
     assert_eq!(rule_result(&run, "iam.root.mfa").0, "fail");
@@ -73,11 +84,19 @@ fn malformed_json_is_located_and_only_its_rules_error() {
     assert!(d[0]["line"].as_u64().is_some_and(|l| l >= 9), "{}", d[0]);
     let (result, reason) = rule_result(&run, "ec2.instance.public-ip");
     assert_eq!(result, "error");
-    assert!(reason.contains("malformed: ec2/eu-west-1/describe-instances.json"), "{reason}");
+    assert!(
+        reason.contains("malformed: ec2/eu-west-1/describe-instances.json"),
+        "{reason}"
+    );
     assert_eq!(rule_result(&run, "iam.user.console-mfa").0, "fail");
     // The human output shows the spot.
     let out = snapaudit(&["check", &f.arg()]);
-    assert!(out.stderr.contains("describe-instances.json` is not valid JSON: EOF while parsing"), "{}", out.stderr);
+    assert!(
+        out.stderr
+            .contains("describe-instances.json` is not valid JSON: EOF while parsing"),
+        "{}",
+        out.stderr
+    );
 }
 
 #[test]
@@ -86,12 +105,22 @@ fn bad_base64_in_the_credential_report_is_located() {
     let text = f.read("iam/get-credential-report.json");
     let doc: serde_json::Value = serde_json::from_str(&text).expect("json");
     let content = doc["Content"].as_str().expect("content");
-    f.write("iam/get-credential-report.json", &text.replace(content, "dXNlcixhcm4K!!!garbage"));
+    f.write(
+        "iam/get-credential-report.json",
+        &text.replace(content, "dXNlcixhcm4K!!!garbage"),
+    );
     let (code, run, _) = check_json(&f);
     assert_eq!(code, 2);
     let d = diagnostics(&run, "snapshot::credential-report");
     assert_eq!(d.len(), 1);
-    assert!(d[0]["message"].as_str().unwrap_or("").contains("not valid base64"), "{}", d[0]);
+    assert!(
+        d[0]["message"]
+            .as_str()
+            .unwrap_or("")
+            .contains("not valid base64"),
+        "{}",
+        d[0]
+    );
     assert_eq!(d[0]["line"], 2, "points at the Content line");
     let (result, reason) = rule_result(&run, "iam.user.console-mfa");
     assert_eq!(result, "error");
@@ -105,12 +134,22 @@ fn a_credential_report_row_with_missing_cells_is_located_in_the_csv() {
     let csv = "user,arn,user_creation_time,password_enabled,mfa_active\n<root_account>,arn:aws:iam::111122223333:root,2019-01-01T00:00:00+00:00,not_supported,false\nbob,arn:aws:iam::111122223333:user/bob\n";
     let b64 = base64::engine::general_purpose::STANDARD.encode(csv);
     let doc = serde_json::json!({"Content": b64, "ReportFormat": "text/csv", "GeneratedTime": "2026-11-02T08:59:30+00:00"});
-    f.write("iam/get-credential-report.json", &serde_json::to_string_pretty(&doc).expect("json"));
+    f.write(
+        "iam/get-credential-report.json",
+        &serde_json::to_string_pretty(&doc).expect("json"),
+    );
     let (code, run, _) = check_json(&f);
     assert_eq!(code, 2);
     let d = diagnostics(&run, "snapshot::credential-report");
     assert_eq!(d.len(), 1);
-    assert!(d[0]["message"].as_str().unwrap_or("").contains("a row has 2 cells, the header has 5"), "{}", d[0]);
+    assert!(
+        d[0]["message"]
+            .as_str()
+            .unwrap_or("")
+            .contains("a row has 2 cells, the header has 5"),
+        "{}",
+        d[0]
+    );
     assert_eq!(d[0]["line"], 3);
 }
 
@@ -131,8 +170,14 @@ fn a_hand_made_snapshot_without_manifest_works() {
     f.remove("manifest.json");
     let (code, run, _) = check_json(&f);
     assert_eq!(code, 1);
-    assert_eq!(run["snapshot"]["regions"], serde_json::json!(["eu-west-1", "us-east-1"]));
-    assert_eq!(run["snapshot"]["account_id"], "111122223333", "from sts/get-caller-identity.json");
+    assert_eq!(
+        run["snapshot"]["regions"],
+        serde_json::json!(["eu-west-1", "us-east-1"])
+    );
+    assert_eq!(
+        run["snapshot"]["account_id"], "111122223333",
+        "from sts/get-caller-identity.json"
+    );
     assert_eq!(run["snapshot"]["evaluated_at_source"], "credential-report");
     assert_eq!(run["snapshot"]["evaluated_at"], "2026-11-02T08:59:30Z");
     let w = diagnostics(&run, "snapshot::time-from-report");
@@ -172,11 +217,41 @@ fn broken_and_hostile_rules_are_diagnosed_and_the_rest_still_run() {
     let run = out.json();
     let hostile = "tests/fixtures/policies-hostile";
     let expect = [
-        ("test.loops-forever", "rule::limit", "loops.rhai", 6, "ran past its time budget of 300 ms"),
-        ("test.does-not-compile", "rule::syntax", "broken.rhai", 6, "does not compile"),
-        ("test.throws", "rule::runtime", "throws.rhai", 6, "cannot handle 8"),
-        ("test.reads-files", "rule::sandbox", "reads_files.rhai", 5, "tried to import a module"),
-        ("test.uses-eval", "rule::syntax", "uses_eval.rhai", 5, "'eval' is disabled"),
+        (
+            "test.loops-forever",
+            "rule::limit",
+            "loops.rhai",
+            6,
+            "ran past its time budget of 300 ms",
+        ),
+        (
+            "test.does-not-compile",
+            "rule::syntax",
+            "broken.rhai",
+            6,
+            "does not compile",
+        ),
+        (
+            "test.throws",
+            "rule::runtime",
+            "throws.rhai",
+            6,
+            "cannot handle 8",
+        ),
+        (
+            "test.reads-files",
+            "rule::sandbox",
+            "reads_files.rhai",
+            5,
+            "tried to import a module",
+        ),
+        (
+            "test.uses-eval",
+            "rule::syntax",
+            "uses_eval.rhai",
+            5,
+            "'eval' is disabled",
+        ),
     ];
     for (id, code, file, line, text) in expect {
         let (result, reason) = rule_result(&run, id);

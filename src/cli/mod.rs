@@ -21,7 +21,9 @@ pub fn style(choice: ColorChoice, stream_is_tty: bool) -> Style {
     let color = match choice {
         ColorChoice::Always => true,
         ColorChoice::Never => false,
-        ColorChoice::Auto => stream_is_tty && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty()),
+        ColorChoice::Auto => {
+            stream_is_tty && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
+        }
     };
     let width = std::env::var("COLUMNS")
         .ok()

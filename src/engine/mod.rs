@@ -46,7 +46,12 @@ pub struct RuleResult {
 
 /// Runs every rule of `set` over `snapshot`. Rules that did not load are results too
 /// (`error`, with their diagnostic), so the run accounts for every rule file.
-pub fn evaluate(engine: &Engine, set: &RuleSet, snapshot: &Arc<Snapshot>, config: &Config) -> Vec<RuleResult> {
+pub fn evaluate(
+    engine: &Engine,
+    set: &RuleSet,
+    snapshot: &Arc<Snapshot>,
+    config: &Config,
+) -> Vec<RuleResult> {
     let timeout = Duration::from_millis(config.limits.timeout_ms);
     let mut results: Vec<RuleResult> = set
         .rules
@@ -74,14 +79,23 @@ pub fn evaluate(engine: &Engine, set: &RuleSet, snapshot: &Arc<Snapshot>, config
     results
 }
 
-fn run_rule(engine: &Engine, rule: &Rule, snapshot: &Arc<Snapshot>, config: &Config, timeout: Duration) -> RuleResult {
+fn run_rule(
+    engine: &Engine,
+    rule: &Rule,
+    snapshot: &Arc<Snapshot>,
+    config: &Config,
+    timeout: Duration,
+) -> RuleResult {
     let mut scope = Scope::new();
     scope.push_constant("snapshot", SnapshotApi(snapshot.clone()));
     scope.push_constant("config", ConfigApi(config.settings.clone()));
     let mut meta = Map::new();
     meta.insert("id".into(), Dynamic::from(rule.meta.id.clone()));
     meta.insert("title".into(), Dynamic::from(rule.meta.title.clone()));
-    meta.insert("severity".into(), Dynamic::from(rule.meta.severity.as_str()));
+    meta.insert(
+        "severity".into(),
+        Dynamic::from(rule.meta.severity.as_str()),
+    );
     scope.push_constant("rule", meta);
 
     let ctx = Context {
@@ -94,7 +108,8 @@ fn run_rule(engine: &Engine, rule: &Rule, snapshot: &Arc<Snapshot>, config: &Con
         findings: Vec::new(),
         deadline: Instant::now() + timeout,
     };
-    let (result, ctx) = context::with_context(ctx, || engine.run_ast_with_scope(&mut scope, &rule.ast));
+    let (result, ctx) =
+        context::with_context(ctx, || engine.run_ast_with_scope(&mut scope, &rule.ast));
     let findings = ctx.map(|c| c.findings).unwrap_or_default();
     let outcome = match result {
         Ok(()) if findings.is_empty() => Outcome::Pass,
@@ -178,7 +193,9 @@ fn classify(rule: &Rule, err: &EvalAltResult, timeout: Duration, has_findings: b
             "fix the rule; the other rules still ran".to_owned(),
         ),
     };
-    let mut problem = Problem::error(code, message).with_help(help).with_file(rule.file.clone());
+    let mut problem = Problem::error(code, message)
+        .with_help(help)
+        .with_file(rule.file.clone());
     if let (Some(line), col) = (pos.line(), pos.position().unwrap_or(1)) {
         let offset = miette::SourceOffset::from_location(&*rule.source.text, line, col).offset();
         problem = problem.at(rule.source.clone(), offset, 1, "here");

@@ -33,7 +33,11 @@ struct FindingDiagnostic<'a>(&'a Finding);
 impl fmt::Display for FindingDiagnostic<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let finding = self.0;
-        write!(f, "{} [{}] {}: {}", finding.rule.id, finding.severity, finding.resource.name, finding.message)
+        write!(
+            f,
+            "{} [{}] {}: {}",
+            finding.rule.id, finding.severity, finding.resource.name, finding.message
+        )
     }
 }
 
@@ -60,13 +64,24 @@ impl Diagnostic for FindingDiagnostic<'_> {
     }
 
     fn source_code(&self) -> Option<&dyn SourceCode> {
-        self.0.location.as_ref().map(|l| l.source.named_source() as &dyn SourceCode)
+        self.0
+            .location
+            .as_ref()
+            .map(|l| l.source.named_source() as &dyn SourceCode)
     }
 
     fn labels(&self) -> Option<Box<dyn Iterator<Item = LabeledSpan> + '_>> {
         let loc = self.0.location.as_ref()?;
-        let text = self.0.label.clone().unwrap_or_else(|| self.0.severity.to_string());
-        Some(Box::new(std::iter::once(LabeledSpan::new(Some(text), loc.offset, loc.length))))
+        let text = self
+            .0
+            .label
+            .clone()
+            .unwrap_or_else(|| self.0.severity.to_string());
+        Some(Box::new(std::iter::once(LabeledSpan::new(
+            Some(text),
+            loc.offset,
+            loc.length,
+        ))))
     }
 }
 
@@ -89,13 +104,17 @@ pub fn render_problems(style: Style, problems: &[&Problem]) -> String {
 pub fn render_run(style: Style, run: &Run<'_>) -> String {
     let handler = handler(style);
     let mut order: Vec<&Finding> = run.findings.iter().collect();
-    order.sort_by(|a, b| b.severity.cmp(&a.severity));
+    order.sort_by_key(|f| std::cmp::Reverse(f.severity));
     let mut out = String::new();
     for finding in order {
         out.push_str(&render(&handler, &FindingDiagnostic(finding)));
         if finding.location.is_none() {
             if let Some(call) = &finding.call {
-                let _ = writeln!(out, "  (evidence: `{}`: no response file)", run.snapshot.display_path(call));
+                let _ = writeln!(
+                    out,
+                    "  (evidence: `{}`: no response file)",
+                    run.snapshot.display_path(call)
+                );
             }
         }
         out.push('\n');
@@ -118,8 +137,16 @@ pub fn summary(run: &Run<'_>) -> String {
         outcomes["skip"],
         outcomes["error"]
     );
-    let by_sev: Vec<String> = Severity::ALL.iter().map(|s| format!("{} {}", counts[s], s)).collect();
-    let _ = writeln!(out, "{} findings: {}", run.findings.len(), by_sev.join(", "));
+    let by_sev: Vec<String> = Severity::ALL
+        .iter()
+        .map(|s| format!("{} {}", counts[s], s))
+        .collect();
+    let _ = writeln!(
+        out,
+        "{} findings: {}",
+        run.findings.len(),
+        by_sev.join(", ")
+    );
     for r in run.results {
         match &r.outcome {
             Outcome::Skip(reason) => {
@@ -134,7 +161,10 @@ pub fn summary(run: &Run<'_>) -> String {
     let _ = writeln!(
         out,
         "evaluated at {} ({})",
-        run.snapshot.now.map(|t| crate::time::format_time(&t)).unwrap_or_else(|| "unknown".into()),
+        run.snapshot
+            .now
+            .map(|t| crate::time::format_time(&t))
+            .unwrap_or_else(|| "unknown".into()),
         match run.snapshot.time_source {
             crate::snapshot::TimeSource::AsOf => "--as-of",
             crate::snapshot::TimeSource::Manifest => "capture time from the manifest",

@@ -74,7 +74,10 @@ impl Run<'_> {
 
     /// Results per outcome name.
     pub fn outcomes(&self) -> BTreeMap<&'static str, usize> {
-        let mut counts: BTreeMap<&'static str, usize> = ["pass", "fail", "skip", "error"].into_iter().map(|k| (k, 0)).collect();
+        let mut counts: BTreeMap<&'static str, usize> = ["pass", "fail", "skip", "error"]
+            .into_iter()
+            .map(|k| (k, 0))
+            .collect();
         for r in self.results {
             *counts.entry(r.outcome.name()).or_default() += 1;
         }
@@ -83,8 +86,13 @@ impl Run<'_> {
 
     /// True when any input or rule error happened (exit code 2).
     pub fn has_errors(&self) -> bool {
-        self.results.iter().any(|r| matches!(r.outcome, Outcome::Error(_)))
-            || self.problems.iter().any(|p| p.severity == crate::snapshot::ProblemSeverity::Error)
+        self.results
+            .iter()
+            .any(|r| matches!(r.outcome, Outcome::Error(_)))
+            || self
+                .problems
+                .iter()
+                .any(|p| p.severity == crate::snapshot::ProblemSeverity::Error)
     }
 }
 
@@ -97,10 +105,16 @@ pub fn locate_findings(snapshot: &Snapshot, results: &[RuleResult]) -> Vec<Findi
     for r in results {
         for f in &r.findings {
             match &f.evidence {
-                Evidence::Json { file, path } => wanted.entry(file.path.clone()).or_default().push(path.steps()),
+                Evidence::Json { file, path } => wanted
+                    .entry(file.path.clone())
+                    .or_default()
+                    .push(path.steps()),
                 Evidence::Call { file } => {
                     if let Some(i) = file.manifest_call {
-                        wanted.entry(crate::snapshot::load::MANIFEST.to_owned()).or_default().push(manifest_path(i).steps());
+                        wanted
+                            .entry(crate::snapshot::load::MANIFEST.to_owned())
+                            .or_default()
+                            .push(manifest_path(i).steps());
                     }
                 }
                 _ => {}
@@ -109,7 +123,9 @@ pub fn locate_findings(snapshot: &Snapshot, results: &[RuleResult]) -> Vec<Findi
     }
     let mut spans: BTreeMap<String, (SourceFile, BTreeMap<String, Span>)> = BTreeMap::new();
     for (rel, paths) in wanted {
-        let Some(source) = snapshot.source(&rel) else { continue };
+        let Some(source) = snapshot.source(&rel) else {
+            continue;
+        };
         let found = locate::locate_all(&source.text, &paths);
         let by_pointer = paths
             .iter()
@@ -129,11 +145,17 @@ pub fn locate_findings(snapshot: &Snapshot, results: &[RuleResult]) -> Vec<Findi
                 Evidence::Call { file } => {
                     call = Some(file.path.clone());
                     file.manifest_call.and_then(|i| {
-                        json_location(&spans, crate::snapshot::load::MANIFEST, &manifest_path(i).pointer())
+                        json_location(
+                            &spans,
+                            crate::snapshot::load::MANIFEST,
+                            &manifest_path(i).pointer(),
+                        )
                     })
                 }
                 Evidence::ReportRow { row } => cell_location(snapshot, *row, None),
-                Evidence::ReportCell { row, column } => cell_location(snapshot, *row, Some(*column)),
+                Evidence::ReportCell { row, column } => {
+                    cell_location(snapshot, *row, Some(*column))
+                }
             };
             findings.push(Finding {
                 rule: r.meta.clone(),
@@ -171,7 +193,11 @@ fn pointer_of(steps: &[Step]) -> String {
         .pointer()
 }
 
-fn json_location(spans: &BTreeMap<String, (SourceFile, BTreeMap<String, Span>)>, rel: &str, pointer: &str) -> Option<Location> {
+fn json_location(
+    spans: &BTreeMap<String, (SourceFile, BTreeMap<String, Span>)>,
+    rel: &str,
+    pointer: &str,
+) -> Option<Location> {
     let (source, by_pointer) = spans.get(rel)?;
     let span = by_pointer.get(pointer)?;
     let mut loc = location(source, rel, span.offset, span.len);
@@ -190,7 +216,12 @@ fn cell_location(snapshot: &Snapshot, row: usize, column: Option<usize>) -> Opti
             (start, end - start)
         }
     };
-    let mut loc = location(&report.source, crate::snapshot::credential_report::PATH, offset, len);
+    let mut loc = location(
+        &report.source,
+        crate::snapshot::credential_report::PATH,
+        offset,
+        len,
+    );
     loc.csv = Some(CsvCell {
         line: r.line,
         column: column.and_then(|c| report.header.get(c).cloned()),

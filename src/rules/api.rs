@@ -26,11 +26,17 @@ pub enum Abort {
 }
 
 fn abort<T>(a: Abort) -> RhaiResult<T> {
-    Err(Box::new(EvalAltResult::ErrorRuntime(Dynamic::from(a), Position::NONE)))
+    Err(Box::new(EvalAltResult::ErrorRuntime(
+        Dynamic::from(a),
+        Position::NONE,
+    )))
 }
 
 fn fail<T>(message: impl Into<String>) -> RhaiResult<T> {
-    Err(Box::new(EvalAltResult::ErrorRuntime(Dynamic::from(message.into()), Position::NONE)))
+    Err(Box::new(EvalAltResult::ErrorRuntime(
+        Dynamic::from(message.into()),
+        Position::NONE,
+    )))
 }
 
 /// `snapshot`: the loaded snapshot.
@@ -77,11 +83,16 @@ impl Doc {
                 var: data.clone(),
                 path: JsonPath::root(),
             }),
-            (DocStatus::Absent { code, .. }, _) => abort(Abort::Skip(format!("absent: {} ({code})", file.path))),
-            (DocStatus::Failed { code, message }, _) => {
-                abort(Abort::Error(format!("{code}: {} could not be collected: {message}", file.path)))
+            (DocStatus::Absent { code, .. }, _) => {
+                abort(Abort::Skip(format!("absent: {} ({code})", file.path)))
             }
-            (DocStatus::Malformed { message }, _) => abort(Abort::Error(format!("malformed: {}: {message}", file.path))),
+            (DocStatus::Failed { code, message }, _) => abort(Abort::Error(format!(
+                "{code}: {} could not be collected: {message}",
+                file.path
+            ))),
+            (DocStatus::Malformed { message }, _) => {
+                abort(Abort::Error(format!("malformed: {}: {message}", file.path)))
+            }
             _ => abort(Abort::Skip(format!("not collected: {}", file.path))),
         }
     }
@@ -107,7 +118,13 @@ fn wrap(file: &Arc<SnapFile>, var: &Rcvar, path: JsonPath) -> Dynamic {
         },
         Variable::Expref(_) => Dynamic::UNIT,
     };
-    context::tag(scalar, Evidence::Json { file: file.clone(), path })
+    context::tag(
+        scalar,
+        Evidence::Json {
+            file: file.clone(),
+            path,
+        },
+    )
 }
 
 /// A plain Rhai copy of a JSON value, without locations.
@@ -121,9 +138,12 @@ fn plain(var: &Variable) -> Dynamic {
             None => Dynamic::from(n.as_f64().unwrap_or(f64::NAN)),
         },
         Variable::Array(items) => Dynamic::from_array(items.iter().map(|v| plain(v)).collect()),
-        Variable::Object(members) => {
-            Dynamic::from_map(members.iter().map(|(k, v)| (k.as_str().into(), plain(v))).collect::<Map>())
-        }
+        Variable::Object(members) => Dynamic::from_map(
+            members
+                .iter()
+                .map(|(k, v)| (k.as_str().into(), plain(v)))
+                .collect::<Map>(),
+        ),
     }
 }
 
@@ -133,7 +153,9 @@ fn from_query(file: &Arc<SnapFile>, var: &Rcvar) -> Dynamic {
         return wrap(file, var, path);
     }
     match &**var {
-        Variable::Array(items) => Dynamic::from_array(items.iter().map(|v| from_query(file, v)).collect()),
+        Variable::Array(items) => {
+            Dynamic::from_array(items.iter().map(|v| from_query(file, v)).collect())
+        }
         Variable::Object(members) => Dynamic::from_map(
             members
                 .iter()
@@ -158,8 +180,15 @@ impl Node {
     fn element(&self, index: i64) -> Dynamic {
         match &*self.var {
             Variable::Array(items) => {
-                let i = if index < 0 { items.len() as i64 + index } else { index };
-                match usize::try_from(i).ok().and_then(|i| items.get(i).map(|v| (i, v))) {
+                let i = if index < 0 {
+                    items.len() as i64 + index
+                } else {
+                    index
+                };
+                match usize::try_from(i)
+                    .ok()
+                    .and_then(|i| items.get(i).map(|v| (i, v)))
+                {
                     Some((i, v)) => wrap(&self.file, v, self.path.index(i)),
                     None => Dynamic::UNIT,
                 }
@@ -183,14 +212,19 @@ impl Node {
                 .enumerate()
                 .map(|(i, v)| wrap(&self.file, v, self.path.index(i)))
                 .collect(),
-            Variable::Object(m) => m.iter().map(|(k, v)| wrap(&self.file, v, self.path.key(k))).collect(),
+            Variable::Object(m) => m
+                .iter()
+                .map(|(k, v)| wrap(&self.file, v, self.path.key(k)))
+                .collect(),
             _ => Vec::new(),
         }
     }
 
     fn contains(&self, needle: &Dynamic) -> bool {
         match &*self.var {
-            Variable::Object(m) => needle.read_lock::<ImmutableString>().is_some_and(|k| m.contains_key(k.as_str())),
+            Variable::Object(m) => needle
+                .read_lock::<ImmutableString>()
+                .is_some_and(|k| m.contains_key(k.as_str())),
             Variable::Array(items) => items.iter().any(|v| same_scalar(v, needle)),
             _ => false,
         }
@@ -203,7 +237,9 @@ impl Node {
 
 fn same_scalar(v: &Variable, d: &Dynamic) -> bool {
     match v {
-        Variable::String(s) => d.read_lock::<ImmutableString>().is_some_and(|x| x.as_str() == s),
+        Variable::String(s) => d
+            .read_lock::<ImmutableString>()
+            .is_some_and(|x| x.as_str() == s),
         Variable::Bool(b) => d.as_bool().is_ok_and(|x| x == *b),
         Variable::Number(n) => match (n.as_i64(), d.as_int(), d.as_float()) {
             (Some(i), Ok(x), _) => i == x,
@@ -229,14 +265,30 @@ impl Row {
             let hint = closest(column, self.report.header.iter())
                 .map(|n| format!("; did you mean `{n}`?"))
                 .unwrap_or_default();
-            return fail(format!("the credential report has no column `{column}`{hint}"));
+            return fail(format!(
+                "the credential report has no column `{column}`{hint}"
+            ));
         };
-        let text = self.report.rows[self.index].cells.get(c).map(String::as_str).unwrap_or("");
-        Ok(context::tag(typed_cell(text), Evidence::ReportCell { row: self.index, column: c }))
+        let text = self.report.rows[self.index]
+            .cells
+            .get(c)
+            .map(String::as_str)
+            .unwrap_or("");
+        Ok(context::tag(
+            typed_cell(text),
+            Evidence::ReportCell {
+                row: self.index,
+                column: c,
+            },
+        ))
     }
 
     fn user(&self) -> &str {
-        self.report.rows[self.index].cells.first().map(String::as_str).unwrap_or("")
+        self.report.rows[self.index]
+            .cells
+            .first()
+            .map(String::as_str)
+            .unwrap_or("")
     }
 }
 
@@ -273,7 +325,10 @@ fn time_of(value: &Dynamic) -> RhaiResult<Option<Time>> {
     if let Some(s) = value.read_lock::<ImmutableString>() {
         return match parse_time(s.as_str()) {
             Some(t) => Ok(Some(Time(t))),
-            None => fail(format!("`{}` is not a time (expected RFC 3339, e.g. 2026-11-02T09:00:00Z)", s.as_str())),
+            None => fail(format!(
+                "`{}` is not a time (expected RFC 3339, e.g. 2026-11-02T09:00:00Z)",
+                s.as_str()
+            )),
         };
     }
     if let Ok(secs) = value.as_int() {
@@ -296,7 +351,9 @@ fn since(value: Dynamic, unit_secs: i64) -> RhaiResult<Dynamic> {
         return Ok(Dynamic::UNIT);
     };
     let now = now()?;
-    Ok(Dynamic::from((now.0 - t.0).num_seconds().div_euclid(unit_secs)))
+    Ok(Dynamic::from(
+        (now.0 - t.0).num_seconds().div_euclid(unit_secs),
+    ))
 }
 
 fn toml_to_dynamic(v: &toml::Value) -> Dynamic {
@@ -310,9 +367,11 @@ fn toml_to_dynamic(v: &toml::Value) -> Dynamic {
             None => Dynamic::from(d.to_string()),
         },
         toml::Value::Array(a) => Dynamic::from_array(a.iter().map(toml_to_dynamic).collect()),
-        toml::Value::Table(t) => {
-            Dynamic::from_map(t.iter().map(|(k, v)| (k.as_str().into(), toml_to_dynamic(v))).collect::<Map>())
-        }
+        toml::Value::Table(t) => Dynamic::from_map(
+            t.iter()
+                .map(|(k, v)| (k.as_str().into(), toml_to_dynamic(v)))
+                .collect::<Map>(),
+        ),
     }
 }
 
@@ -330,7 +389,9 @@ fn evidence_of(at: &Dynamic) -> Evidence {
                 file: doc.0.clone(),
                 path: JsonPath::root(),
             },
-            _ => Evidence::Call { file: doc.0.clone() },
+            _ => Evidence::Call {
+                file: doc.0.clone(),
+            },
         };
     }
     if let Some(row) = at.read_lock::<Row>() {
@@ -346,16 +407,23 @@ fn resource_of(value: &Dynamic) -> RhaiResult<Resource> {
         if id.is_empty() {
             return fail("a resource map needs an `id`");
         }
-        let name = map.get("name").map(|v| v.to_string()).unwrap_or_else(|| id.clone());
+        let name = map
+            .get("name")
+            .map(|v| v.to_string())
+            .unwrap_or_else(|| id.clone());
         return Ok(Resource { id, name });
     }
     let id = value.to_string();
-    Ok(Resource { name: id.clone(), id })
+    Ok(Resource {
+        name: id.clone(),
+        id,
+    })
 }
 
 fn account_resource() -> Resource {
-    let (partition, account) = context::current(|c| (c.snapshot.partition.clone(), c.snapshot.account_id.clone()))
-        .unwrap_or_default();
+    let (partition, account) =
+        context::current(|c| (c.snapshot.partition.clone(), c.snapshot.account_id.clone()))
+            .unwrap_or_default();
     let id = if account.is_empty() {
         "account".to_owned()
     } else {
@@ -363,11 +431,20 @@ fn account_resource() -> Resource {
     };
     Resource {
         id,
-        name: if account.is_empty() { "account".into() } else { format!("account {account}") },
+        name: if account.is_empty() {
+            "account".into()
+        } else {
+            format!("account {account}")
+        },
     }
 }
 
-fn push_finding(at: Dynamic, resource: Resource, message: ImmutableString, options: Option<Map>) -> RhaiResult<()> {
+fn push_finding(
+    at: Dynamic,
+    resource: Resource,
+    message: ImmutableString,
+    options: Option<Map>,
+) -> RhaiResult<()> {
     let mut severity = context::current(|c| c.severity).unwrap_or(Severity::Medium);
     let mut label = None;
     if let Some(opts) = options {
@@ -377,11 +454,19 @@ fn push_finding(at: Dynamic, resource: Resource, message: ImmutableString, optio
                     let s = v.to_string();
                     severity = match Severity::parse(&s) {
                         Some(s) => s,
-                        None => return fail(format!("unknown severity `{s}`: use info, low, medium, high or critical")),
+                        None => {
+                            return fail(format!(
+                                "unknown severity `{s}`: use info, low, medium, high or critical"
+                            ))
+                        }
                     }
                 }
                 "label" => label = Some(v.to_string()),
-                other => return fail(format!("unknown report option `{other}`: use `severity` or `label`")),
+                other => {
+                    return fail(format!(
+                        "unknown report option `{other}`: use `severity` or `label`"
+                    ))
+                }
             }
         }
     }
@@ -410,9 +495,14 @@ pub fn register(engine: &mut Engine) {
 
     // snapshot
     engine
-        .register_fn("json", |s: &mut SnapshotApi, path: &str| Doc(s.0.file(path)))
+        .register_fn("json", |s: &mut SnapshotApi, path: &str| {
+            Doc(s.0.file(path))
+        })
         .register_fn("regions", |s: &mut SnapshotApi| -> Array {
-            s.0.regions.iter().map(|r| Dynamic::from(r.clone())).collect()
+            s.0.regions
+                .iter()
+                .map(|r| Dynamic::from(r.clone()))
+                .collect()
         })
         .register_fn("files", |s: &mut SnapshotApi, prefix: &str| -> Array {
             s.0.paths_under(prefix)
@@ -420,19 +510,27 @@ pub fn register(engine: &mut Engine) {
                 .map(|p| Dynamic::from(p.to_owned()))
                 .collect()
         })
-        .register_fn("credential_report", |s: &mut SnapshotApi| -> RhaiResult<Array> {
-            match &s.0.credential_report {
-                Ok(report) => Ok((0..report.rows.len())
-                    .map(|index| Dynamic::from(Row { report: report.clone(), index }))
-                    .collect()),
-                Err(status) => Doc(Arc::new(crate::snapshot::load::placeholder(
-                    crate::snapshot::credential_report::PATH,
-                    status.clone(),
-                )))
-                .root()
-                .map(|_| Array::new()),
-            }
-        })
+        .register_fn(
+            "credential_report",
+            |s: &mut SnapshotApi| -> RhaiResult<Array> {
+                match &s.0.credential_report {
+                    Ok(report) => Ok((0..report.rows.len())
+                        .map(|index| {
+                            Dynamic::from(Row {
+                                report: report.clone(),
+                                index,
+                            })
+                        })
+                        .collect()),
+                    Err(status) => Doc(Arc::new(crate::snapshot::load::placeholder(
+                        crate::snapshot::credential_report::PATH,
+                        status.clone(),
+                    )))
+                    .root()
+                    .map(|_| Array::new()),
+                }
+            },
+        )
         .register_get("account_id", |s: &mut SnapshotApi| s.0.account_id.clone())
         .register_get("partition", |s: &mut SnapshotApi| s.0.partition.clone());
 
@@ -440,12 +538,22 @@ pub fn register(engine: &mut Engine) {
     engine
         .register_fn("status", |d: &mut Doc| d.0.status.name())
         .register_fn("is_ok", |d: &mut Doc| d.0.status == DocStatus::Ok)
-        .register_fn("is_missing", |d: &mut Doc| matches!(d.0.status, DocStatus::Absent { .. }))
-        .register_fn("error_code", |d: &mut Doc| d.0.status.error_code().to_owned())
+        .register_fn("is_missing", |d: &mut Doc| {
+            matches!(d.0.status, DocStatus::Absent { .. })
+        })
+        .register_fn("error_code", |d: &mut Doc| {
+            d.0.status.error_code().to_owned()
+        })
         .register_fn("path", |d: &mut Doc| d.0.path.clone())
-        .register_indexer_get(|d: &mut Doc, key: &str| -> RhaiResult<Dynamic> { Ok(d.root()?.member(key)) })
-        .register_fn("to_string", |d: &mut Doc| format!("document {} ({})", d.0.path, d.0.status.name()))
-        .register_fn("to_debug", |d: &mut Doc| format!("document {} ({})", d.0.path, d.0.status.name()));
+        .register_indexer_get(|d: &mut Doc, key: &str| -> RhaiResult<Dynamic> {
+            Ok(d.root()?.member(key))
+        })
+        .register_fn("to_string", |d: &mut Doc| {
+            format!("document {} ({})", d.0.path, d.0.status.name())
+        })
+        .register_fn("to_debug", |d: &mut Doc| {
+            format!("document {} ({})", d.0.path, d.0.status.name())
+        });
 
     // nodes
     engine
@@ -453,16 +561,25 @@ pub fn register(engine: &mut Engine) {
         .register_indexer_get(|n: &mut Node, index: i64| n.element(index))
         .register_fn("len", |n: &mut Node| n.len())
         .register_fn("is_empty", |n: &mut Node| n.len() == 0)
-        .register_fn("has", |n: &mut Node, key: &str| matches!(&*n.var, Variable::Object(m) if m.contains_key(key)))
-        .register_fn("contains", |n: &mut Node, needle: Dynamic| n.contains(&needle))
+        .register_fn(
+            "has",
+            |n: &mut Node, key: &str| matches!(&*n.var, Variable::Object(m) if m.contains_key(key)),
+        )
+        .register_fn("contains", |n: &mut Node, needle: Dynamic| {
+            n.contains(&needle)
+        })
         .register_fn("keys", |n: &mut Node| -> Array {
             match &*n.var {
                 Variable::Object(m) => m.keys().map(|k| Dynamic::from(k.clone())).collect(),
                 _ => Array::new(),
             }
         })
-        .register_fn("is_array", |n: &mut Node| matches!(&*n.var, Variable::Array(_)))
-        .register_fn("is_object", |n: &mut Node| matches!(&*n.var, Variable::Object(_)))
+        .register_fn("is_array", |n: &mut Node| {
+            matches!(&*n.var, Variable::Array(_))
+        })
+        .register_fn("is_object", |n: &mut Node| {
+            matches!(&*n.var, Variable::Object(_))
+        })
         .register_fn("pointer", |n: &mut Node| n.path.pointer())
         .register_fn("to_value", |n: &mut Node| plain(&n.var))
         .register_fn("to_string", |n: &mut Node| n.json())
@@ -473,8 +590,12 @@ pub fn register(engine: &mut Engine) {
     engine
         .register_indexer_get(|r: &mut Row, column: &str| r.cell(column))
         .register_fn("is_root", |r: &mut Row| r.user() == "<root_account>")
-        .register_fn("to_string", |r: &mut Row| format!("credential report row for {}", r.user()))
-        .register_fn("to_debug", |r: &mut Row| format!("credential report row for {}", r.user()))
+        .register_fn("to_string", |r: &mut Row| {
+            format!("credential report row for {}", r.user())
+        })
+        .register_fn("to_debug", |r: &mut Row| {
+            format!("credential report row for {}", r.user())
+        })
         .register_fn("to_string", |v: &mut NoValue| v.0.to_string())
         .register_fn("to_debug", |v: &mut NoValue| v.0.to_string())
         .register_fn("==", |a: NoValue, b: ImmutableString| a.0 == b)
@@ -488,12 +609,16 @@ pub fn register(engine: &mut Engine) {
         .register_fn("timestamp", |s: &str| -> RhaiResult<Time> {
             match parse_time(s) {
                 Some(t) => Ok(Time(t)),
-                None => fail(format!("`{s}` is not a time (expected RFC 3339, e.g. 2026-11-02T09:00:00Z)")),
+                None => fail(format!(
+                    "`{s}` is not a time (expected RFC 3339, e.g. 2026-11-02T09:00:00Z)"
+                )),
             }
         })
         .register_fn("days_since", |v: Dynamic| since(v, 86_400))
         .register_fn("hours_since", |v: Dynamic| since(v, 3_600))
-        .register_fn("has_value", |v: Dynamic| !(v.is_unit() || v.is::<NoValue>()))
+        .register_fn("has_value", |v: Dynamic| {
+            !(v.is_unit() || v.is::<NoValue>())
+        })
         .register_fn("to_string", |t: &mut Time| format_time(&t.0))
         .register_fn("to_debug", |t: &mut Time| format_time(&t.0))
         .register_fn("==", |a: Time, b: Time| a == b)
@@ -508,7 +633,9 @@ pub fn register(engine: &mut Engine) {
         match c.0.get(key) {
             Some(v) => Ok(toml_to_dynamic(v)),
             None => {
-                let hint = closest(key, c.0.keys()).map(|n| format!("; did you mean `{n}`?")).unwrap_or_default();
+                let hint = closest(key, c.0.keys())
+                    .map(|n| format!("; did you mean `{n}`?"))
+                    .unwrap_or_default();
                 fail(format!("unknown config setting `{key}`{hint}"))
             }
         }
@@ -516,24 +643,37 @@ pub fn register(engine: &mut Engine) {
 
     // queries, helpers, reporting
     engine
-        .register_fn("query", |d: Doc, expr: &str| -> RhaiResult<Dynamic> { query(&d.root()?, expr) })
-        .register_fn("query", |n: Node, expr: &str| query(&n, expr))
-        .register_fn("glob_match", |pattern: &str, text: &str| -> RhaiResult<bool> {
-            match glob::Pattern::new(pattern) {
-                Ok(p) => Ok(p.matches(text)),
-                Err(e) => fail(format!("`{pattern}` is not a valid glob: {e}")),
-            }
+        .register_fn("query", |d: Doc, expr: &str| -> RhaiResult<Dynamic> {
+            query(&d.root()?, expr)
         })
-        .register_fn("skip", |reason: &str| -> RhaiResult<()> { abort(Abort::Skip(reason.to_owned())) })
+        .register_fn("query", |n: Node, expr: &str| query(&n, expr))
+        .register_fn(
+            "glob_match",
+            |pattern: &str, text: &str| -> RhaiResult<bool> {
+                match glob::Pattern::new(pattern) {
+                    Ok(p) => Ok(p.matches(text)),
+                    Err(e) => fail(format!("`{pattern}` is not a valid glob: {e}")),
+                }
+            },
+        )
+        .register_fn("skip", |reason: &str| -> RhaiResult<()> {
+            abort(Abort::Skip(reason.to_owned()))
+        })
         .register_fn("report", |at: Dynamic, message: ImmutableString| {
             push_finding(at, account_resource(), message, None)
         })
-        .register_fn("report", |at: Dynamic, message: ImmutableString, options: Map| {
-            push_finding(at, account_resource(), message, Some(options))
-        })
-        .register_fn("report", |at: Dynamic, resource: Dynamic, message: ImmutableString| {
-            push_finding(at, resource_of(&resource)?, message, None)
-        })
+        .register_fn(
+            "report",
+            |at: Dynamic, message: ImmutableString, options: Map| {
+                push_finding(at, account_resource(), message, Some(options))
+            },
+        )
+        .register_fn(
+            "report",
+            |at: Dynamic, resource: Dynamic, message: ImmutableString| {
+                push_finding(at, resource_of(&resource)?, message, None)
+            },
+        )
         .register_fn(
             "report",
             |at: Dynamic, resource: Dynamic, message: ImmutableString, options: Map| {

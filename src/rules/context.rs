@@ -110,7 +110,9 @@ pub fn evidence_of_value(value: &Dynamic) -> Evidence {
     if tag <= 0 {
         if let Some(s) = value.read_lock::<ImmutableString>() {
             let key = s.as_str().as_ptr() as usize;
-            tag = current(|ctx| ctx.strings.get(&key).copied()).flatten().unwrap_or(0);
+            tag = current(|ctx| ctx.strings.get(&key).copied())
+                .flatten()
+                .unwrap_or(0);
         }
     }
     evidence_of_tag(tag)

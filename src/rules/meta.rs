@@ -16,7 +16,13 @@ pub enum Severity {
 }
 
 impl Severity {
-    pub const ALL: [Severity; 5] = [Severity::Critical, Severity::High, Severity::Medium, Severity::Low, Severity::Info];
+    pub const ALL: [Severity; 5] = [
+        Severity::Critical,
+        Severity::High,
+        Severity::Medium,
+        Severity::Low,
+        Severity::Info,
+    ];
 
     pub fn as_str(self) -> &'static str {
         match self {
@@ -98,7 +104,9 @@ pub fn parse_header(source: &SourceFile) -> Result<RuleMeta, Box<Problem>> {
 }
 
 fn to_file(map: &[(usize, usize)], header_offset: usize) -> usize {
-    let i = map.partition_point(|(h, _)| *h <= header_offset).saturating_sub(1);
+    let i = map
+        .partition_point(|(h, _)| *h <= header_offset)
+        .saturating_sub(1);
     let (h, f) = map[i];
     f + (header_offset - h)
 }
@@ -121,7 +129,10 @@ mod tests {
 
     #[test]
     fn a_bad_header_points_at_its_line() {
-        let src = SourceFile::new("r.rhai", "//! id = \"a.b\"\n//! title = \"T\"\n//! severity = \"severe\"\n");
+        let src = SourceFile::new(
+            "r.rhai",
+            "//! id = \"a.b\"\n//! title = \"T\"\n//! severity = \"severe\"\n",
+        );
         let err = parse_header(&src).err().expect("refused");
         assert_eq!(err.line_col().map(|(l, _)| l), Some(3), "{}", err.message);
         let src = SourceFile::new("r.rhai", "let x = 1;\n");

@@ -50,18 +50,30 @@ pub fn rule_files(dirs: &[PathBuf], problems: &mut Vec<Problem>) -> Vec<PathBuf>
     for dir in dirs {
         if !dir.is_dir() {
             problems.push(
-                Problem::error("rule::directory", format!("policy directory `{}` does not exist", dir.display()))
-                    .with_help("pass an existing directory with --policies"),
+                Problem::error(
+                    "rule::directory",
+                    format!("policy directory `{}` does not exist", dir.display()),
+                )
+                .with_help("pass an existing directory with --policies"),
             );
             continue;
         }
-        for entry in walkdir::WalkDir::new(dir).follow_links(false).sort_by_file_name() {
+        for entry in walkdir::WalkDir::new(dir)
+            .follow_links(false)
+            .sort_by_file_name()
+        {
             match entry {
-                Ok(e) if e.file_type().is_file() && e.path().extension().is_some_and(|x| x == "rhai") => {
+                Ok(e)
+                    if e.file_type().is_file()
+                        && e.path().extension().is_some_and(|x| x == "rhai") =>
+                {
                     files.push(e.into_path())
                 }
                 Ok(_) => {}
-                Err(e) => problems.push(Problem::error("rule::io", format!("cannot read policy directory: {e}"))),
+                Err(e) => problems.push(Problem::error(
+                    "rule::io",
+                    format!("cannot read policy directory: {e}"),
+                )),
             }
         }
     }
@@ -84,7 +96,11 @@ pub fn load(engine: &Engine, dirs: &[PathBuf]) -> RuleSet {
                     )
                     .with_help("rule ids must be unique across all policy directories")
                     .with_file(rule.file.clone());
-                    set.broken.push(BrokenRule { id: None, file: rule.file, problem });
+                    set.broken.push(BrokenRule {
+                        id: None,
+                        file: rule.file,
+                        problem,
+                    });
                     continue;
                 }
                 seen.insert(rule.meta.id.clone(), rule.file.clone());
@@ -104,7 +120,8 @@ pub fn compile_file(engine: &Engine, path: &Path) -> Result<Rule, Box<BrokenRule
         Box::new(BrokenRule {
             id: None,
             file: file.clone(),
-            problem: Problem::error("rule::io", format!("cannot read rule `{file}`: {e}")).with_file(file.clone()),
+            problem: Problem::error("rule::io", format!("cannot read rule `{file}`: {e}"))
+                .with_file(file.clone()),
         })
     })?;
     compile_source(engine, SourceFile::new(file, text))
@@ -125,15 +142,27 @@ pub fn compile_source(engine: &Engine, source: SourceFile) -> Result<Rule, Box<B
         scope.push(g, Dynamic::UNIT);
     }
     match engine.compile_with_scope(&scope, &*source.text) {
-        Ok(ast) => Ok(Rule { meta, file, source, ast }),
+        Ok(ast) => Ok(Rule {
+            meta,
+            file,
+            source,
+            ast,
+        }),
         Err(e) => {
             let (line, col) = (e.1.line().unwrap_or(1), e.1.position().unwrap_or(1));
             let offset = miette::SourceOffset::from_location(&*source.text, line, col).offset();
-            let problem = Problem::error("rule::syntax", format!("rule `{}` does not compile: {}", meta.id, e.0))
-                .with_help("fix the rule; the other rules still run")
-                .with_file(file.clone())
-                .at(source, offset, 1, "here");
-            Err(Box::new(BrokenRule { id: Some(meta), file, problem }))
+            let problem = Problem::error(
+                "rule::syntax",
+                format!("rule `{}` does not compile: {}", meta.id, e.0),
+            )
+            .with_help("fix the rule; the other rules still run")
+            .with_file(file.clone())
+            .at(source, offset, 1, "here");
+            Err(Box::new(BrokenRule {
+                id: Some(meta),
+                file,
+                problem,
+            }))
         }
     }
 }

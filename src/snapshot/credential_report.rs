@@ -40,7 +40,7 @@ impl CredentialReport {
 
 /// Why a report could not be read, located in the JSON file or in the decoded CSV.
 #[derive(Debug)]
-pub struct DecodeError(pub Problem);
+pub struct DecodeError(pub Box<Problem>);
 
 /// Decodes the `Content` of a credential report response.
 ///
@@ -55,33 +55,34 @@ pub fn decode(
         Some((o, l)) => problem.at(json_source.clone(), o, l, label),
         None => problem,
     };
-    let content = match content {
-        Some(c) => c,
-        None => {
-            return Err(DecodeError(locate_err(
+    let content =
+        match content {
+            Some(c) => c,
+            None => return Err(DecodeError(Box::new(locate_err(
                 Problem::error(
                     "snapshot::credential-report",
                     "credential report has no `Content` string",
                 )
-                .with_help("the file must be the output of `aws iam get-credential-report --output json`"),
+                .with_help(
+                    "the file must be the output of `aws iam get-credential-report --output json`",
+                ),
                 "expected here",
-            )))
-        }
-    };
+            )))),
+        };
     let bytes = base64::engine::general_purpose::STANDARD
         .decode(content.trim())
         .map_err(|e| {
-            DecodeError(locate_err(
+            DecodeError(Box::new(locate_err(
                 Problem::error(
                     "snapshot::credential-report",
                     format!("credential report `Content` is not valid base64: {e}"),
                 )
                 .with_help("the aws CLI prints the report as base64; re-run `aws iam get-credential-report --output json`"),
                 "bad base64",
-            ))
+            )))
         })?;
     let text = String::from_utf8(bytes).map_err(|e| {
-        DecodeError(locate_err(
+        DecodeError(Box::new(locate_err(
             Problem::error(
                 "snapshot::credential-report",
                 format!(
@@ -90,7 +91,7 @@ pub fn decode(
                 ),
             ),
             "decodes to binary",
-        ))
+        )))
     })?;
     let source = SourceFile::new(
         format!("{} (decoded Content)", json_source.name),
@@ -99,29 +100,36 @@ pub fn decode(
     parse_csv(source, generated_time.map(str::to_owned)).map_err(DecodeError)
 }
 
-fn parse_csv(source: SourceFile, generated_time: Option<String>) -> Result<CredentialReport, Problem> {
+fn parse_csv(
+    source: SourceFile,
+    generated_time: Option<String>,
+) -> Result<CredentialReport, Box<Problem>> {
     let text = source.text.clone();
     let mut reader = csv::ReaderBuilder::new()
         .has_headers(true)
         .from_reader(text.as_bytes());
     let header: Vec<String> = match reader.headers() {
         Ok(h) => h.iter().map(str::to_owned).collect(),
-        Err(e) => return Err(csv_problem(&source, &e, "unreadable header")),
+        Err(e) => return Err(Box::new(csv_problem(&source, &e, "unreadable header"))),
     };
     for required in REQUIRED_COLUMNS {
         if !header.iter().any(|h| h == required) {
             let line_len = text.find('\n').unwrap_or(text.len());
-            return Err(Problem::error(
-                "snapshot::credential-report",
-                format!("credential report header has no `{required}` column"),
-            )
-            .with_help("the first line must be the report's header: user,arn,user_creation_time,…")
-            .at(source.clone(), 0, line_len, "header"));
+            return Err(Box::new(
+                Problem::error(
+                    "snapshot::credential-report",
+                    format!("credential report header has no `{required}` column"),
+                )
+                .with_help(
+                    "the first line must be the report's header: user,arn,user_creation_time,…",
+                )
+                .at(source.clone(), 0, line_len, "header"),
+            ));
         }
     }
     let mut rows = Vec::new();
     for record in reader.records() {
-        let record = record.map_err(|e| csv_problem(&source, &e, "here"))?;
+        let record = record.map_err(|e| Box::new(csv_problem(&source, &e, "here")))?;
         let (line, start) = match record.position() {
             Some(p) => (p.line() as usize, p.byte() as usize),
             None => (0, 0),
@@ -151,10 +159,7 @@ fn csv_problem(source: &SourceFile, e: &csv::Error, label: &str) -> Problem {
             pos.as_ref().map(|p| p.byte() as usize),
             format!("a row has {len} cells, the header has {expected_len}"),
         ),
-        _ => (
-            e.position().map(|p| p.byte() as usize),
-            e.to_string(),
-        ),
+        _ => (e.position().map(|p| p.byte() as usize), e.to_string()),
     };
     let problem = Problem::error(
         "snapshot::credential-report",
@@ -212,13 +217,20 @@ mod tests {
         base64::engine::general_purpose::STANDARD.encode(csv)
     }
 
-    fn dec(content: &str) -> Result<CredentialReport, Problem> {
-        decode(Some(content), None, &SourceFile::new("r.json", "{}"), || None).map_err(|e| e.0)
+    fn dec(content: &str) -> Result<CredentialReport, Box<Problem>> {
+        decode(
+            Some(content),
+            None,
+            &SourceFile::new("r.json", "{}"),
+            || None,
+        )
+        .map_err(|e| e.0)
     }
 
     #[test]
     fn rows_keep_their_cells_places() {
-        let csv = "user,arn,mfa_active\n<root_account>,arn:aws:iam::1:root,false\nbob,\"arn:x,y\",true\n";
+        let csv =
+            "user,arn,mfa_active\n<root_account>,arn:aws:iam::1:root,false\nbob,\"arn:x,y\",true\n";
         let report = dec(&encode(csv)).map_err(|e| e.message).expect("decodes");
         assert_eq!(report.rows.len(), 2);
         let bob = &report.rows[1];
@@ -232,11 +244,18 @@ mod tests {
 
     #[test]
     fn bad_base64_and_short_rows_are_errors() {
-        let err = dec("!!!not base64").err().map(|e| e.message).unwrap_or_default();
+        let err = dec("!!!not base64")
+            .err()
+            .map(|e| e.message)
+            .unwrap_or_default();
         assert!(err.contains("not valid base64"), "{err}");
         let short = encode("user,arn,mfa_active\nbob,arn\n");
         let err = dec(&short).err().expect("fails");
-        assert!(err.message.contains("2 cells, the header has 3"), "{}", err.message);
+        assert!(
+            err.message.contains("2 cells, the header has 3"),
+            "{}",
+            err.message
+        );
         assert_eq!(err.line_col(), Some((2, 1)));
         let nouser = encode("name,arn\nbob,arn\n");
         let err = dec(&nouser).err().map(|e| e.message).unwrap_or_default();

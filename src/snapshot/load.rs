@@ -67,7 +67,12 @@ pub struct SnapFile {
 }
 
 impl SnapFile {
-    fn new(path: String, status: DocStatus, data: Option<Rcvar>, manifest_call: Option<usize>) -> Self {
+    fn new(
+        path: String,
+        status: DocStatus,
+        data: Option<Rcvar>,
+        manifest_call: Option<usize>,
+    ) -> Self {
         SnapFile {
             path,
             manifest_call,
@@ -147,7 +152,10 @@ pub struct Snapshot {
 #[derive(Debug, thiserror::Error, miette::Diagnostic)]
 pub enum LoadError {
     #[error("snapshot directory `{0}` does not exist")]
-    #[diagnostic(code(snapshot::not_found), help("name a directory made by `snapaudit collect` or by hand with the aws CLI"))]
+    #[diagnostic(
+        code(snapshot::not_found),
+        help("name a directory made by `snapaudit collect` or by hand with the aws CLI")
+    )]
     NotFound(String),
     #[error("`{0}` is not a directory")]
     #[diagnostic(code(snapshot::not_a_directory))]
@@ -191,7 +199,13 @@ impl Snapshot {
         }
         let calls: HashMap<&str, usize> = manifest
             .as_ref()
-            .map(|m| m.calls.iter().enumerate().map(|(i, c)| (c.path.as_str(), i)).collect())
+            .map(|m| {
+                m.calls
+                    .iter()
+                    .enumerate()
+                    .map(|(i, c)| (c.path.as_str(), i))
+                    .collect()
+            })
             .unwrap_or_default();
 
         let parsed: Vec<(SnapFile, Vec<Problem>)> = responses
@@ -236,21 +250,32 @@ impl Snapshot {
                         } else {
                             DocStatus::Failed { code, message }
                         };
-                        files.insert(rel.clone(), Arc::new(SnapFile::new(rel, status, None, Some(i))));
+                        files.insert(
+                            rel.clone(),
+                            Arc::new(SnapFile::new(rel, status, None, Some(i))),
+                        );
                     }
                     CallStatus::Ok if !in_tree => {
                         problems.push(
                             Problem::error(
                                 "snapshot::missing-file",
-                                format!("the manifest lists `{}` but the file is missing", show(&rel)),
+                                format!(
+                                    "the manifest lists `{}` but the file is missing",
+                                    show(&rel)
+                                ),
                             )
-                            .with_help("the snapshot is incomplete: collect it again or restore the file")
+                            .with_help(
+                                "the snapshot is incomplete: collect it again or restore the file",
+                            )
                             .with_file(rel.clone()),
                         );
                         let status = DocStatus::Malformed {
                             message: "listed in the manifest but missing".into(),
                         };
-                        files.insert(rel.clone(), Arc::new(SnapFile::new(rel, status, None, Some(i))));
+                        files.insert(
+                            rel.clone(),
+                            Arc::new(SnapFile::new(rel, status, None, Some(i))),
+                        );
                     }
                     CallStatus::Ok => {}
                 }
@@ -265,10 +290,16 @@ impl Snapshot {
             _ => regions_from_folders(files.keys()),
         };
 
-        let (credential_report, mut report_problems) = decode_report(dir, &display_dir, files.get(credential_report::PATH));
+        let (credential_report, mut report_problems) =
+            decode_report(dir, &display_dir, files.get(credential_report::PATH));
         problems.append(&mut report_problems);
 
-        let (now, time_source) = evaluation_time(options, manifest.as_ref(), &credential_report, &mut problems);
+        let (now, time_source) = evaluation_time(
+            options,
+            manifest.as_ref(),
+            &credential_report,
+            &mut problems,
+        );
 
         let account_id = manifest
             .as_ref()
@@ -301,7 +332,12 @@ impl Snapshot {
     pub fn file(&self, rel: &str) -> Arc<SnapFile> {
         match self.files.get(rel) {
             Some(f) => f.clone(),
-            None => Arc::new(SnapFile::new(rel.to_owned(), DocStatus::NotCollected, None, None)),
+            None => Arc::new(SnapFile::new(
+                rel.to_owned(),
+                DocStatus::NotCollected,
+                None,
+                None,
+            )),
         }
     }
 
@@ -337,30 +373,52 @@ fn join_display(dir: &str, rel: &str) -> String {
     }
 }
 
-fn read_tree(dir: &Path, display_dir: &str, problems: &mut Vec<Problem>) -> Result<Vec<RawFile>, LoadError> {
+fn read_tree(
+    dir: &Path,
+    display_dir: &str,
+    problems: &mut Vec<Problem>,
+) -> Result<Vec<RawFile>, LoadError> {
     let mut out = Vec::new();
-    for entry in walkdir::WalkDir::new(dir).follow_links(false).sort_by_file_name() {
+    for entry in walkdir::WalkDir::new(dir)
+        .follow_links(false)
+        .sort_by_file_name()
+    {
         let entry = match entry {
             Ok(e) => e,
             Err(e) => {
                 if e.depth() == 0 {
                     return Err(LoadError::Io {
                         path: display_dir.to_owned(),
-                        source: e.into_io_error().unwrap_or_else(|| std::io::Error::other("walk failed")),
+                        source: e
+                            .into_io_error()
+                            .unwrap_or_else(|| std::io::Error::other("walk failed")),
                     });
                 }
-                problems.push(Problem::error("snapshot::io", format!("cannot read part of the snapshot: {e}")));
+                problems.push(Problem::error(
+                    "snapshot::io",
+                    format!("cannot read part of the snapshot: {e}"),
+                ));
                 continue;
             }
         };
         let rel = match entry.path().strip_prefix(dir) {
-            Ok(r) => r.components().map(|c| c.as_os_str().to_string_lossy()).collect::<Vec<_>>().join("/"),
+            Ok(r) => r
+                .components()
+                .map(|c| c.as_os_str().to_string_lossy())
+                .collect::<Vec<_>>()
+                .join("/"),
             Err(_) => continue,
         };
         if entry.file_type().is_symlink() {
             problems.push(
-                Problem::warning("snapshot::symlink", format!("`{}` is a symbolic link; snapaudit does not follow links in a snapshot", join_display(display_dir, &rel)))
-                    .with_file(rel),
+                Problem::warning(
+                    "snapshot::symlink",
+                    format!(
+                        "`{}` is a symbolic link; snapaudit does not follow links in a snapshot",
+                        join_display(display_dir, &rel)
+                    ),
+                )
+                .with_file(rel),
             );
             continue;
         }
@@ -370,7 +428,11 @@ fn read_tree(dir: &Path, display_dir: &str, problems: &mut Vec<Problem>) -> Resu
         match std::fs::read(entry.path()) {
             Ok(bytes) => out.push(RawFile { rel, bytes }),
             Err(e) => problems.push(
-                Problem::error("snapshot::io", format!("cannot read `{}`: {e}", join_display(display_dir, &rel))).with_file(rel),
+                Problem::error(
+                    "snapshot::io",
+                    format!("cannot read `{}`: {e}", join_display(display_dir, &rel)),
+                )
+                .with_file(rel),
             ),
         }
     }
@@ -381,7 +443,13 @@ fn parse_manifest(bytes: &[u8], shown: &str, problems: &mut Vec<Problem>) -> Opt
     let text = match std::str::from_utf8(bytes) {
         Ok(t) => t,
         Err(e) => {
-            problems.push(Problem::error("snapshot::manifest", format!("`{shown}` is not UTF-8 (byte {})", e.valid_up_to())).with_file(MANIFEST));
+            problems.push(
+                Problem::error(
+                    "snapshot::manifest",
+                    format!("`{shown}` is not UTF-8 (byte {})", e.valid_up_to()),
+                )
+                .with_file(MANIFEST),
+            );
             return None;
         }
     };
@@ -390,7 +458,11 @@ fn parse_manifest(bytes: &[u8], shown: &str, problems: &mut Vec<Problem>) -> Opt
             problems.push(
                 Problem::error(
                     "snapshot::manifest",
-                    format!("manifest schema_version {} is newer than this snapaudit reads ({})", m.schema_version, manifest::SCHEMA_VERSION),
+                    format!(
+                        "manifest schema_version {} is newer than this snapaudit reads ({})",
+                        m.schema_version,
+                        manifest::SCHEMA_VERSION
+                    ),
                 )
                 .with_help("upgrade snapaudit")
                 .with_file(MANIFEST),
@@ -399,13 +471,27 @@ fn parse_manifest(bytes: &[u8], shown: &str, problems: &mut Vec<Problem>) -> Opt
         }
         Ok(m) => Some(m),
         Err(e) => {
-            problems.push(json_problem("snapshot::manifest", shown, MANIFEST, text, &e, "the manifest cannot be read; the files are audited without it"));
+            problems.push(json_problem(
+                "snapshot::manifest",
+                shown,
+                MANIFEST,
+                text,
+                &e,
+                "the manifest cannot be read; the files are audited without it",
+            ));
             None
         }
     }
 }
 
-fn json_problem(code: &'static str, shown: &str, rel: &str, text: &str, e: &serde_json::Error, help: &str) -> Problem {
+fn json_problem(
+    code: &'static str,
+    shown: &str,
+    rel: &str,
+    text: &str,
+    e: &serde_json::Error,
+    help: &str,
+) -> Problem {
     let source = SourceFile::new(shown, text);
     let offset = miette::SourceOffset::from_location(text, e.line(), e.column()).offset();
     let msg = e.to_string();
@@ -442,17 +528,25 @@ fn parse_response(
         Err(e) => {
             let at = e.utf8_error().valid_up_to();
             let lossy = String::from_utf8_lossy(e.as_bytes()).into_owned();
-            let problem = Problem::error("snapshot::not-utf8", format!("`{shown}` is not UTF-8 text"))
-                .with_help("the aws CLI writes UTF-8 JSON; the file is damaged or not a response")
-                .with_file(file.rel.clone())
-                .at(SourceFile::new(shown.clone(), lossy), at, 1, "invalid byte");
+            let problem =
+                Problem::error("snapshot::not-utf8", format!("`{shown}` is not UTF-8 text"))
+                    .with_help(
+                        "the aws CLI writes UTF-8 JSON; the file is damaged or not a response",
+                    )
+                    .with_file(file.rel.clone())
+                    .at(SourceFile::new(shown.clone(), lossy), at, 1, "invalid byte");
             problems.push(problem);
-            let status = DocStatus::Malformed { message: "not UTF-8".into() };
+            let status = DocStatus::Malformed {
+                message: "not UTF-8".into(),
+            };
             return (SnapFile::new(file.rel, status, None, call), problems);
         }
     };
     match serde_json::from_str::<Variable>(&text) {
-        Ok(v) => (SnapFile::new(file.rel, DocStatus::Ok, Some(Rcvar::new(v)), call), problems),
+        Ok(v) => (
+            SnapFile::new(file.rel, DocStatus::Ok, Some(Rcvar::new(v)), call),
+            problems,
+        ),
         Err(e) => {
             problems.push(json_problem(
                 "snapshot::malformed-json",
@@ -462,7 +556,9 @@ fn parse_response(
                 &e,
                 "the file must be the aws CLI's `--output json` for this call; rules that read it report `error`",
             ));
-            let status = DocStatus::Malformed { message: format!("not valid JSON: {e}") };
+            let status = DocStatus::Malformed {
+                message: format!("not valid JSON: {e}"),
+            };
             (SnapFile::new(file.rel, status, None, call), problems)
         }
     }
@@ -470,10 +566,12 @@ fn parse_response(
 
 fn hex(bytes: &[u8]) -> String {
     use std::fmt::Write as _;
-    bytes.iter().fold(String::with_capacity(bytes.len() * 2), |mut s, b| {
-        let _ = write!(s, "{b:02x}");
-        s
-    })
+    bytes
+        .iter()
+        .fold(String::with_capacity(bytes.len() * 2), |mut s, b| {
+            let _ = write!(s, "{b:02x}");
+            s
+        })
 }
 
 /// Regions of a hand-made snapshot: the region folders under each regional service.
@@ -481,7 +579,8 @@ fn regions_from_folders<'a>(paths: impl Iterator<Item = &'a String>) -> Vec<Stri
     let mut set = BTreeSet::new();
     for p in paths {
         let mut parts = p.split('/');
-        let (Some(service), Some(region), Some(_)) = (parts.next(), parts.next(), parts.next()) else {
+        let (Some(service), Some(region), Some(_)) = (parts.next(), parts.next(), parts.next())
+        else {
             continue;
         };
         if matches!(service, "ec2" | "cloudtrail" | "cloudwatch") && looks_like_region(region) {
@@ -492,7 +591,10 @@ fn regions_from_folders<'a>(paths: impl Iterator<Item = &'a String>) -> Vec<Stri
 }
 
 fn looks_like_region(s: &str) -> bool {
-    s.contains('-') && s.ends_with(|c: char| c.is_ascii_digit()) && s.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+    s.contains('-')
+        && s.ends_with(|c: char| c.is_ascii_digit())
+        && s.chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
 }
 
 fn account_from_identity(file: Option<&Arc<SnapFile>>) -> Option<String> {
@@ -522,10 +624,17 @@ fn decode_report(
     let at = || {
         locate::locate(&source.text, &[Step::Key(Arc::from("Content"))]).map(|s| (s.offset, s.len))
     };
-    match credential_report::decode(content.as_string().map(String::as_str), generated.as_string().map(String::as_str), &source, at) {
+    match credential_report::decode(
+        content.as_string().map(String::as_str),
+        generated.as_string().map(String::as_str),
+        &source,
+        at,
+    ) {
         Ok(report) => (Ok(Arc::new(report)), Vec::new()),
         Err(e) => {
-            let status = DocStatus::Malformed { message: e.0.message.clone() };
+            let status = DocStatus::Malformed {
+                message: e.0.message.clone(),
+            };
             (Err(status), vec![e.0.with_file(credential_report::PATH)])
         }
     }
@@ -544,7 +653,16 @@ fn evaluation_time(
         if let Some(t) = parse_time(&m.started_at) {
             return (Some(t), TimeSource::Manifest);
         }
-        problems.push(Problem::error("snapshot::manifest", format!("manifest `started_at` is not an RFC 3339 time: `{}`", m.started_at)).with_file(MANIFEST));
+        problems.push(
+            Problem::error(
+                "snapshot::manifest",
+                format!(
+                    "manifest `started_at` is not an RFC 3339 time: `{}`",
+                    m.started_at
+                ),
+            )
+            .with_file(MANIFEST),
+        );
     }
     if let Ok(r) = report {
         if let Some(t) = r.generated_time.as_deref().and_then(parse_time) {
@@ -559,8 +677,13 @@ fn evaluation_time(
         }
     }
     problems.push(
-        Problem::warning("snapshot::no-time", "no capture time: rules that judge ages will report `error`")
-            .with_help("pass `--as-of DATE`, or include manifest.json or iam/get-credential-report.json"),
+        Problem::warning(
+            "snapshot::no-time",
+            "no capture time: rules that judge ages will report `error`",
+        )
+        .with_help(
+            "pass `--as-of DATE`, or include manifest.json or iam/get-credential-report.json",
+        ),
     );
     (None, TimeSource::Unknown)
 }

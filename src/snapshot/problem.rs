@@ -17,7 +17,9 @@ pub struct SourceFile {
 
 impl fmt::Debug for SourceFile {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("SourceFile").field("name", &self.name).finish()
+        f.debug_struct("SourceFile")
+            .field("name", &self.name)
+            .finish()
     }
 }
 
@@ -105,7 +107,13 @@ impl Problem {
         self
     }
 
-    pub fn at(mut self, source: SourceFile, offset: usize, len: usize, label: impl Into<String>) -> Self {
+    pub fn at(
+        mut self,
+        source: SourceFile,
+        offset: usize,
+        len: usize,
+        label: impl Into<String>,
+    ) -> Self {
         let end = (offset + len).min(source.text.len());
         let offset = offset.min(end);
         self.span = Some((offset, end - offset));
@@ -150,7 +158,9 @@ impl Diagnostic for Problem {
     }
 
     fn source_code(&self) -> Option<&dyn SourceCode> {
-        self.source.as_ref().map(|s| s.named_source() as &dyn SourceCode)
+        self.source
+            .as_ref()
+            .map(|s| s.named_source() as &dyn SourceCode)
     }
 
     fn labels(&self) -> Option<Box<dyn Iterator<Item = LabeledSpan> + '_>> {

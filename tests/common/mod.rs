@@ -19,7 +19,10 @@ impl Output {
     pub fn json(&self) -> serde_json::Value {
         match serde_json::from_str(&self.stdout) {
             Ok(v) => v,
-            Err(e) => panic!("stdout is not JSON ({e}):\n{}\nstderr:\n{}", self.stdout, self.stderr),
+            Err(e) => panic!(
+                "stdout is not JSON ({e}):\n{}\nstderr:\n{}",
+                self.stdout, self.stderr
+            ),
         }
     }
 }
@@ -84,7 +87,8 @@ impl Fixture {
 
     /// Edits the manifest entry of `rel` (or removes it when `f` returns None).
     pub fn edit_call(&self, rel: &str, f: impl Fn(serde_json::Value) -> Option<serde_json::Value>) {
-        let mut manifest: serde_json::Value = serde_json::from_str(&self.read("manifest.json")).expect("manifest");
+        let mut manifest: serde_json::Value =
+            serde_json::from_str(&self.read("manifest.json")).expect("manifest");
         let calls = manifest["calls"].as_array_mut().expect("calls");
         let mut out = Vec::new();
         for c in calls.drain(..) {
@@ -97,7 +101,10 @@ impl Fixture {
             }
         }
         *calls = out;
-        self.write("manifest.json", &serde_json::to_string_pretty(&manifest).expect("json"));
+        self.write(
+            "manifest.json",
+            &serde_json::to_string_pretty(&manifest).expect("json"),
+        );
     }
 
     /// Records the call of `rel` as failed with `code`, and removes its file.
