@@ -682,12 +682,70 @@ pub fn register(engine: &mut Engine) {
         );
 }
 
+// JMESPath. The jmespath crate copies any data handed to `search` (without its nightly-only
+// `specialized` feature), which would lose the identity that maps results back to their
+// place in the file. So the data comes in through a function instead: the user's
+// expression `E` runs as `snapaudit_root() | E`, and `snapaudit_root()` returns the node's
+// own shared value. Results are then the file's own values, found by identity.
+
+const ROOT_FN: &str = "snapaudit_root";
+
+thread_local! {
+    static QUERY_ROOT: std::cell::RefCell<Option<Rcvar>> = const { std::cell::RefCell::new(None) };
+    static COMPILED: std::cell::RefCell<std::collections::HashMap<String, jmespath::Expression<'static>>> =
+        std::cell::RefCell::new(std::collections::HashMap::new());
+}
+
+thread_local! {
+    // A runtime is Sync but not Send, so each thread has its own, made once and kept for
+    // the life of the process (one per worker thread).
+    static RUNTIME: &'static jmespath::Runtime = Box::leak(Box::new(make_runtime()));
+}
+
+fn runtime() -> &'static jmespath::Runtime {
+    RUNTIME.with(|r| *r)
+}
+
+fn make_runtime() -> jmespath::Runtime {
+    {
+        let mut rt = jmespath::Runtime::new();
+        rt.register_builtin_functions();
+        rt.register_function(
+            ROOT_FN,
+            Box::new(|_: &[Rcvar], _: &mut jmespath::Context<'_>| {
+                Ok(QUERY_ROOT
+                    .with(|r| r.borrow().clone())
+                    .unwrap_or_else(|| Rcvar::new(Variable::Null)))
+            }),
+        );
+        rt
+    }
+}
+
 fn query(node: &Node, expr: &str) -> RhaiResult<Dynamic> {
-    let compiled = match jmespath::compile(expr) {
+    // Validate the user's own expression first, so errors speak of what they wrote.
+    if let Err(e) = jmespath::parse(expr) {
+        return fail(format!("invalid JMESPath expression: {e}"));
+    }
+    let compiled = COMPILED.with(|c| {
+        let mut cache = c.borrow_mut();
+        if let Some(found) = cache.get(expr) {
+            return Ok(found.clone());
+        }
+        let compiled = runtime().compile(&format!("{ROOT_FN}() | ({expr})"))?;
+        if cache.len() < 1024 {
+            cache.insert(expr.to_owned(), compiled.clone());
+        }
+        Ok::<_, jmespath::JmespathError>(compiled)
+    });
+    let compiled = match compiled {
         Ok(c) => c,
         Err(e) => return fail(format!("invalid JMESPath expression: {e}")),
     };
-    match compiled.search(node.var.clone()) {
+    QUERY_ROOT.with(|r| *r.borrow_mut() = Some(node.var.clone()));
+    let result = compiled.search(Variable::Null);
+    QUERY_ROOT.with(|r| *r.borrow_mut() = None);
+    match result {
         Ok(result) => Ok(from_query(&node.file, &result)),
         Err(e) => fail(format!("JMESPath: {e}")),
     }
