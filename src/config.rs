@@ -90,7 +90,43 @@ fn parse(text: &str, name: &str, base: Option<&Config>) -> Result<Config, Box<Pr
         )
     })?;
     let mut settings = base.map(|b| (*b.settings).clone()).unwrap_or_default();
+    // Where a key is written: the line that starts with it, for diagnostics.
+    let key_at = |k: &str| {
+        let mut offset = 0;
+        for line in text.split_inclusive('\n') {
+            let t = line.trim_start();
+            if t.strip_prefix(k)
+                .is_some_and(|rest| rest.trim_start().starts_with('='))
+            {
+                return offset + (line.len() - t.len());
+            }
+            offset += line.len();
+        }
+        0
+    };
     for (k, v) in file.settings {
+        if let Some(default) = base.and_then(|b| b.settings.get(&k)) {
+            // A value of another type than the default would make a rule's comparison
+            // silently false (a number is never less than a string).
+            if default.type_str() != v.type_str() {
+                return Err(Box::new(
+                    Problem::error(
+                        "config::wrong-type",
+                        format!(
+                            "setting `{k}` must be {}, like its default `{default}`",
+                            article(default.type_str())
+                        ),
+                    )
+                    .with_help("see docs/config.md for every setting and its type")
+                    .at(
+                        source(),
+                        key_at(&k),
+                        k.len(),
+                        format!("this is {}", article(v.type_str())),
+                    ),
+                ));
+            }
+        }
         if let Some(b) = base {
             if !b.settings.contains_key(&k) && !k.starts_with("x_") {
                 // Unknown keys are allowed for the user's own rules, but a near-miss of a
@@ -134,6 +170,13 @@ fn parse(text: &str, name: &str, base: Option<&Config>) -> Result<Config, Box<Pr
         settings: Arc::new(settings),
         limits,
     })
+}
+
+fn article(toml_type: &str) -> String {
+    match toml_type {
+        "integer" | "array" => format!("an {toml_type}"),
+        other => format!("a {other}"),
+    }
 }
 
 /// The closest name by edit distance, when close enough to be a likely typo.
@@ -180,6 +223,22 @@ mod tests {
         );
         assert_eq!(c.limits.timeout_ms, 50);
         assert_eq!(c.limits.max_call_levels, 64);
+    }
+
+    #[test]
+    fn a_value_of_the_wrong_type_is_refused() {
+        let err = parse(
+            "# min_password_length\n[settings]\nmin_password_length = \"16\"\n",
+            "t.toml",
+            Some(&Config::defaults()),
+        )
+        .err()
+        .expect("refused");
+        assert_eq!(
+            err.message,
+            "setting `min_password_length` must be an integer, like its default `14`"
+        );
+        assert_eq!(err.line_col(), Some((3, 1)));
     }
 
     #[test]
