@@ -506,7 +506,6 @@ pub fn register(engine: &mut Engine) {
         })
         .register_fn("files", |s: &mut SnapshotApi, prefix: &str| -> Array {
             s.0.paths_under(prefix)
-                .filter(|p| s.0.file(p).status != DocStatus::NotCollected)
                 .map(|p| Dynamic::from(p.to_owned()))
                 .collect()
         })

@@ -44,15 +44,16 @@ pub struct DecodeError(pub Box<Problem>);
 
 /// Decodes the `Content` of a credential report response.
 ///
-/// `content_at` gives the span of the `Content` string in the JSON file, for errors.
+/// `json_name` is the response file's displayed name; `content_at` gives that file's text
+/// and the span of its `Content` string, and is only called when there is an error to show.
 pub fn decode(
     content: Option<&str>,
     generated_time: Option<&str>,
-    json_source: &SourceFile,
-    content_at: impl Fn() -> Option<(usize, usize)>,
+    json_name: &str,
+    content_at: impl Fn() -> Option<(SourceFile, usize, usize)>,
 ) -> Result<CredentialReport, DecodeError> {
     let locate_err = |problem: Problem, label: &str| match content_at() {
-        Some((o, l)) => problem.at(json_source.clone(), o, l, label),
+        Some((source, o, l)) => problem.at(source, o, l, label),
         None => problem,
     };
     let content =
@@ -94,7 +95,7 @@ pub fn decode(
         )))
     })?;
     let source = SourceFile::new(
-        format!("{} (decoded Content)", json_source.name),
+        format!("{json_name} (decoded Content)"),
         Arc::<str>::from(text),
     );
     parse_csv(source, generated_time.map(str::to_owned)).map_err(DecodeError)
@@ -218,13 +219,7 @@ mod tests {
     }
 
     fn dec(content: &str) -> Result<CredentialReport, Box<Problem>> {
-        decode(
-            Some(content),
-            None,
-            &SourceFile::new("r.json", "{}"),
-            || None,
-        )
-        .map_err(|e| e.0)
+        decode(Some(content), None, "r.json", || None).map_err(|e| e.0)
     }
 
     #[test]

@@ -619,15 +619,16 @@ fn decode_report(
     let content = data.get_field("Content");
     let generated = data.get_field("GeneratedTime");
     let shown = join_display(display_dir, credential_report::PATH);
-    let text = std::fs::read_to_string(dir.join(credential_report::PATH)).unwrap_or_default();
-    let source = SourceFile::new(shown, text);
+    // The file's text is read again only to locate an error.
     let at = || {
-        locate::locate(&source.text, &[Step::Key(Arc::from("Content"))]).map(|s| (s.offset, s.len))
+        let text = std::fs::read_to_string(dir.join(credential_report::PATH)).ok()?;
+        let span = locate::locate(&text, &[Step::Key(Arc::from("Content"))])?;
+        Some((SourceFile::new(shown.clone(), text), span.offset, span.len))
     };
     match credential_report::decode(
         content.as_string().map(String::as_str),
         generated.as_string().map(String::as_str),
-        &source,
+        &shown,
         at,
     ) {
         Ok(report) => (Ok(Arc::new(report)), Vec::new()),
