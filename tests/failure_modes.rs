@@ -2,6 +2,8 @@
 //! missing files, failed calls, absent data, malformed JSON, bad base64, odd CSV, broken
 //! and hostile rules.
 
+#![allow(clippy::expect_used, clippy::unwrap_used, clippy::panic, reason = "tests fail loudly")]
+
 mod common;
 
 use common::{findings_of, rule_result, snapaudit, Fixture};

@@ -1,5 +1,7 @@
 //! The host API rules see (docs/rules.md), exercised by a rule over the example snapshot.
 
+#![allow(clippy::expect_used, clippy::unwrap_used, clippy::panic, reason = "tests fail loudly")]
+
 mod common;
 
 use common::{findings_of, snapaudit};
