@@ -1,7 +1,12 @@
 //! `snapaudit check` on the bundled example snapshot: every planted problem is reported
 //! with its resource, severity and location; compliant resources are not.
 
-#![allow(clippy::expect_used, clippy::unwrap_used, clippy::panic, reason = "tests fail loudly")]
+#![allow(
+    clippy::expect_used,
+    clippy::unwrap_used,
+    clippy::panic,
+    reason = "tests fail loudly"
+)]
 
 mod common;
 

@@ -2,7 +2,12 @@
 //! missing files, failed calls, absent data, malformed JSON, bad base64, odd CSV, broken
 //! and hostile rules.
 
-#![allow(clippy::expect_used, clippy::unwrap_used, clippy::panic, reason = "tests fail loudly")]
+#![allow(
+    clippy::expect_used,
+    clippy::unwrap_used,
+    clippy::panic,
+    reason = "tests fail loudly"
+)]
 
 mod common;
 

@@ -1,6 +1,11 @@
 //! The host API rules see (docs/rules.md), exercised by a rule over the example snapshot.
 
-#![allow(clippy::expect_used, clippy::unwrap_used, clippy::panic, reason = "tests fail loudly")]
+#![allow(
+    clippy::expect_used,
+    clippy::unwrap_used,
+    clippy::panic,
+    reason = "tests fail loudly"
+)]
 
 mod common;
 

@@ -143,10 +143,8 @@ fn classify(rule: &Rule, err: &EvalAltResult, timeout: Duration, has_findings: b
         EvalAltResult::ErrorRuntime(value, _) => {
             if let Some(a) = value.read_lock::<Abort>() {
                 match &*a {
-                    Abort::Skip(reason) if has_findings => {
-                        let _ = reason;
-                        return Outcome::Fail;
-                    }
+                    // Findings already reported stand: the rule failed.
+                    Abort::Skip(_) if has_findings => return Outcome::Fail,
                     Abort::Skip(reason) => return Outcome::Skip(reason.clone()),
                     Abort::Error(reason) => (
                         "rule::data",

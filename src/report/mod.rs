@@ -63,7 +63,7 @@ pub struct Run<'a> {
 }
 
 impl Run<'_> {
-    /// Findings per severity, most severe first.
+    /// Findings per severity (every severity present, counted from zero).
     pub fn counts(&self) -> BTreeMap<Severity, usize> {
         let mut counts: BTreeMap<Severity, usize> = Severity::ALL.iter().map(|s| (*s, 0)).collect();
         for f in &self.findings {
