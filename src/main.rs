@@ -26,14 +26,16 @@ enum Command {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    let color = match &cli.command {
+        Command::Check(args) => args.color,
+    };
     let result = match cli.command {
         Command::Check(args) => cli::check::run(args),
     };
     match result {
         Ok(code) => code,
         Err(report) => {
-            let handler =
-                snapaudit::report::human::handler(cli::stderr_style(cli::ColorChoice::Auto));
+            let handler = snapaudit::report::human::handler(cli::stderr_style(color));
             cli::print_err(&snapaudit::report::human::render(&handler, report.as_ref()));
             ExitCode::from(2)
         }
