@@ -135,12 +135,7 @@ fn parse(text: &str, name: &str, base: Option<&Config>) -> Result<Config, Box<Pr
                     return Err(Box::new(
                         Problem::error("config::unknown-setting", format!("unknown setting `{k}`"))
                             .with_help(format!("did you mean `{near}`?"))
-                            .at(
-                                source(),
-                                text.find(&k).unwrap_or(0),
-                                k.len(),
-                                "not a known setting",
-                            ),
+                            .at(source(), key_at(&k), k.len(), "not a known setting"),
                     ));
                 }
             }

@@ -100,7 +100,7 @@ impl Run<'_> {
 /// once, and sorts findings by rule, file and position.
 pub fn locate_findings(snapshot: &Snapshot, results: &[RuleResult]) -> Vec<Finding> {
     // Group JSON paths by file so that every file is read and parsed once.
-    let mut wanted: BTreeMap<String, Vec<Vec<Step>>> = BTreeMap::new();
+    let mut wanted: BTreeMap<String, Vec<JsonPath>> = BTreeMap::new();
     let manifest_path = |i: usize| JsonPath::root().key("calls").index(i);
     for r in results {
         for f in &r.findings {
@@ -108,13 +108,13 @@ pub fn locate_findings(snapshot: &Snapshot, results: &[RuleResult]) -> Vec<Findi
                 Evidence::Json { file, path } => wanted
                     .entry(file.path.clone())
                     .or_default()
-                    .push(path.steps()),
+                    .push(path.clone()),
                 Evidence::Call { file } => {
                     if let Some(i) = file.manifest_call {
                         wanted
                             .entry(crate::snapshot::load::MANIFEST.to_owned())
                             .or_default()
-                            .push(manifest_path(i).steps());
+                            .push(manifest_path(i));
                     }
                 }
                 _ => {}
@@ -126,11 +126,12 @@ pub fn locate_findings(snapshot: &Snapshot, results: &[RuleResult]) -> Vec<Findi
         let Some(source) = snapshot.source(&rel) else {
             continue;
         };
-        let found = locate::locate_all(&source.text, &paths);
+        let steps: Vec<Vec<Step>> = paths.iter().map(JsonPath::steps).collect();
+        let found = locate::locate_all(&source.text, &steps);
         let by_pointer = paths
             .iter()
             .zip(found)
-            .filter_map(|(p, s)| s.map(|s| (pointer_of(p), s)))
+            .filter_map(|(p, s)| s.map(|s| (p.pointer(), s)))
             .collect();
         spans.insert(rel, (source, by_pointer));
     }
@@ -184,13 +185,6 @@ fn loc_key(f: &Finding) -> (String, usize) {
         Some(l) => (l.file.clone(), l.offset),
         None => (f.call.clone().unwrap_or_default(), 0),
     }
-}
-
-fn pointer_of(steps: &[Step]) -> String {
-    steps
-        .iter()
-        .fold(JsonPath::root(), |p, s| p.child(s.clone()))
-        .pointer()
 }
 
 fn json_location(

@@ -101,30 +101,20 @@ impl Doc {
 /// Turns a value of `file` at `path` into a Rhai value: objects and arrays become nodes,
 /// scalars native values tagged with their place.
 fn wrap(file: &Arc<SnapFile>, var: &Rcvar, path: JsonPath) -> Dynamic {
-    let scalar = match &**var {
-        Variable::Array(_) | Variable::Object(_) => {
-            return Dynamic::from(Node {
-                file: file.clone(),
-                var: var.clone(),
-                path,
-            })
-        }
-        Variable::Null => Dynamic::UNIT,
-        Variable::Bool(b) => Dynamic::from(*b),
-        Variable::String(s) => Dynamic::from(s.clone()),
-        Variable::Number(n) => match n.as_i64() {
-            Some(i) => Dynamic::from(i),
-            None => Dynamic::from(n.as_f64().unwrap_or(f64::NAN)),
-        },
-        Variable::Expref(_) => Dynamic::UNIT,
-    };
-    context::tag(
-        scalar,
-        Evidence::Json {
+    match &**var {
+        Variable::Array(_) | Variable::Object(_) => Dynamic::from(Node {
             file: file.clone(),
+            var: var.clone(),
             path,
-        },
-    )
+        }),
+        scalar => context::tag(
+            plain(scalar),
+            Evidence::Json {
+                file: file.clone(),
+                path,
+            },
+        ),
+    }
 }
 
 /// A plain Rhai copy of a JSON value, without locations.
@@ -722,15 +712,13 @@ fn make_runtime() -> jmespath::Runtime {
 }
 
 fn query(node: &Node, expr: &str) -> RhaiResult<Dynamic> {
-    // Validate the user's own expression first, so errors speak of what they wrote.
-    if let Err(e) = jmespath::parse(expr) {
-        return fail(format!("invalid JMESPath expression: {e}"));
-    }
     let compiled = COMPILED.with(|c| {
         let mut cache = c.borrow_mut();
         if let Some(found) = cache.get(expr) {
             return Ok(found.clone());
         }
+        // Parse the user's own expression first, so errors speak of what they wrote.
+        jmespath::parse(expr)?;
         let compiled = runtime().compile(&format!("{ROOT_FN}() | ({expr})"))?;
         if cache.len() < 1024 {
             cache.insert(expr.to_owned(), compiled.clone());
