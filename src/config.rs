@@ -71,11 +71,12 @@ impl Config {
                 format!("cannot read config `{}`: {e}", path.display()),
             ))
         })?;
-        parse(
-            &text,
-            &path.display().to_string(),
-            Some(&Config::defaults()),
-        )
+        Config::from_text(&text, &path.display().to_string())
+    }
+
+    /// Parses a config file's text (named `name` in diagnostics) over the defaults.
+    pub fn from_text(text: &str, name: &str) -> Result<Config, Box<Problem>> {
+        parse(text, name, Some(&Config::defaults()))
     }
 }
 

@@ -8,5 +8,6 @@ pub mod config;
 pub mod engine;
 pub mod report;
 pub mod rules;
+pub mod ruletest;
 pub mod snapshot;
 pub mod time;

@@ -22,15 +22,23 @@ struct Cli {
 enum Command {
     /// Run the rules over a snapshot and report findings with their evidence
     Check(cli::check::CheckArgs),
+    /// Run the rule test cases (`*.test.yaml`) kept beside the rules
+    Test(cli::test::TestArgs),
+    /// List the loaded rules with their severity, title and CIS ids
+    Rules(cli::rules::RulesArgs),
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let color = match &cli.command {
         Command::Check(args) => args.color,
+        Command::Test(args) => args.color,
+        Command::Rules(args) => args.color,
     };
     let result = match cli.command {
         Command::Check(args) => cli::check::run(args),
+        Command::Test(args) => cli::test::run(args),
+        Command::Rules(args) => cli::rules::run(args),
     };
     match result {
         Ok(code) => code,

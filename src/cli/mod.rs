@@ -2,6 +2,8 @@
 //! code; nothing here is used by the engine.
 
 pub mod check;
+pub mod rules;
+pub mod test;
 
 use std::io::{IsTerminal, Write};
 

@@ -1,0 +1,590 @@
+//! Rule unit tests: `*.test.yaml` files beside the rules, each a list of cases (a small
+//! snapshot, optional config and time, and the expected result per rule).
+//!
+//! A case's snapshot is written to a temporary directory in the documented format and read
+//! back with [`Snapshot::load`], so a case sees exactly what `check` would see.
+
+pub mod cases;
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::fmt::Write as _;
+use std::path::{Component, Path, PathBuf};
+use std::sync::Arc;
+
+use base64::Engine as _;
+use serde::Serialize;
+use sha2::{Digest, Sha256};
+
+use crate::config::Config;
+use crate::engine::{self, Outcome, RuleResult};
+use crate::report::{self, Finding};
+use crate::rules::{self, RuleSet};
+use crate::snapshot::load::{LoadOptions, MANIFEST};
+use crate::snapshot::manifest::{Call, CallError, CallStatus, Manifest, SCHEMA_VERSION};
+use crate::snapshot::{credential_report, Problem, Snapshot};
+use cases::{Case, Detail, Expected};
+
+/// How one case ended.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Status {
+    Ok,
+    Failed,
+    /// The case itself could not run (bad fixture, unknown rule id, bad time).
+    Error,
+}
+
+/// One rule's expected and actual result within a case.
+#[derive(Debug, Clone, Serialize)]
+pub struct RuleCheck {
+    pub id: String,
+    pub expected: &'static str,
+    pub got: &'static str,
+    /// What differs; empty when the rule behaved as expected.
+    pub mismatches: Vec<String>,
+    /// What the rule did: findings as `resource at file:line:column: message`, the skip
+    /// reason, or the error.
+    pub details: Vec<String>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct CaseResult {
+    pub name: String,
+    pub status: Status,
+    pub rules: Vec<RuleCheck>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct FileResult {
+    pub file: String,
+    pub cases: Vec<CaseResult>,
+}
+
+/// Everything a `snapaudit test` run found.
+#[derive(Debug, Default, Serialize)]
+pub struct TestRun {
+    pub files: Vec<FileResult>,
+    /// Test files that could not be read.
+    #[serde(skip)]
+    pub problems: Vec<Problem>,
+    /// Loaded rules no case mentions.
+    pub untested: Vec<String>,
+}
+
+impl TestRun {
+    pub fn count(&self, status: fn(&Status) -> bool) -> usize {
+        self.files
+            .iter()
+            .flat_map(|f| &f.cases)
+            .filter(|c| status(&c.status))
+            .count()
+    }
+
+    /// 0 when every case passed, 1 when one failed, 2 when a file or case could not run.
+    pub fn exit_code(&self) -> u8 {
+        if !self.problems.is_empty() || self.count(|s| matches!(s, Status::Error)) > 0 {
+            2
+        } else if self.count(|s| matches!(s, Status::Failed)) > 0 {
+            1
+        } else {
+            0
+        }
+    }
+}
+
+/// Every `*.test.yaml` (or `.test.yml`) under `dirs`, sorted.
+pub fn test_files(dirs: &[PathBuf]) -> Vec<PathBuf> {
+    let mut files = Vec::new();
+    for dir in dirs {
+        for entry in walkdir::WalkDir::new(dir)
+            .follow_links(false)
+            .sort_by_file_name()
+            .into_iter()
+            .flatten()
+        {
+            let name = entry.file_name().to_string_lossy();
+            if entry.file_type().is_file()
+                && (name.ends_with(".test.yaml") || name.ends_with(".test.yml"))
+            {
+                files.push(entry.into_path());
+            }
+        }
+    }
+    files
+}
+
+/// Runs every case of every test file against `set`.
+pub fn run(set: &RuleSet, files: &[PathBuf], filter: Option<&str>) -> TestRun {
+    let mut out = TestRun::default();
+    let mut mentioned = BTreeSet::new();
+    for path in files {
+        let (file, _source) = match cases::read(path) {
+            Ok(f) => f,
+            Err(p) => {
+                out.problems.push(*p);
+                continue;
+            }
+        };
+        let base = path.parent().unwrap_or(Path::new("."));
+        let mut results = Vec::new();
+        for case in &file.cases {
+            mentioned.extend(case.expect.keys().cloned());
+            if filter.is_some_and(|f| !case.name.contains(f)) {
+                continue;
+            }
+            results.push(run_case(set, case, base));
+        }
+        out.files.push(FileResult {
+            file: path.display().to_string(),
+            cases: results,
+        });
+    }
+    out.untested = set
+        .rules
+        .iter()
+        .map(|r| r.meta.id.clone())
+        .filter(|id| !mentioned.contains(id))
+        .collect();
+    out
+}
+
+fn run_case(set: &RuleSet, case: &Case, base: &Path) -> CaseResult {
+    match try_case(set, case, base) {
+        Ok(rules) => CaseResult {
+            name: case.name.clone(),
+            status: if rules.iter().all(|r| r.mismatches.is_empty()) {
+                Status::Ok
+            } else {
+                Status::Failed
+            },
+            rules,
+            error: None,
+        },
+        Err(message) => CaseResult {
+            name: case.name.clone(),
+            status: Status::Error,
+            rules: Vec::new(),
+            error: Some(message),
+        },
+    }
+}
+
+fn try_case(set: &RuleSet, case: &Case, base: &Path) -> Result<Vec<RuleCheck>, String> {
+    let config = match &case.config {
+        Some(text) => Config::from_text(text, "config of the case").map_err(|p| p.message)?,
+        None => Config::defaults(),
+    };
+    let as_of = match &case.as_of {
+        Some(t) => Some(
+            crate::time::parse_time(t)
+                .ok_or_else(|| format!("`as_of: {t}` is not an RFC 3339 time or a date"))?,
+        ),
+        None => None,
+    };
+    // Only the rules the case names run, so a case is about its rules alone.
+    let mut subset = RuleSet::default();
+    for id in case.expect.keys() {
+        if let Some(rule) = set.rules.iter().find(|r| &r.meta.id == id) {
+            subset.rules.push(rule.clone());
+        } else if let Some(b) = set
+            .broken
+            .iter()
+            .find(|b| b.id.as_ref().is_some_and(|m| &m.id == id))
+        {
+            subset.broken.push(b.clone());
+        } else {
+            let ids = set.rules.iter().map(|r| &r.meta.id);
+            let hint = crate::config::closest(id, ids)
+                .map(|c| format!(" (did you mean `{c}`?)"))
+                .unwrap_or_default();
+            return Err(format!("no loaded rule has the id `{id}`{hint}"));
+        }
+    }
+
+    let dir = tempfile::tempdir().map_err(|e| format!("cannot make a temporary directory: {e}"))?;
+    materialize(case, base, dir.path())?;
+    let snapshot = Arc::new(
+        Snapshot::load(dir.path(), &LoadOptions { as_of }).map_err(|e| e.to_string())?,
+    );
+    let engine = rules::sandbox::engine(&config.limits);
+    let results = engine::evaluate(&engine, &subset, &snapshot, &config);
+    let findings = report::locate_findings(&snapshot, &results);
+    Ok(case
+        .expect
+        .iter()
+        .map(|(id, expect)| {
+            let result = results.iter().find(|r| &r.meta.id == id);
+            let mine: Vec<&Finding> = findings.iter().filter(|f| &f.rule.id == id).collect();
+            compare(id, &expect.detail(), result, &mine)
+        })
+        .collect())
+}
+
+fn location_text(f: &Finding) -> String {
+    match (&f.location, &f.call) {
+        (Some(l), _) => format!("{}:{}:{}", l.file, l.line, l.column),
+        (None, Some(call)) => call.clone(),
+        (None, None) => "-".into(),
+    }
+}
+
+fn compare(id: &str, want: &Detail, result: Option<&RuleResult>, findings: &[&Finding]) -> RuleCheck {
+    let got = result.map(|r| r.outcome.name()).unwrap_or("missing");
+    let mut mismatches = Vec::new();
+    let mut details = Vec::new();
+    let mut said = String::new();
+    match result.map(|r| &r.outcome) {
+        Some(Outcome::Skip(reason)) => {
+            details.push(format!("skipped: {reason}"));
+            said = reason.clone();
+        }
+        Some(Outcome::Error(p)) => {
+            details.push(format!("error: {}", p.message));
+            said = p.message.clone();
+        }
+        _ => {}
+    }
+    for f in findings {
+        details.push(format!(
+            "finding on `{}` at {}: {}",
+            f.resource.id,
+            location_text(f),
+            f.message
+        ));
+    }
+    if got != want.result.as_str() {
+        mismatches.push(format!("expected {}, got {got}", want.result.as_str()));
+    } else if want.result == Expected::Fail {
+        if let Some(n) = want.count {
+            if n != findings.len() {
+                mismatches.push(format!("expected {n} findings, got {}", findings.len()));
+            }
+        }
+        if let Some(resources) = &want.resources {
+            let mut want_r: Vec<&str> = resources.iter().map(String::as_str).collect();
+            let mut got_r: Vec<&str> = findings.iter().map(|f| f.resource.id.as_str()).collect();
+            want_r.sort_unstable();
+            got_r.sort_unstable();
+            if want_r != got_r {
+                mismatches.push(format!(
+                    "expected findings on [{}], got [{}]",
+                    want_r.join(", "),
+                    got_r.join(", ")
+                ));
+            }
+        }
+        if let Some(locations) = &want.locations {
+            let mut want_l: Vec<String> = locations.clone();
+            let mut got_l: Vec<String> = findings.iter().map(|f| location_text(f)).collect();
+            want_l.sort_unstable();
+            got_l.sort_unstable();
+            if want_l != got_l {
+                mismatches.push(format!(
+                    "expected findings at [{}], got [{}]",
+                    want_l.join(", "),
+                    got_l.join(", ")
+                ));
+            }
+        }
+        if let Some(sev) = want.severity {
+            for f in findings.iter().filter(|f| f.severity != sev) {
+                mismatches.push(format!(
+                    "expected severity {sev}, got {} for `{}`",
+                    f.severity, f.resource.id
+                ));
+            }
+        }
+    }
+    if got == want.result.as_str() {
+        for text in &want.messages {
+            let found = if want.result == Expected::Fail {
+                findings.iter().any(|f| f.message.contains(text.as_str()))
+            } else {
+                said.contains(text.as_str())
+            };
+            if !found {
+                mismatches.push(format!("expected a message containing {text:?}"));
+            }
+        }
+    }
+    RuleCheck {
+        id: id.to_owned(),
+        expected: want.result.as_str(),
+        got,
+        mismatches,
+        details,
+    }
+}
+
+/// A snapshot-relative path from a case: relative, no `..`.
+fn safe_rel(rel: &str) -> Result<&Path, String> {
+    let path = Path::new(rel);
+    if rel.is_empty() || !path.components().all(|c| matches!(c, Component::Normal(_))) {
+        return Err(format!(
+            "`{rel}` is not a snapshot-relative path (no leading `/`, no `..`)"
+        ));
+    }
+    Ok(path)
+}
+
+fn write(dir: &Path, rel: &str, bytes: &[u8]) -> Result<(), String> {
+    let path = dir.join(safe_rel(rel)?);
+    if let Some(parent) = path.parent() {
+        std::fs::create_dir_all(parent).map_err(|e| format!("cannot write `{rel}`: {e}"))?;
+    }
+    std::fs::write(&path, bytes).map_err(|e| format!("cannot write `{rel}`: {e}"))
+}
+
+/// JSON as the aws CLI prints it: four-space indent, a final newline.
+fn cli_json(value: &serde_json::Value) -> Vec<u8> {
+    let mut out = Vec::new();
+    let fmt = serde_json::ser::PrettyFormatter::with_indent(b"    ");
+    let mut ser = serde_json::Serializer::with_formatter(&mut out, fmt);
+    // Serializing a Value into memory cannot fail.
+    let _ = serde::Serialize::serialize(value, &mut ser);
+    out.push(b'\n');
+    out
+}
+
+fn copy_tree(from: &Path, to: &Path) -> Result<(), String> {
+    if !from.is_dir() {
+        return Err(format!("fixture `{}` is not a directory", from.display()));
+    }
+    for entry in walkdir::WalkDir::new(from).follow_links(false) {
+        let entry = entry.map_err(|e| format!("cannot read fixture: {e}"))?;
+        if !entry.file_type().is_file() {
+            continue;
+        }
+        let rel = entry
+            .path()
+            .strip_prefix(from)
+            .map_err(|e| format!("cannot read fixture: {e}"))?;
+        let target = to.join(rel);
+        if let Some(parent) = target.parent() {
+            std::fs::create_dir_all(parent).map_err(|e| format!("cannot copy fixture: {e}"))?;
+        }
+        std::fs::copy(entry.path(), &target).map_err(|e| format!("cannot copy fixture: {e}"))?;
+    }
+    Ok(())
+}
+
+/// Writes a case's snapshot into `dir`.
+fn materialize(case: &Case, base: &Path, dir: &Path) -> Result<(), String> {
+    if let Some(fixture) = &case.fixture {
+        copy_tree(&base.join(fixture), dir)?;
+    }
+    let mut written: BTreeMap<String, Vec<u8>> = BTreeMap::new();
+    for (rel, value) in &case.files {
+        let bytes = match value {
+            serde_json::Value::String(raw) => raw.clone().into_bytes(),
+            other => cli_json(other),
+        };
+        written.insert(rel.clone(), bytes);
+    }
+    if let Some(csv) = &case.credential_report {
+        let mut report = serde_json::Map::new();
+        report.insert(
+            "Content".into(),
+            base64::engine::general_purpose::STANDARD
+                .encode(csv.as_bytes())
+                .into(),
+        );
+        report.insert("ReportFormat".into(), "text/csv".into());
+        if let Some(t) = case.captured_at.as_ref().or(case.as_of.as_ref()) {
+            report.insert("GeneratedTime".into(), t.clone().into());
+        }
+        written.insert(
+            credential_report::PATH.to_owned(),
+            cli_json(&serde_json::Value::Object(report)),
+        );
+    }
+    for (rel, bytes) in &written {
+        write(dir, rel, bytes)?;
+    }
+
+    let manifest_path = dir.join(MANIFEST);
+    let mut manifest = if manifest_path.is_file() {
+        let text = std::fs::read_to_string(&manifest_path)
+            .map_err(|e| format!("cannot read the fixture's manifest: {e}"))?;
+        serde_json::from_str::<Manifest>(&text)
+            .map_err(|e| format!("the fixture's manifest is not valid: {e}"))?
+    } else if !case.errors.is_empty()
+        || case.captured_at.is_some()
+        || case.account_id.is_some()
+        || case.regions.is_some()
+    {
+        let started_at = case.captured_at.clone().or(case.as_of.clone()).ok_or(
+            "a case with `errors`, `account_id` or `regions` needs `captured_at` (the capture time)",
+        )?;
+        Manifest {
+            schema_version: SCHEMA_VERSION,
+            tool: None,
+            account_id: String::new(),
+            caller_arn: String::new(),
+            partition: "aws".into(),
+            regions: Vec::new(),
+            started_at,
+            finished_at: None,
+            calls: Vec::new(),
+        }
+    } else {
+        return Ok(());
+    };
+    if let Some(t) = &case.captured_at {
+        manifest.started_at = t.clone();
+    }
+    if let Some(a) = &case.account_id {
+        manifest.account_id = a.clone();
+    }
+    if let Some(r) = &case.regions {
+        manifest.regions = r.clone();
+    }
+    let fresh = !manifest_path.is_file();
+    let mut set_call = |rel: &str, status: CallStatus, sha: Option<String>, error: Option<CallError>| {
+        let index = match manifest.calls.iter().position(|c| c.path == rel) {
+            Some(i) => i,
+            None => {
+                manifest.calls.push(new_call(rel));
+                manifest.calls.len() - 1
+            }
+        };
+        let call = &mut manifest.calls[index];
+        call.status = status;
+        call.sha256 = sha;
+        call.error = error;
+    };
+    if fresh {
+        // A new manifest lists every file of the tree, as `collect` would.
+        for entry in walkdir::WalkDir::new(dir).sort_by_file_name().into_iter().flatten() {
+            if !entry.file_type().is_file() {
+                continue;
+            }
+            let Ok(rel) = entry.path().strip_prefix(dir) else {
+                continue;
+            };
+            let rel = rel.to_string_lossy().replace('\\', "/");
+            let bytes = std::fs::read(entry.path()).map_err(|e| format!("cannot read `{rel}`: {e}"))?;
+            set_call(&rel, CallStatus::Ok, Some(sha256(&bytes)), None);
+        }
+    } else {
+        for (rel, bytes) in &written {
+            set_call(rel, CallStatus::Ok, Some(sha256(bytes)), None);
+        }
+    }
+    for (rel, spec) in &case.errors {
+        safe_rel(rel)?;
+        let _ = std::fs::remove_file(dir.join(rel));
+        set_call(
+            rel,
+            CallStatus::Error,
+            None,
+            Some(CallError {
+                code: spec.code().to_owned(),
+                message: spec.message().to_owned(),
+            }),
+        );
+    }
+    let text = serde_json::to_vec_pretty(&manifest).map_err(|e| e.to_string())?;
+    std::fs::write(&manifest_path, text).map_err(|e| format!("cannot write the manifest: {e}"))
+}
+
+fn new_call(rel: &str) -> Call {
+    let mut parts = rel.split('/');
+    let service = parts.next().unwrap_or_default().to_owned();
+    let region = parts
+        .next()
+        .filter(|p| p.contains('-') && p.chars().any(|c| c.is_ascii_digit()))
+        .map(str::to_owned);
+    Call {
+        path: rel.to_owned(),
+        service,
+        operation: String::new(),
+        region,
+        parameters: serde_json::Value::Object(serde_json::Map::new()),
+        status: CallStatus::Ok,
+        sha256: None,
+        error: None,
+    }
+}
+
+fn sha256(bytes: &[u8]) -> String {
+    let digest = Sha256::digest(bytes);
+    let mut hex = String::with_capacity(64);
+    for b in digest {
+        let _ = write!(hex, "{b:02x}");
+    }
+    hex
+}
+
+/// Human output: one line per case, what differs under a failed one, then a summary.
+pub fn render_human(run: &TestRun, verbose: bool) -> String {
+    let mut out = String::new();
+    for file in &run.files {
+        if file.cases.is_empty() {
+            continue;
+        }
+        let _ = writeln!(out, "{}", file.file);
+        for case in &file.cases {
+            let tag = match case.status {
+                Status::Ok => "ok",
+                Status::Failed => "FAIL",
+                Status::Error => "ERROR",
+            };
+            let _ = writeln!(out, "  {tag:<6} {}", case.name);
+            if let Some(e) = &case.error {
+                let _ = writeln!(out, "         {e}");
+            }
+            for rule in &case.rules {
+                if rule.mismatches.is_empty() && !verbose {
+                    continue;
+                }
+                for m in &rule.mismatches {
+                    let _ = writeln!(out, "         {}: {m}", rule.id);
+                }
+                for d in &rule.details {
+                    let _ = writeln!(out, "           got {d}");
+                }
+            }
+        }
+    }
+    let _ = writeln!(
+        out,
+        "{} cases: {} ok, {} failed, {} errors ({} test files)",
+        run.count(|_| true),
+        run.count(|s| matches!(s, Status::Ok)),
+        run.count(|s| matches!(s, Status::Failed)),
+        run.count(|s| matches!(s, Status::Error)),
+        run.files.len() + run.problems.len(),
+    );
+    if !run.untested.is_empty() {
+        let _ = writeln!(out, "rules without cases: {}", run.untested.join(", "));
+    }
+    out
+}
+
+/// JSON output (documented in docs/rules.md).
+pub fn render_json(run: &TestRun) -> String {
+    let value = serde_json::json!({
+        "schema_version": 1,
+        "summary": {
+            "cases": run.count(|_| true),
+            "ok": run.count(|s| matches!(s, Status::Ok)),
+            "failed": run.count(|s| matches!(s, Status::Failed)),
+            "errors": run.count(|s| matches!(s, Status::Error)),
+        },
+        "files": run.files,
+        "untested": run.untested,
+        "problems": run.problems.iter().map(|p| serde_json::json!({
+            "code": p.code,
+            "message": p.message,
+            "file": p.file,
+            "line": p.line_col().map(|(l, _)| l),
+            "column": p.line_col().map(|(_, c)| c),
+        })).collect::<Vec<_>>(),
+    });
+    let mut text = serde_json::to_string_pretty(&value).unwrap_or_default();
+    text.push('\n');
+    text
+}
