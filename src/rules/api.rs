@@ -629,6 +629,12 @@ pub fn register(engine: &mut Engine) {
             }
         }
     });
+    // A rule's own optional setting: `config.get("x_max_days", 7)`.
+    engine
+        .register_fn("get", |c: &mut ConfigApi, key: &str, default: Dynamic| {
+            c.0.get(key).map(toml_to_dynamic).unwrap_or(default)
+        })
+        .register_fn("has", |c: &mut ConfigApi, key: &str| c.0.contains_key(key));
 
     // queries, helpers, reporting
     engine
