@@ -18,6 +18,16 @@ pub const DEFAULTS: &str = include_str!("config_defaults.toml");
 pub struct Config {
     pub settings: Arc<BTreeMap<String, toml::Value>>,
     pub limits: Limits,
+    /// `[diff] volatile`: values `diff` leaves out of resource changes; `None` = the
+    /// built-in list.
+    pub volatile: Option<Vec<String>>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct DiffSection {
+    #[serde(default)]
+    volatile: Option<Vec<String>>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -39,6 +49,8 @@ struct File {
     settings: BTreeMap<String, toml::Value>,
     #[serde(default)]
     limits: Option<toml::Table>,
+    #[serde(default)]
+    diff: Option<DiffSection>,
 }
 
 impl Config {
@@ -59,6 +71,7 @@ impl Config {
                     max_map_size: 2_000_000,
                     timeout_ms: 10_000,
                 },
+                volatile: None,
             },
         }
     }
@@ -86,7 +99,7 @@ fn parse(text: &str, name: &str, base: Option<&Config>) -> Result<Config, Box<Pr
         let (o, l) = e.span().map(|r| (r.start, r.end - r.start)).unwrap_or((0, 0));
         Box::new(
             Problem::error("config::invalid", format!("`{name}` is not a valid snapaudit config: {}", e.message()))
-                .with_help("sections: [settings] (values rules read) and [limits] (sandbox limits); see docs/config.md")
+                .with_help("sections: [settings] (values rules read), [limits] (sandbox limits) and [diff] (volatile values); see docs/config.md")
                 .at(source(), o, l, "here"),
         )
     })?;
@@ -165,6 +178,10 @@ fn parse(text: &str, name: &str, base: Option<&Config>) -> Result<Config, Box<Pr
     Ok(Config {
         settings: Arc::new(settings),
         limits,
+        volatile: file
+            .diff
+            .and_then(|d| d.volatile)
+            .or_else(|| base.and_then(|b| b.volatile.clone())),
     })
 }
 

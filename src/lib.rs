@@ -5,6 +5,7 @@
 //! the network, the AWS SDK or tokio.
 
 pub mod config;
+pub mod diff;
 pub mod engine;
 pub mod report;
 pub mod rules;

@@ -22,6 +22,9 @@ struct Cli {
 enum Command {
     /// Run the rules over a snapshot and report findings with their evidence
     Check(cli::check::CheckArgs),
+    /// Compare two snapshots of one account: new, resolved and changed findings, and what
+    /// changed in the resources
+    Diff(cli::diff::DiffArgs),
     /// Run the rule test cases (`*.test.yaml`) kept beside the rules
     Test(cli::test::TestArgs),
     /// List the loaded rules with their severity, title and CIS ids
@@ -32,11 +35,13 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let color = match &cli.command {
         Command::Check(args) => args.color,
+        Command::Diff(args) => args.color,
         Command::Test(args) => args.color,
         Command::Rules(args) => args.color,
     };
     let result = match cli.command {
         Command::Check(args) => cli::check::run(args),
+        Command::Diff(args) => cli::diff::run(args),
         Command::Test(args) => cli::test::run(args),
         Command::Rules(args) => cli::rules::run(args),
     };

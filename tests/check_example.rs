@@ -225,6 +225,14 @@ const EXPECTED: &[(&str, &str, &str, &str, u64, u64)] = &[
         29,
     ),
     (
+        "iam.root.hardware-mfa",
+        "<root_account>",
+        "high",
+        "iam/get-account-summary.json",
+        12,
+        30,
+    ),
+    (
         "iam.root.mfa",
         "<root_account>",
         "critical",
@@ -439,6 +447,8 @@ fn compliant_resources_are_not_reported() {
     // Rules with nothing to find pass, rather than skip.
     for id in [
         "iam.password-policy.present",
+        "iam.password-policy.expiry",
+        "iam.password-policy.users-can-change",
         "iam.root.access-keys",
         "cloudtrail.multi-region",
     ] {
@@ -500,11 +510,11 @@ fn human_output_shows_the_value_with_the_fix() {
         "{s}"
     );
     assert!(
-        s.contains("34 findings: 1 critical, 5 high, 15 medium, 10 low, 3 info"),
+        s.contains("35 findings: 1 critical, 6 high, 15 medium, 10 low, 3 info"),
         "{s}"
     );
     assert!(
-        s.contains("28 rules: 23 fail, 5 pass, 0 skip, 0 error"),
+        s.contains("31 rules: 24 fail, 7 pass, 0 skip, 0 error"),
         "{s}"
     );
     assert!(!s.contains('\u{1b}'), "NO_COLOR output has no escape codes");

@@ -280,5 +280,5 @@ fn broken_and_hostile_rules_are_diagnosed_and_the_rest_still_run() {
     assert_eq!(d["line"], 3);
     // The default pack ran as usual.
     assert_eq!(findings_of(&run, "iam.password-policy.min-length").len(), 1);
-    assert_eq!(run["summary"]["total_findings"], 34);
+    assert_eq!(run["summary"]["total_findings"], 35);
 }

@@ -126,14 +126,7 @@ pub fn run(args: CheckArgs) -> Result<ExitCode> {
         }
     }
 
-    let threshold = match args.fail_on {
-        FailOn::Info => Some(Severity::Info),
-        FailOn::Low => Some(Severity::Low),
-        FailOn::Medium => Some(Severity::Medium),
-        FailOn::High => Some(Severity::High),
-        FailOn::Critical => Some(Severity::Critical),
-        FailOn::Never => None,
-    };
+    let threshold = threshold(args.fail_on);
     Ok(if run.has_errors() {
         ExitCode::from(2)
     } else if threshold.is_some_and(|t| run.findings.iter().any(|f| f.severity >= t)) {
@@ -141,4 +134,16 @@ pub fn run(args: CheckArgs) -> Result<ExitCode> {
     } else {
         ExitCode::SUCCESS
     })
+}
+
+/// The severity `--fail-on` names, `None` for `never`.
+pub fn threshold(fail_on: FailOn) -> Option<Severity> {
+    match fail_on {
+        FailOn::Info => Some(Severity::Info),
+        FailOn::Low => Some(Severity::Low),
+        FailOn::Medium => Some(Severity::Medium),
+        FailOn::High => Some(Severity::High),
+        FailOn::Critical => Some(Severity::Critical),
+        FailOn::Never => None,
+    }
 }

@@ -2,6 +2,7 @@
 //! code; nothing here is used by the engine.
 
 pub mod check;
+pub mod diff;
 pub mod rules;
 pub mod test;
 

@@ -49,7 +49,10 @@ pub fn run(args: RulesArgs) -> Result<ExitCode> {
 
 fn table(set: &RuleSet) -> String {
     let width = set.rules.iter().map(|r| r.meta.id.len()).max().unwrap_or(2);
-    let mut out = format!("{:<width$}  {:<8}  {:<10}  TITLE\n", "ID", "SEVERITY", "CIS");
+    let mut out = format!(
+        "{:<width$}  {:<8}  {:<10}  TITLE\n",
+        "ID", "SEVERITY", "CIS"
+    );
     for r in &set.rules {
         let m = &r.meta;
         let _ = writeln!(
@@ -57,7 +60,11 @@ fn table(set: &RuleSet) -> String {
             "{:<width$}  {:<8}  {:<10}  {}",
             m.id,
             m.severity.as_str(),
-            if m.cis.is_empty() { "-".to_owned() } else { m.cis.join(",") },
+            if m.cis.is_empty() {
+                "-".to_owned()
+            } else {
+                m.cis.join(",")
+            },
             m.title
         );
     }

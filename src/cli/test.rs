@@ -6,10 +6,10 @@ use std::process::ExitCode;
 use clap::{Args, ValueEnum};
 use miette::Result;
 
-use snapaudit::report::human;
-use snapaudit::ruletest;
-use snapaudit::rules;
 use snapaudit::config::Config;
+use snapaudit::report::human;
+use snapaudit::rules;
+use snapaudit::ruletest;
 
 use super::{print_err, print_out, stderr_style, ColorChoice};
 
@@ -61,6 +61,10 @@ pub fn run(args: TestArgs) -> Result<ExitCode> {
         Format::Human => print_out(&ruletest::render_human(&run, args.verbose)),
         Format::Json => print_out(&ruletest::render_json(&run)),
     }
-    let code = if set.problems.is_empty() { run.exit_code() } else { 2 };
+    let code = if set.problems.is_empty() {
+        run.exit_code()
+    } else {
+        2
+    };
     Ok(ExitCode::from(code))
 }

@@ -28,17 +28,22 @@ pub fn handler(style: Style) -> GraphicalReportHandler {
         .with_links(false)
 }
 
-struct FindingDiagnostic<'a>(&'a Finding);
+struct FindingDiagnostic<'a>(&'a Finding, &'a str);
 
 impl fmt::Display for FindingDiagnostic<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let finding = self.0;
         write!(
             f,
-            "{} [{}] {}: {}",
-            finding.rule.id, finding.severity, finding.resource.name, finding.message
+            "{}{} [{}] {}: {}",
+            self.1, finding.rule.id, finding.severity, finding.resource.name, finding.message
         )
     }
+}
+
+/// One finding as a diagnostic; `prefix` starts its title (`NEW `, `RESOLVED `).
+pub fn render_finding(handler: &GraphicalReportHandler, finding: &Finding, prefix: &str) -> String {
+    render(handler, &FindingDiagnostic(finding, prefix))
 }
 
 impl fmt::Debug for FindingDiagnostic<'_> {
@@ -107,7 +112,7 @@ pub fn render_run(style: Style, run: &Run<'_>) -> String {
     order.sort_by_key(|f| std::cmp::Reverse(f.severity));
     let mut out = String::new();
     for finding in order {
-        out.push_str(&render(&handler, &FindingDiagnostic(finding)));
+        out.push_str(&render_finding(&handler, finding, ""));
         if finding.location.is_none() {
             if let Some(call) = &finding.call {
                 let _ = writeln!(

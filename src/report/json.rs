@@ -2,7 +2,7 @@
 
 use serde::Serialize;
 
-use super::{CsvCell, Run};
+use super::{CsvCell, Finding, Run};
 use crate::engine::Outcome;
 use crate::rules::context::Resource;
 use crate::rules::Severity;
@@ -29,7 +29,7 @@ struct Tool {
 }
 
 #[derive(Serialize)]
-struct SnapshotInfo<'a> {
+pub(crate) struct SnapshotInfo<'a> {
     path: &'a str,
     account_id: &'a str,
     partition: &'a str,
@@ -59,7 +59,7 @@ struct RuleOut<'a> {
 }
 
 #[derive(Serialize)]
-struct FindingOut<'a> {
+pub(crate) struct FindingOut<'a> {
     rule_id: &'a str,
     title: &'a str,
     severity: Severity,
@@ -86,7 +86,7 @@ struct LocationOut<'a> {
 }
 
 #[derive(Serialize)]
-struct DiagnosticOut {
+pub(crate) struct DiagnosticOut {
     severity: ProblemSeverity,
     code: &'static str,
     message: String,
@@ -96,7 +96,7 @@ struct DiagnosticOut {
     column: Option<usize>,
 }
 
-fn diagnostic(p: &Problem) -> DiagnosticOut {
+pub(crate) fn diagnostic(p: &Problem) -> DiagnosticOut {
     let lc = p.line_col();
     DiagnosticOut {
         severity: p.severity,
@@ -111,7 +111,6 @@ fn diagnostic(p: &Problem) -> DiagnosticOut {
 
 /// Serializes the run. Everything is sorted, so the same inputs give the same bytes.
 pub fn render(run: &Run<'_>) -> String {
-    let snapshot = run.snapshot;
     let rules = run
         .results
         .iter()
@@ -130,32 +129,7 @@ pub fn render(run: &Run<'_>) -> String {
             findings: r.findings.len(),
         })
         .collect();
-    let findings = run
-        .findings
-        .iter()
-        .map(|f| FindingOut {
-            rule_id: &f.rule.id,
-            title: &f.rule.title,
-            severity: f.severity,
-            resource: &f.resource,
-            message: &f.message,
-            label: f.label.as_deref(),
-            remediation: &f.rule.remediation,
-            cis: &f.rule.cis,
-            location: f.location.as_ref().map(|l| LocationOut {
-                file: &l.file,
-                line: l.line,
-                column: l.column,
-                end_line: l.end_line,
-                end_column: l.end_column,
-                offset: l.offset,
-                length: l.length,
-                pointer: l.pointer.as_deref(),
-                csv: l.csv.as_ref(),
-            }),
-            call: f.call.as_deref(),
-        })
-        .collect();
+    let findings = run.findings.iter().map(finding).collect();
     let mut diagnostics: Vec<DiagnosticOut> = run.problems.iter().map(diagnostic).collect();
     for r in run.results {
         if let Outcome::Error(p) = &r.outcome {
@@ -168,15 +142,7 @@ pub fn render(run: &Run<'_>) -> String {
             name: "snapaudit",
             version: env!("CARGO_PKG_VERSION"),
         },
-        snapshot: SnapshotInfo {
-            path: &snapshot.display_dir,
-            account_id: &snapshot.account_id,
-            partition: &snapshot.partition,
-            regions: &snapshot.regions,
-            captured_at: snapshot.manifest.as_ref().map(|m| m.started_at.as_str()),
-            evaluated_at: snapshot.now.map(|t| crate::time::format_time(&t)),
-            evaluated_at_source: snapshot.time_source,
-        },
+        snapshot: snapshot_info(run.snapshot),
         summary: Summary {
             rules: run.outcomes(),
             findings: run.counts(),
@@ -190,4 +156,42 @@ pub fn render(run: &Run<'_>) -> String {
         serde_json::to_string_pretty(&out).unwrap_or_else(|e| format!("{{\"error\": \"{e}\"}}"));
     text.push('\n');
     text
+}
+
+pub(crate) fn snapshot_info(snapshot: &crate::snapshot::Snapshot) -> SnapshotInfo<'_> {
+    SnapshotInfo {
+        path: &snapshot.display_dir,
+        account_id: &snapshot.account_id,
+        partition: &snapshot.partition,
+        regions: &snapshot.regions,
+        captured_at: snapshot.manifest.as_ref().map(|m| m.started_at.as_str()),
+        evaluated_at: snapshot.now.map(|t| crate::time::format_time(&t)),
+        evaluated_at_source: snapshot.time_source,
+    }
+}
+
+/// One finding as the JSON outputs show it.
+pub(crate) fn finding(f: &Finding) -> FindingOut<'_> {
+    FindingOut {
+        rule_id: &f.rule.id,
+        title: &f.rule.title,
+        severity: f.severity,
+        resource: &f.resource,
+        message: &f.message,
+        label: f.label.as_deref(),
+        remediation: &f.rule.remediation,
+        cis: &f.rule.cis,
+        location: f.location.as_ref().map(|l| LocationOut {
+            file: &l.file,
+            line: l.line,
+            column: l.column,
+            end_line: l.end_line,
+            end_column: l.end_column,
+            offset: l.offset,
+            length: l.length,
+            pointer: l.pointer.as_deref(),
+            csv: l.csv.as_ref(),
+        }),
+        call: f.call.as_deref(),
+    }
 }

@@ -97,8 +97,7 @@ impl Expected {
 }
 
 /// `pass`, or `{result: fail, resources: [...], ...}`.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(untagged)]
+#[derive(Debug, Clone)]
 pub enum Expect {
     Result(Expected),
     Detailed(Detail),
@@ -124,6 +123,35 @@ pub struct Detail {
     /// or error message.
     #[serde(default)]
     pub messages: Vec<String>,
+}
+
+impl<'de> Deserialize<'de> for Expect {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct Visitor;
+        impl<'de> serde::de::Visitor<'de> for Visitor {
+            type Value = Expect;
+
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a result (pass, fail, skip, error) or a mapping with `result`")
+            }
+
+            fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<Expect, E> {
+                Expected::deserialize(serde::de::value::StrDeserializer::<E>::new(v))
+                    .map(Expect::Result)
+                    .map_err(|_| {
+                        E::custom(format!(
+                            "`{v}` is not a result: use pass, fail, skip or error"
+                        ))
+                    })
+            }
+
+            fn visit_map<A: serde::de::MapAccess<'de>>(self, map: A) -> Result<Expect, A::Error> {
+                Detail::deserialize(serde::de::value::MapAccessDeserializer::new(map))
+                    .map(Expect::Detailed)
+            }
+        }
+        d.deserialize_any(Visitor)
+    }
 }
 
 impl Expect {
@@ -160,7 +188,9 @@ pub fn read(path: &Path) -> Result<(CaseFile, SourceFile), Box<Problem>> {
                 "test::invalid",
                 format!("`{name}` is not a valid test file: {message}"),
             )
-            .with_help("a test file is `cases:`, a list of {name, files, expect, …}; see docs/rules.md")
+            .with_help(
+                "a test file is `cases:`, a list of {name, files, expect, …}; see docs/rules.md",
+            )
             .with_file(name);
             if let Some(loc) = e.location() {
                 problem = problem.at(source.clone(), loc.index(), 1, "here");

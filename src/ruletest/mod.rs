@@ -205,9 +205,8 @@ fn try_case(set: &RuleSet, case: &Case, base: &Path) -> Result<Vec<RuleCheck>, S
 
     let dir = tempfile::tempdir().map_err(|e| format!("cannot make a temporary directory: {e}"))?;
     materialize(case, base, dir.path())?;
-    let snapshot = Arc::new(
-        Snapshot::load(dir.path(), &LoadOptions { as_of }).map_err(|e| e.to_string())?,
-    );
+    let snapshot =
+        Arc::new(Snapshot::load(dir.path(), &LoadOptions { as_of }).map_err(|e| e.to_string())?);
     let engine = rules::sandbox::engine(&config.limits);
     let results = engine::evaluate(&engine, &subset, &snapshot, &config);
     let findings = report::locate_findings(&snapshot, &results);
@@ -230,7 +229,12 @@ fn location_text(f: &Finding) -> String {
     }
 }
 
-fn compare(id: &str, want: &Detail, result: Option<&RuleResult>, findings: &[&Finding]) -> RuleCheck {
+fn compare(
+    id: &str,
+    want: &Detail,
+    result: Option<&RuleResult>,
+    findings: &[&Finding],
+) -> RuleCheck {
     let got = result.map(|r| r.outcome.name()).unwrap_or("missing");
     let mut mismatches = Vec::new();
     let mut details = Vec::new();
@@ -442,22 +446,27 @@ fn materialize(case: &Case, base: &Path, dir: &Path) -> Result<(), String> {
         manifest.regions = r.clone();
     }
     let fresh = !manifest_path.is_file();
-    let mut set_call = |rel: &str, status: CallStatus, sha: Option<String>, error: Option<CallError>| {
-        let index = match manifest.calls.iter().position(|c| c.path == rel) {
-            Some(i) => i,
-            None => {
-                manifest.calls.push(new_call(rel));
-                manifest.calls.len() - 1
-            }
+    let mut set_call =
+        |rel: &str, status: CallStatus, sha: Option<String>, error: Option<CallError>| {
+            let index = match manifest.calls.iter().position(|c| c.path == rel) {
+                Some(i) => i,
+                None => {
+                    manifest.calls.push(new_call(rel));
+                    manifest.calls.len() - 1
+                }
+            };
+            let call = &mut manifest.calls[index];
+            call.status = status;
+            call.sha256 = sha;
+            call.error = error;
         };
-        let call = &mut manifest.calls[index];
-        call.status = status;
-        call.sha256 = sha;
-        call.error = error;
-    };
     if fresh {
         // A new manifest lists every file of the tree, as `collect` would.
-        for entry in walkdir::WalkDir::new(dir).sort_by_file_name().into_iter().flatten() {
+        for entry in walkdir::WalkDir::new(dir)
+            .sort_by_file_name()
+            .into_iter()
+            .flatten()
+        {
             if !entry.file_type().is_file() {
                 continue;
             }
@@ -465,7 +474,8 @@ fn materialize(case: &Case, base: &Path, dir: &Path) -> Result<(), String> {
                 continue;
             };
             let rel = rel.to_string_lossy().replace('\\', "/");
-            let bytes = std::fs::read(entry.path()).map_err(|e| format!("cannot read `{rel}`: {e}"))?;
+            let bytes =
+                std::fs::read(entry.path()).map_err(|e| format!("cannot read `{rel}`: {e}"))?;
             set_call(&rel, CallStatus::Ok, Some(sha256(&bytes)), None);
         }
     } else {

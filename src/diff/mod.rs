@@ -1,0 +1,261 @@
+//! Two snapshots of one account across time: which findings are new, resolved or changed,
+//! and what changed in the raw responses ([`resources`]).
+//!
+//! A finding's identity is its rule id and resource id, never a position in a file. Rules
+//! that did not run to the end in both snapshots (skip or error) are not compared: their
+//! findings are neither new nor resolved.
+
+pub mod output;
+pub mod resources;
+
+use std::collections::BTreeMap;
+
+use serde::Serialize;
+
+use crate::engine::{Outcome, RuleResult};
+use crate::report::Finding;
+use crate::rules::Severity;
+
+/// The volatile values left out of resource changes unless asked for (documented in
+/// docs/diff.md; `[diff] volatile` in snapaudit.toml replaces the list).
+pub const DEFAULT_VOLATILE: &[&str] = &[
+    // CloudTrail get-trail-status: move with every delivery
+    "LatestDeliveryTime",
+    "LatestDeliveryAttemptTime",
+    "LatestDeliveryAttemptSucceeded",
+    "LatestNotificationTime",
+    "LatestNotificationAttemptTime",
+    "LatestNotificationAttemptSucceeded",
+    "LatestDigestDeliveryTime",
+    "LatestDigestDeliveryError",
+    "LatestCloudWatchLogsDeliveryTime",
+    "TimeLoggingStarted",
+    "TimeLoggingStopped",
+    // IAM: last use of passwords and keys
+    "PasswordLastUsed",
+    "AccessKeyLastUsed.LastUsedDate",
+    "AccessKeyLastUsed.Region",
+    "AccessKeyLastUsed.ServiceName",
+    "RoleLastUsed.LastUsedDate",
+    "RoleLastUsed.Region",
+    "GeneratedTime",
+    // credential report columns
+    "password_last_used",
+    "access_key_1_last_used_date",
+    "access_key_1_last_used_region",
+    "access_key_1_last_used_service",
+    "access_key_2_last_used_date",
+    "access_key_2_last_used_region",
+    "access_key_2_last_used_service",
+    // CloudWatch alarm state bookkeeping
+    "StateUpdatedTimestamp",
+    "StateTransitionedTimestamp",
+    "StateReason",
+    "StateReasonData",
+    // Trusted Advisor
+    "timestamp",
+];
+
+/// How a finding moved between the snapshots.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Status {
+    New,
+    Resolved,
+    Changed,
+    Unchanged,
+}
+
+impl Status {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Status::New => "new",
+            Status::Resolved => "resolved",
+            Status::Changed => "changed",
+            Status::Unchanged => "unchanged",
+        }
+    }
+}
+
+/// One finding's fate: `old` is set unless new, `new` unless resolved.
+#[derive(Debug, Clone)]
+pub struct FindingChange {
+    pub status: Status,
+    pub old: Option<Finding>,
+    pub new: Option<Finding>,
+}
+
+impl FindingChange {
+    /// The finding as it is now (or was, when resolved).
+    pub fn current(&self) -> Option<&Finding> {
+        self.new.as_ref().or(self.old.as_ref())
+    }
+}
+
+/// A rule that did not run to the end in one of the snapshots.
+#[derive(Debug, Clone, Serialize)]
+pub struct NotCompared {
+    pub rule_id: String,
+    pub old: &'static str,
+    pub new: &'static str,
+    pub reason: String,
+}
+
+#[derive(Debug, Default)]
+pub struct FindingDiff {
+    pub changes: Vec<FindingChange>,
+    pub not_compared: Vec<NotCompared>,
+}
+
+impl FindingDiff {
+    pub fn count(&self, status: Status) -> usize {
+        self.changes.iter().filter(|c| c.status == status).count()
+    }
+}
+
+/// A message with its numbers masked: ages and counts that move with time alone (`120 days
+/// ago` → `148 days ago`) do not make a finding changed.
+fn shape(message: &str) -> String {
+    let mut out = String::with_capacity(message.len());
+    let mut in_number = false;
+    for c in message.chars() {
+        if c.is_ascii_digit() {
+            if !in_number {
+                out.push('#');
+            }
+            in_number = true;
+        } else {
+            in_number = false;
+            out.push(c);
+        }
+    }
+    out
+}
+
+fn outcome_reason(r: &RuleResult) -> Option<String> {
+    match &r.outcome {
+        Outcome::Skip(reason) => Some(reason.clone()),
+        Outcome::Error(p) => Some(p.message.clone()),
+        _ => None,
+    }
+}
+
+/// Matches the findings of two runs of the same rules by rule id and resource id.
+pub fn diff_findings(
+    old_results: &[RuleResult],
+    new_results: &[RuleResult],
+    old: &[Finding],
+    new: &[Finding],
+) -> FindingDiff {
+    let mut out = FindingDiff::default();
+    let outcomes = |rs: &[RuleResult]| -> BTreeMap<String, RuleResult> {
+        rs.iter().map(|r| (r.meta.id.clone(), r.clone())).collect()
+    };
+    let (oa, ob) = (outcomes(old_results), outcomes(new_results));
+    let comparable = |id: &str| {
+        let ok = |m: &BTreeMap<String, RuleResult>| {
+            m.get(id)
+                .is_some_and(|r| matches!(r.outcome, Outcome::Pass | Outcome::Fail))
+        };
+        ok(&oa) && ok(&ob)
+    };
+    for id in oa
+        .keys()
+        .chain(ob.keys())
+        .collect::<std::collections::BTreeSet<_>>()
+    {
+        if comparable(id) {
+            continue;
+        }
+        let (a, b) = (oa.get(id), ob.get(id));
+        let reason = b
+            .and_then(outcome_reason)
+            .map(|r| format!("in NEW: {r}"))
+            .or_else(|| a.and_then(outcome_reason).map(|r| format!("in OLD: {r}")))
+            .unwrap_or_else(|| "the rule is in only one of the runs".into());
+        out.not_compared.push(NotCompared {
+            rule_id: id.clone(),
+            old: a.map(|r| r.outcome.name()).unwrap_or("missing"),
+            new: b.map(|r| r.outcome.name()).unwrap_or("missing"),
+            reason,
+        });
+    }
+
+    type Key = (String, String);
+    let group = |fs: &[Finding]| -> BTreeMap<Key, Vec<Finding>> {
+        let mut m: BTreeMap<Key, Vec<Finding>> = BTreeMap::new();
+        for f in fs.iter().filter(|f| comparable(&f.rule.id)) {
+            m.entry((f.rule.id.clone(), f.resource.id.clone()))
+                .or_default()
+                .push(f.clone());
+        }
+        m
+    };
+    let (mut ga, mut gb) = (group(old), group(new));
+    let keys: Vec<Key> = ga
+        .keys()
+        .chain(gb.keys())
+        .cloned()
+        .collect::<std::collections::BTreeSet<_>>()
+        .into_iter()
+        .collect();
+    for key in keys {
+        let mut left = ga.remove(&key).unwrap_or_default();
+        let mut right = gb.remove(&key).unwrap_or_default();
+        // Same severity and message shape first; what is left pairs up as changed.
+        let mut i = 0;
+        while i < right.len() {
+            let b = &right[i];
+            if let Some(j) = left
+                .iter()
+                .position(|a| a.severity == b.severity && shape(&a.message) == shape(&b.message))
+            {
+                let a = left.remove(j);
+                let b = right.remove(i);
+                out.changes.push(FindingChange {
+                    status: Status::Unchanged,
+                    old: Some(a),
+                    new: Some(b),
+                });
+            } else {
+                i += 1;
+            }
+        }
+        let mut left = left.into_iter();
+        for b in right {
+            match left.next() {
+                Some(a) => out.changes.push(FindingChange {
+                    status: Status::Changed,
+                    old: Some(a),
+                    new: Some(b),
+                }),
+                None => out.changes.push(FindingChange {
+                    status: Status::New,
+                    old: None,
+                    new: Some(b),
+                }),
+            }
+        }
+        for a in left {
+            out.changes.push(FindingChange {
+                status: Status::Resolved,
+                old: Some(a),
+                new: None,
+            });
+        }
+    }
+    out.changes.sort_by(|a, b| {
+        let key = |c: &FindingChange| {
+            let f = c.current();
+            (
+                c.status,
+                std::cmp::Reverse(f.map(|f| f.severity).unwrap_or(Severity::Info)),
+                f.map(|f| f.rule.id.clone()),
+                f.map(|f| f.resource.id.clone()),
+                f.map(|f| f.message.clone()),
+            )
+        };
+        key(a).cmp(&key(b))
+    });
+    out
+}
