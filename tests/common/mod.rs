@@ -50,8 +50,13 @@ pub struct Fixture {
 
 impl Fixture {
     pub fn example() -> Fixture {
+        Fixture::of("snapshots/example")
+    }
+
+    /// A copy of the snapshot directory `rel` (relative to the repository root).
+    pub fn of(rel: &str) -> Fixture {
         let dir = tempfile::tempdir().expect("temp dir");
-        let src = root().join("snapshots/example");
+        let src = root().join(rel);
         for entry in walkdir::WalkDir::new(&src) {
             let entry = entry.expect("walk");
             let rel = entry.path().strip_prefix(&src).expect("prefix");
