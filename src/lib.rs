@@ -12,3 +12,4 @@ pub mod rules;
 pub mod ruletest;
 pub mod snapshot;
 pub mod time;
+pub mod waivers;

@@ -108,7 +108,7 @@ pub fn render_problems(style: Style, problems: &[&Problem]) -> String {
 /// Renders the findings and the summary, for standard output.
 pub fn render_run(style: Style, run: &Run<'_>) -> String {
     let handler = handler(style);
-    let mut order: Vec<&Finding> = run.findings.iter().collect();
+    let mut order: Vec<&Finding> = run.open_findings().collect();
     order.sort_by_key(|f| std::cmp::Reverse(f.severity));
     let mut out = String::new();
     for finding in order {
@@ -119,6 +119,32 @@ pub fn render_run(style: Style, run: &Run<'_>) -> String {
                     out,
                     "  (evidence: `{}`: no response file)",
                     run.snapshot.display_path(call)
+                );
+            }
+        }
+        out.push('\n');
+    }
+    let waived: Vec<&Finding> = run.findings.iter().filter(|f| f.waiver.is_some()).collect();
+    if !waived.is_empty() {
+        let _ = writeln!(out, "waived (accepted risks, not counted):");
+        for f in waived {
+            if let Some(w) = &f.waiver {
+                let _ = writeln!(
+                    out,
+                    "  {} [{}] {}: {}\n    waived until {}{}: {} ({}:{})",
+                    f.rule.id,
+                    f.severity,
+                    f.resource.name,
+                    f.message,
+                    w.expires,
+                    if w.owner.is_empty() {
+                        String::new()
+                    } else {
+                        format!(" by {}", w.owner)
+                    },
+                    w.reason,
+                    w.file,
+                    w.line
                 );
             }
         }
@@ -146,11 +172,18 @@ pub fn summary(run: &Run<'_>) -> String {
         .iter()
         .map(|s| format!("{} {}", counts[s], s))
         .collect();
+    let open = run.open_findings().count();
+    let waived = run.findings.len() - open;
     let _ = writeln!(
         out,
-        "{} findings: {}",
-        run.findings.len(),
-        by_sev.join(", ")
+        "{} findings: {}{}",
+        open,
+        by_sev.join(", "),
+        if waived > 0 {
+            format!(" (+{waived} waived)")
+        } else {
+            String::new()
+        }
     );
     for r in run.results {
         match &r.outcome {

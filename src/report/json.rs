@@ -44,6 +44,7 @@ struct Summary {
     rules: std::collections::BTreeMap<&'static str, usize>,
     findings: std::collections::BTreeMap<Severity, usize>,
     total_findings: usize,
+    waived: usize,
 }
 
 #[derive(Serialize)]
@@ -70,6 +71,8 @@ pub(crate) struct FindingOut<'a> {
     cis: &'a [String],
     location: Option<LocationOut<'a>>,
     call: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    waived: Option<&'a super::Waived>,
 }
 
 #[derive(Serialize)]
@@ -146,7 +149,8 @@ pub fn render(run: &Run<'_>) -> String {
         summary: Summary {
             rules: run.outcomes(),
             findings: run.counts(),
-            total_findings: run.findings.len(),
+            total_findings: run.open_findings().count(),
+            waived: run.findings.len() - run.open_findings().count(),
         },
         rules,
         findings,
@@ -193,5 +197,6 @@ pub(crate) fn finding(f: &Finding) -> FindingOut<'_> {
             csv: l.csv.as_ref(),
         }),
         call: f.call.as_deref(),
+        waived: f.waiver.as_ref(),
     }
 }

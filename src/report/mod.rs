@@ -1,7 +1,11 @@
 //! Sinks for results: located findings, then human (miette) or JSON output.
 
+pub mod csv;
 pub mod human;
 pub mod json;
+pub mod junit;
+pub mod markdown;
+pub mod sarif;
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -52,6 +56,21 @@ pub struct Finding {
     pub location: Option<Location>,
     /// Snapshot-relative path of the call, when the evidence is a call with no file.
     pub call: Option<String>,
+    /// The waiver that accepts this finding's risk, when one matches and has not expired.
+    /// A waived finding is shown as waived and does not count toward the exit code.
+    pub waiver: Option<Waived>,
+}
+
+/// An accepted risk, as a finding shows it.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct Waived {
+    pub reason: String,
+    pub owner: String,
+    /// `YYYY-MM-DD`.
+    pub expires: String,
+    /// The waivers file and the line of the waiver's `[[waiver]]` entry.
+    pub file: String,
+    pub line: usize,
 }
 
 /// Everything a run produced.
@@ -63,10 +82,15 @@ pub struct Run<'a> {
 }
 
 impl Run<'_> {
-    /// Findings per severity (every severity present, counted from zero).
+    /// Findings that are not waived: the ones that count.
+    pub fn open_findings(&self) -> impl Iterator<Item = &Finding> {
+        self.findings.iter().filter(|f| f.waiver.is_none())
+    }
+
+    /// Open (not waived) findings per severity (every severity present, counted from zero).
     pub fn counts(&self) -> BTreeMap<Severity, usize> {
         let mut counts: BTreeMap<Severity, usize> = Severity::ALL.iter().map(|s| (*s, 0)).collect();
-        for f in &self.findings {
+        for f in self.open_findings() {
             *counts.entry(f.severity).or_default() += 1;
         }
         counts
@@ -166,6 +190,7 @@ pub fn locate_findings(snapshot: &Snapshot, results: &[RuleResult]) -> Vec<Findi
                 label: f.label.clone(),
                 location,
                 call,
+                waiver: None,
             });
         }
     }

@@ -1,0 +1,74 @@
+//! `--format csv`: one row per finding for spreadsheets, RFC 4180 quoting (docs/output.md).
+
+use super::Run;
+
+pub const COLUMNS: [&str; 18] = [
+    "rule_id",
+    "severity",
+    "title",
+    "resource_id",
+    "resource_name",
+    "message",
+    "file",
+    "line",
+    "column",
+    "pointer",
+    "report_user",
+    "report_column",
+    "cis",
+    "remediation",
+    "waived",
+    "waiver_reason",
+    "waiver_owner",
+    "waiver_expires",
+];
+
+/// Renders the findings as CSV with a header row.
+pub fn render(run: &Run<'_>) -> String {
+    let mut w = csv::WriterBuilder::new()
+        .terminator(csv::Terminator::CRLF)
+        .from_writer(Vec::new());
+    let mut rows: Vec<Vec<String>> = Vec::with_capacity(run.findings.len());
+    for f in &run.findings {
+        let loc = f.location.as_ref();
+        let csv_cell = loc.and_then(|l| l.csv.as_ref());
+        rows.push(vec![
+            f.rule.id.clone(),
+            f.severity.to_string(),
+            f.rule.title.clone(),
+            f.resource.id.clone(),
+            f.resource.name.clone(),
+            f.message.clone(),
+            loc.map(|l| l.file.clone())
+                .or_else(|| f.call.clone())
+                .unwrap_or_default(),
+            loc.map(|l| l.line.to_string()).unwrap_or_default(),
+            loc.map(|l| l.column.to_string()).unwrap_or_default(),
+            loc.and_then(|l| l.pointer.clone()).unwrap_or_default(),
+            csv_cell.map(|c| c.user.clone()).unwrap_or_default(),
+            csv_cell.and_then(|c| c.column.clone()).unwrap_or_default(),
+            f.rule.cis.join(" "),
+            f.rule.remediation.clone(),
+            f.waiver.is_some().to_string(),
+            f.waiver
+                .as_ref()
+                .map(|w| w.reason.clone())
+                .unwrap_or_default(),
+            f.waiver
+                .as_ref()
+                .map(|w| w.owner.clone())
+                .unwrap_or_default(),
+            f.waiver
+                .as_ref()
+                .map(|w| w.expires.clone())
+                .unwrap_or_default(),
+        ]);
+    }
+    // Writing into memory cannot fail; an error would only drop the rows after it.
+    let _ = w.write_record(COLUMNS);
+    for row in &rows {
+        let _ = w.write_record(row);
+    }
+    let bytes = w.into_inner().unwrap_or_default();
+    String::from_utf8(bytes).unwrap_or_default()
+}

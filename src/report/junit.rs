@@ -1,0 +1,205 @@
+//! `--format junit`: JUnit XML for CI dashboards. One test suite per service (the rule id's
+//! first part); one test case per rule × resource: a failure per open finding, skipped for
+//! a waived finding or a skipped rule, an error for a rule error, and one passing case for a
+//! rule without findings.
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+
+use super::{Finding, Run};
+use crate::engine::{Outcome, RuleResult};
+
+/// XML 1.0 text: the five special characters escaped, characters XML cannot hold dropped.
+fn esc(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&apos;"),
+            '\t' | '\n' | '\r' => out.push(c),
+            c if (c as u32) < 0x20 || c == '\u{FFFE}' || c == '\u{FFFF}' => {}
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+enum Case<'a> {
+    Pass,
+    Failure(&'a Finding),
+    Waived(&'a Finding),
+    Skipped(&'a str),
+    Error(&'a str),
+}
+
+struct TestCase<'a> {
+    name: String,
+    classname: String,
+    case: Case<'a>,
+}
+
+fn where_text(f: &Finding) -> String {
+    match (&f.location, &f.call) {
+        (Some(l), _) => match &l.csv {
+            Some(c) => format!(
+                "{} (decoded credential report) line {}, user {}{}",
+                l.file,
+                c.line,
+                c.user,
+                c.column
+                    .as_ref()
+                    .map(|col| format!(", column {col}"))
+                    .unwrap_or_default()
+            ),
+            None => format!("{}:{}:{}", l.file, l.line, l.column),
+        },
+        (None, Some(call)) => format!("{call} (call recorded in manifest.json)"),
+        (None, None) => "no location".into(),
+    }
+}
+
+fn cases<'a>(r: &'a RuleResult, findings: &[&'a Finding]) -> Vec<TestCase<'a>> {
+    let classname = r.meta.id.clone();
+    match &r.outcome {
+        Outcome::Skip(reason) => vec![TestCase {
+            name: r.meta.id.clone(),
+            classname,
+            case: Case::Skipped(reason),
+        }],
+        Outcome::Error(p) => vec![TestCase {
+            name: r.meta.id.clone(),
+            classname,
+            case: Case::Error(&p.message),
+        }],
+        _ if findings.is_empty() => vec![TestCase {
+            name: r.meta.id.clone(),
+            classname,
+            case: Case::Pass,
+        }],
+        _ => {
+            // Several findings on one resource get numbered names, so that every
+            // classname + name pair is unique.
+            let mut seen: BTreeMap<&str, usize> = BTreeMap::new();
+            findings
+                .iter()
+                .map(|f| {
+                    let n = seen.entry(f.resource.id.as_str()).or_default();
+                    *n += 1;
+                    let name = if *n == 1 {
+                        f.resource.id.clone()
+                    } else {
+                        format!("{} #{n}", f.resource.id)
+                    };
+                    let case = if f.waiver.is_some() {
+                        Case::Waived(f)
+                    } else {
+                        Case::Failure(f)
+                    };
+                    TestCase {
+                        name,
+                        classname: classname.clone(),
+                        case,
+                    }
+                })
+                .collect()
+        }
+    }
+}
+
+/// Renders the run as JUnit XML.
+pub fn render(run: &Run<'_>) -> String {
+    let mut by_rule: BTreeMap<&str, Vec<&Finding>> = BTreeMap::new();
+    for f in &run.findings {
+        by_rule.entry(f.rule.id.as_str()).or_default().push(f);
+    }
+    let mut suites: BTreeMap<String, Vec<TestCase>> = BTreeMap::new();
+    for r in run.results {
+        let service = r.meta.id.split('.').next().unwrap_or(&r.meta.id).to_owned();
+        let findings = by_rule.get(r.meta.id.as_str()).cloned().unwrap_or_default();
+        suites
+            .entry(service)
+            .or_default()
+            .extend(cases(r, &findings));
+    }
+    let count = |cs: &[TestCase], f: fn(&Case) -> bool| cs.iter().filter(|c| f(&c.case)).count();
+    let failures = |c: &Case| matches!(c, Case::Failure(_));
+    let errors = |c: &Case| matches!(c, Case::Error(_));
+    let skipped = |c: &Case| matches!(c, Case::Skipped(_) | Case::Waived(_));
+    let all: Vec<&TestCase> = suites.values().flatten().collect();
+    let total = |f: fn(&Case) -> bool| all.iter().filter(|c| f(&c.case)).count();
+
+    let mut out = String::from("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
+    let _ = writeln!(
+        out,
+        "<testsuites name=\"snapaudit {}\" tests=\"{}\" failures=\"{}\" errors=\"{}\" skipped=\"{}\" time=\"0\">",
+        esc(&run.snapshot.display_dir),
+        all.len(),
+        total(failures),
+        total(errors),
+        total(skipped)
+    );
+    for (service, cs) in &suites {
+        let _ = writeln!(
+            out,
+            "  <testsuite name=\"{}\" tests=\"{}\" failures=\"{}\" errors=\"{}\" skipped=\"{}\" time=\"0\">",
+            esc(service),
+            cs.len(),
+            count(cs, failures),
+            count(cs, errors),
+            count(cs, skipped)
+        );
+        for c in cs {
+            let open = format!(
+                "    <testcase name=\"{}\" classname=\"{}\" time=\"0\"",
+                esc(&c.name),
+                esc(&c.classname)
+            );
+            match &c.case {
+                Case::Pass => {
+                    let _ = writeln!(out, "{open}/>");
+                }
+                Case::Failure(f) => {
+                    let _ = writeln!(
+                        out,
+                        "{open}>\n      <failure message=\"{}\" type=\"{}\">{}\nat {}\nremediation: {}</failure>\n    </testcase>",
+                        esc(&f.message),
+                        f.severity,
+                        esc(&f.message),
+                        esc(&where_text(f)),
+                        esc(&f.rule.remediation)
+                    );
+                }
+                Case::Waived(f) => {
+                    let w = f.waiver.as_ref();
+                    let _ = writeln!(
+                        out,
+                        "{open}>\n      <skipped message=\"waived until {}: {}\"/>\n    </testcase>",
+                        esc(w.map(|w| w.expires.as_str()).unwrap_or("")),
+                        esc(w.map(|w| w.reason.as_str()).unwrap_or(""))
+                    );
+                }
+                Case::Skipped(reason) => {
+                    let _ = writeln!(
+                        out,
+                        "{open}>\n      <skipped message=\"{}\"/>\n    </testcase>",
+                        esc(reason)
+                    );
+                }
+                Case::Error(message) => {
+                    let _ = writeln!(
+                        out,
+                        "{open}>\n      <error message=\"{}\" type=\"rule-error\">{}</error>\n    </testcase>",
+                        esc(message),
+                        esc(message)
+                    );
+                }
+            }
+        }
+        out.push_str("  </testsuite>\n");
+    }
+    out.push_str("</testsuites>\n");
+    out
+}

@@ -1,0 +1,146 @@
+//! `--format markdown`: a summary for pull requests and tickets: counts by severity, the
+//! top findings, what was skipped or errored, and what is waived.
+
+use std::fmt::Write as _;
+
+use super::{Finding, Run};
+use crate::engine::Outcome;
+use crate::rules::Severity;
+
+/// How many findings the "Top findings" table shows.
+pub const TOP: usize = 20;
+
+/// Text for a table cell: pipes escaped, line breaks folded, backticks kept.
+fn cell(text: &str) -> String {
+    text.replace('\\', "\\\\")
+        .replace('|', "\\|")
+        .replace(['\n', '\r'], " ")
+}
+
+fn evidence(f: &Finding) -> String {
+    match (&f.location, &f.call) {
+        (Some(l), _) => match &l.csv {
+            Some(c) => format!(
+                "`{}` (credential report, user `{}`{})",
+                l.file,
+                c.user,
+                c.column
+                    .as_ref()
+                    .map(|col| format!(", `{col}`"))
+                    .unwrap_or_default()
+            ),
+            None => format!("`{}:{}:{}`", l.file, l.line, l.column),
+        },
+        (None, Some(call)) => format!("`{call}` (manifest)"),
+        (None, None) => "-".into(),
+    }
+}
+
+/// Renders the run as Markdown.
+pub fn render(run: &Run<'_>) -> String {
+    let s = run.snapshot;
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "## snapaudit: account {}\n",
+        if s.account_id.is_empty() {
+            "unknown"
+        } else {
+            &s.account_id
+        }
+    );
+    let _ = writeln!(
+        out,
+        "Snapshot `{}`, evaluated at {}.\n",
+        s.display_dir,
+        s.now
+            .map(|t| crate::time::format_time(&t))
+            .unwrap_or_else(|| "an unknown time".into())
+    );
+    let outcomes = run.outcomes();
+    let counts = run.counts();
+    let open: Vec<&Finding> = run.open_findings().collect();
+    let waived = run.findings.len() - open.len();
+    let _ = writeln!(
+        out,
+        "**{} findings**{} from {} rules ({} fail, {} pass, {} skip, {} error).\n",
+        open.len(),
+        if waived > 0 {
+            format!(" (+{waived} waived)")
+        } else {
+            String::new()
+        },
+        run.results.len(),
+        outcomes["fail"],
+        outcomes["pass"],
+        outcomes["skip"],
+        outcomes["error"]
+    );
+    out.push_str("| Severity | Findings |\n|---|---:|\n");
+    for sev in Severity::ALL {
+        let _ = writeln!(out, "| {sev} | {} |", counts[&sev]);
+    }
+
+    let mut top = open.clone();
+    top.sort_by_key(|f| std::cmp::Reverse(f.severity));
+    if !top.is_empty() {
+        let _ = writeln!(
+            out,
+            "\n### Top findings{}\n",
+            if top.len() > TOP {
+                format!(" ({TOP} of {})", top.len())
+            } else {
+                String::new()
+            }
+        );
+        out.push_str(
+            "| Severity | Rule | Resource | Finding | Evidence |\n|---|---|---|---|---|\n",
+        );
+        for f in top.iter().take(TOP) {
+            let _ = writeln!(
+                out,
+                "| {} | `{}` | {} | {} | {} |",
+                f.severity,
+                f.rule.id,
+                cell(&f.resource.name),
+                cell(&f.message),
+                evidence(f)
+            );
+        }
+    }
+
+    let not_run: Vec<String> = run
+        .results
+        .iter()
+        .filter_map(|r| match &r.outcome {
+            Outcome::Skip(reason) => Some(format!("- skip `{}`: {}", r.meta.id, reason)),
+            Outcome::Error(p) => Some(format!("- **error** `{}`: {}", r.meta.id, p.message)),
+            _ => None,
+        })
+        .collect();
+    if !not_run.is_empty() {
+        let _ = writeln!(
+            out,
+            "\n### Rules that did not run to the end\n\n{}",
+            not_run.join("\n")
+        );
+    }
+    let waived: Vec<&Finding> = run.findings.iter().filter(|f| f.waiver.is_some()).collect();
+    if !waived.is_empty() {
+        out.push_str("\n### Waived\n\n| Rule | Resource | Reason | Owner | Expires |\n|---|---|---|---|---|\n");
+        for f in waived {
+            if let Some(w) = &f.waiver {
+                let _ = writeln!(
+                    out,
+                    "| `{}` | {} | {} | {} | {} |",
+                    f.rule.id,
+                    cell(&f.resource.name),
+                    cell(&w.reason),
+                    cell(&w.owner),
+                    w.expires
+                );
+            }
+        }
+    }
+    out
+}

@@ -1,0 +1,189 @@
+//! `--format sarif`: SARIF 2.1.0, for GitHub code scanning and other SARIF viewers.
+//!
+//! One rule entry per rule, one result per finding with its physical location in the
+//! snapshot (relative to the `SNAPSHOT` base), a stable partial fingerprint (rule +
+//! resource), and waivers as external, accepted suppressions.
+
+use serde_json::{json, Map, Value};
+
+use super::{Finding, Run};
+use crate::rules::Severity;
+
+/// SARIF's level for a severity.
+pub fn level(s: Severity) -> &'static str {
+    match s {
+        Severity::Critical | Severity::High => "error",
+        Severity::Medium => "warning",
+        Severity::Low | Severity::Info => "note",
+    }
+}
+
+/// GitHub's `security-severity` (0–10) for a severity.
+fn security_severity(s: Severity) -> &'static str {
+    match s {
+        Severity::Critical => "9.5",
+        Severity::High => "8.0",
+        Severity::Medium => "5.5",
+        Severity::Low => "3.0",
+        Severity::Info => "0.0",
+    }
+}
+
+fn text(t: &str) -> Value {
+    json!({ "text": t })
+}
+
+fn location(f: &Finding) -> Option<Value> {
+    let file = f
+        .location
+        .as_ref()
+        .map(|l| l.file.clone())
+        .or_else(|| f.call.clone())?;
+    let mut physical = Map::new();
+    physical.insert(
+        "artifactLocation".into(),
+        json!({ "uri": file, "uriBaseId": "SNAPSHOT" }),
+    );
+    let mut loc = Map::new();
+    if let Some(l) = &f.location {
+        match &l.csv {
+            // A cell of the decoded credential report: the file holds it base64-encoded, so
+            // a line and column in the file would point at the wrong text. The cell is
+            // named in the location's properties instead.
+            Some(cell) => {
+                loc.insert("properties".into(), json!({ "csv": cell }));
+            }
+            None => {
+                physical.insert(
+                    "region".into(),
+                    json!({
+                        "startLine": l.line,
+                        "startColumn": l.column,
+                        "endLine": l.end_line,
+                        "endColumn": l.end_column,
+                    }),
+                );
+            }
+        }
+    }
+    loc.insert("physicalLocation".into(), Value::Object(physical));
+    loc.insert(
+        "logicalLocations".into(),
+        json!([{ "fullyQualifiedName": f.resource.id, "name": f.resource.name, "kind": "resource" }]),
+    );
+    Some(Value::Object(loc))
+}
+
+/// Renders the run as a SARIF 2.1.0 log.
+pub fn render(run: &Run<'_>) -> String {
+    let mut rule_index = std::collections::BTreeMap::new();
+    let mut rules = Vec::new();
+    for r in run.results {
+        if rule_index.contains_key(&r.meta.id) {
+            continue;
+        }
+        rule_index.insert(r.meta.id.clone(), rules.len());
+        let m = &r.meta;
+        let mut tags = vec![Value::from("security")];
+        tags.extend(m.cis.iter().map(|c| Value::from(format!("CIS {c}"))));
+        let help = if m.remediation.is_empty() {
+            m.title.clone()
+        } else {
+            m.remediation.clone()
+        };
+        rules.push(json!({
+            "id": m.id,
+            "name": m.id,
+            "shortDescription": text(&m.title),
+            "fullDescription": text(if m.description.is_empty() { &m.title } else { &m.description }),
+            "help": { "text": help, "markdown": format!("**Remediation:** {help}") },
+            "helpUri": m.references.iter().find(|u| u.starts_with("https://")),
+            "defaultConfiguration": { "level": level(m.severity) },
+            "properties": {
+                "tags": tags,
+                "security-severity": security_severity(m.severity),
+                "severity": m.severity,
+                "cis": m.cis,
+            },
+        }));
+        if m.references.iter().all(|u| !u.starts_with("https://")) {
+            if let Some(last) = rules.last_mut().and_then(Value::as_object_mut) {
+                last.remove("helpUri");
+            }
+        }
+    }
+    let results: Vec<Value> = run
+        .findings
+        .iter()
+        .map(|f| {
+            let mut result = Map::new();
+            result.insert("ruleId".into(), f.rule.id.clone().into());
+            if let Some(i) = rule_index.get(&f.rule.id) {
+                result.insert("ruleIndex".into(), (*i).into());
+            }
+            result.insert("level".into(), level(f.severity).into());
+            result.insert("message".into(), text(&f.message));
+            if let Some(loc) = location(f) {
+                result.insert("locations".into(), json!([loc]));
+            }
+            result.insert(
+                "partialFingerprints".into(),
+                json!({ "snapauditFinding/v1": format!("{}|{}", f.rule.id, f.resource.id) }),
+            );
+            result.insert(
+                "properties".into(),
+                json!({ "severity": f.severity, "resource": f.resource, "label": f.label }),
+            );
+            if let Some(w) = &f.waiver {
+                result.insert(
+                    "suppressions".into(),
+                    json!([{
+                        "kind": "external",
+                        "status": "accepted",
+                        "justification": w.reason,
+                        "location": {
+                            "physicalLocation": {
+                                "artifactLocation": { "uri": w.file },
+                                "region": { "startLine": w.line },
+                            }
+                        },
+                        "properties": { "owner": w.owner, "expires": w.expires },
+                    }]),
+                );
+            }
+            Value::Object(result)
+        })
+        .collect();
+    let base = if run.snapshot.display_dir.ends_with('/') {
+        run.snapshot.display_dir.clone()
+    } else {
+        format!("{}/", run.snapshot.display_dir)
+    };
+    let log = json!({
+        "$schema": "https://json.schemastore.org/sarif-2.1.0.json",
+        "version": "2.1.0",
+        "runs": [{
+            "tool": {
+                "driver": {
+                    "name": "snapaudit",
+                    "version": env!("CARGO_PKG_VERSION"),
+                    "semanticVersion": env!("CARGO_PKG_VERSION"),
+                    "rules": rules,
+                }
+            },
+            "originalUriBaseIds": {
+                "SNAPSHOT": { "uri": base, "description": text("the snapshot directory") }
+            },
+            "automationDetails": { "id": format!("snapaudit/{}/", run.snapshot.account_id) },
+            "invocations": [{ "executionSuccessful": !run.has_errors() }],
+            "results": results,
+            "properties": {
+                "account_id": run.snapshot.account_id,
+                "evaluated_at": run.snapshot.now.map(|t| crate::time::format_time(&t)),
+            },
+        }]
+    });
+    let mut out = serde_json::to_string_pretty(&log).unwrap_or_default();
+    out.push('\n');
+    out
+}

@@ -1,0 +1,298 @@
+//! Waivers: accepted risks with an owner, a reason and an expiry date
+//! (`snapaudit.waivers.toml`, docs/waivers.md).
+//!
+//! A waived finding is still evaluated and shown as waived; it does not count toward the
+//! exit code. Once its waiver has expired (judged at the evaluation time, never the wall
+//! clock) the finding counts again and a warning names the waiver.
+
+use chrono::{DateTime, NaiveDate, Utc};
+use serde::Deserialize;
+
+use crate::report::{Finding, Waived};
+use crate::snapshot::{Problem, SourceFile};
+
+/// The file `check` reads from the current directory when `--waivers` is not given.
+pub const DEFAULT_FILE: &str = "snapaudit.waivers.toml";
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct File {
+    #[serde(default)]
+    waiver: Vec<toml::Spanned<Raw>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Raw {
+    rule: String,
+    #[serde(default)]
+    resource: Option<String>,
+    #[serde(default)]
+    resource_regex: Option<String>,
+    #[serde(default)]
+    account: Option<String>,
+    #[serde(default)]
+    reason: Option<String>,
+    #[serde(default)]
+    owner: Option<String>,
+    #[serde(default)]
+    expires: Option<Expires>,
+}
+
+/// `expires = 2027-01-31` (a TOML date) or `expires = "2027-01-31"`.
+#[derive(Debug, Deserialize)]
+#[serde(untagged)]
+enum Expires {
+    Date(toml::value::Datetime),
+    Text(String),
+}
+
+/// One accepted risk.
+#[derive(Debug)]
+pub struct Waiver {
+    rule: glob::Pattern,
+    resource: Option<glob::Pattern>,
+    resource_regex: Option<regex::Regex>,
+    account: Option<String>,
+    pub reason: String,
+    pub owner: String,
+    pub expires: NaiveDate,
+    /// 1-based line of the waiver in its file.
+    pub line: usize,
+    /// Byte span of the waiver, for diagnostics.
+    span: (usize, usize),
+}
+
+/// A waivers file, parsed.
+#[derive(Debug)]
+pub struct Waivers {
+    pub file: String,
+    source: SourceFile,
+    pub waivers: Vec<Waiver>,
+}
+
+impl Waiver {
+    fn matches(&self, finding: &Finding, account: &str) -> bool {
+        if !self.rule.matches(&finding.rule.id) {
+            return false;
+        }
+        if let Some(a) = &self.account {
+            if a != account {
+                return false;
+            }
+        }
+        let r = &finding.resource;
+        if let Some(p) = &self.resource {
+            if !p.matches(&r.id) && !p.matches(&r.name) {
+                return false;
+            }
+        }
+        if let Some(re) = &self.resource_regex {
+            if !re.is_match(&r.id) {
+                return false;
+            }
+        }
+        true
+    }
+}
+
+/// Reads and checks a waivers file. Every problem (a missing reason or expiry, a bad
+/// pattern or date) points at its waiver's line; any problem refuses the whole file, so a
+/// half-read list never hides or shows the wrong findings.
+pub fn load(path: &std::path::Path) -> Result<Waivers, Vec<Problem>> {
+    let name = path.display().to_string();
+    let text = std::fs::read_to_string(path).map_err(|e| {
+        vec![
+            Problem::error("waiver::io", format!("cannot read waivers `{name}`: {e}"))
+                .with_file(name.clone()),
+        ]
+    })?;
+    parse(&text, &name)
+}
+
+pub fn parse(text: &str, name: &str) -> Result<Waivers, Vec<Problem>> {
+    let source = SourceFile::new(name, text);
+    let help = "each [[waiver]] needs rule, reason and expires (a date); resource, resource_regex, account and owner are optional; see docs/waivers.md";
+    let file: File = toml::from_str(text).map_err(|e| {
+        let (o, l) = e
+            .span()
+            .map(|r| (r.start, r.end - r.start))
+            .unwrap_or((0, 0));
+        vec![Problem::error(
+            "waiver::invalid",
+            format!("`{name}` is not a valid waivers file: {}", e.message()),
+        )
+        .with_help(help)
+        .with_file(name)
+        .at(source.clone(), o, l, "here")]
+    })?;
+    let mut problems = Vec::new();
+    let mut waivers = Vec::new();
+    for spanned in file.waiver {
+        let span = spanned.span();
+        let raw = spanned.into_inner();
+        let line = source.line_col(span.start).0;
+        let problem = |message: String| {
+            Problem::error("waiver::invalid", message)
+                .with_help(help)
+                .with_file(name)
+                .at(
+                    source.clone(),
+                    span.start,
+                    span.end - span.start,
+                    "this waiver",
+                )
+        };
+        let reason = raw.reason.clone().unwrap_or_default();
+        if reason.trim().is_empty() {
+            problems.push(problem(format!(
+                "the waiver for `{}` (line {line}) has no reason",
+                raw.rule
+            )));
+            continue;
+        }
+        let expires = match &raw.expires {
+            None => {
+                problems.push(problem(format!(
+                    "the waiver for `{}` (line {line}) has no `expires` date: every accepted risk is reviewed again",
+                    raw.rule
+                )));
+                continue;
+            }
+            Some(v) => {
+                let text = match v {
+                    Expires::Text(s) => s.clone(),
+                    Expires::Date(d) => d.to_string(),
+                };
+                match NaiveDate::parse_from_str(text.trim(), "%Y-%m-%d") {
+                    Ok(d) => d,
+                    Err(_) => {
+                        problems.push(problem(format!(
+                            "the waiver for `{}` (line {line}): `expires = {text}` is not a date (YYYY-MM-DD)",
+                            raw.rule
+                        )));
+                        continue;
+                    }
+                }
+            }
+        };
+        let rule = match glob::Pattern::new(&raw.rule) {
+            Ok(p) => p,
+            Err(e) => {
+                problems.push(problem(format!(
+                    "the waiver at line {line}: `rule = {:?}` is not a glob: {e}",
+                    raw.rule
+                )));
+                continue;
+            }
+        };
+        let resource = match raw.resource.as_deref().map(glob::Pattern::new).transpose() {
+            Ok(p) => p,
+            Err(e) => {
+                problems.push(problem(format!(
+                    "the waiver at line {line}: `resource` is not a glob: {e}"
+                )));
+                continue;
+            }
+        };
+        let resource_regex = match raw
+            .resource_regex
+            .as_deref()
+            .map(regex::Regex::new)
+            .transpose()
+        {
+            Ok(r) => r,
+            Err(e) => {
+                problems.push(problem(format!(
+                    "the waiver at line {line}: `resource_regex` is not a regular expression: {e}"
+                )));
+                continue;
+            }
+        };
+        waivers.push(Waiver {
+            rule,
+            resource,
+            resource_regex,
+            account: raw.account,
+            reason,
+            owner: raw.owner.unwrap_or_default(),
+            expires,
+            line,
+            span: (span.start, span.end - span.start),
+        });
+    }
+    if problems.is_empty() {
+        Ok(Waivers {
+            file: name.to_owned(),
+            source,
+            waivers,
+        })
+    } else {
+        Err(problems)
+    }
+}
+
+impl Waivers {
+    /// Marks the findings the waivers accept. A waiver is valid through its `expires` date:
+    /// it has expired when the evaluation day is after it. Returns warnings for expired and
+    /// unused waivers.
+    pub fn apply(
+        &self,
+        findings: &mut [Finding],
+        account: &str,
+        now: Option<DateTime<Utc>>,
+    ) -> Vec<Problem> {
+        let mut used = vec![false; self.waivers.len()];
+        let mut expired = vec![0usize; self.waivers.len()];
+        for f in findings.iter_mut() {
+            let Some(i) = self.waivers.iter().position(|w| w.matches(f, account)) else {
+                continue;
+            };
+            used[i] = true;
+            let w = &self.waivers[i];
+            if now.is_some_and(|t| t.date_naive() > w.expires) {
+                expired[i] += 1;
+                continue;
+            }
+            f.waiver = Some(Waived {
+                reason: w.reason.clone(),
+                owner: w.owner.clone(),
+                expires: w.expires.format("%Y-%m-%d").to_string(),
+                file: self.file.clone(),
+                line: w.line,
+            });
+        }
+        let mut problems = Vec::new();
+        for (i, w) in self.waivers.iter().enumerate() {
+            if expired[i] > 0 {
+                problems.push(
+                    Problem::warning(
+                        "waiver::expired",
+                        format!(
+                            "the waiver for `{}` (line {}, owner {}) expired on {}: its {} finding(s) count again",
+                            w.rule.as_str(),
+                            w.line,
+                            if w.owner.is_empty() { "unnamed" } else { &w.owner },
+                            w.expires,
+                            expired[i]
+                        ),
+                    )
+                    .with_help("fix the findings, or review the risk and move `expires` forward")
+                    .with_file(self.file.clone())
+                    .at(self.source.clone(), w.span.0, w.span.1, "expired"),
+                );
+            } else if !used[i] {
+                problems.push(
+                    Problem::warning(
+                        "waiver::unused",
+                        format!("the waiver for `{}` (line {}) matches no finding", w.rule.as_str(), w.line),
+                    )
+                    .with_help("the risk may be gone: delete the waiver, or check its rule and resource patterns")
+                    .with_file(self.file.clone())
+                    .at(self.source.clone(), w.span.0, w.span.1, "unused"),
+                );
+            }
+        }
+        problems
+    }
+}
