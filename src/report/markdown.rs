@@ -10,10 +10,14 @@ use crate::rules::Severity;
 /// How many findings the "Top findings" table shows.
 pub const TOP: usize = 20;
 
-/// Text for a table cell: pipes escaped, line breaks folded, backticks kept.
+/// Text for a table cell: pipes and HTML escaped (`<root_account>` is not a tag), line
+/// breaks folded, backticks kept.
 fn cell(text: &str) -> String {
     text.replace('\\', "\\\\")
         .replace('|', "\\|")
+        .replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
         .replace(['\n', '\r'], " ")
 }
 
