@@ -245,8 +245,7 @@ mod tests {
             "t.toml",
             Some(&Config::defaults()),
         )
-        .err()
-        .expect("refused");
+        .expect_err("refused");
         assert_eq!(
             err.message,
             "setting `min_password_length` must be an integer, like its default `14`"
@@ -261,16 +260,13 @@ mod tests {
             "t.toml",
             Some(&Config::defaults()),
         )
-        .err()
-        .expect("refused");
+        .expect_err("refused");
         assert_eq!(
             err.help.as_deref(),
             Some("did you mean `min_password_length`?")
         );
         assert_eq!(err.line_col(), Some((2, 1)));
-        let err = parse("[setings]\n", "t.toml", Some(&Config::defaults()))
-            .err()
-            .expect("refused");
+        let err = parse("[setings]\n", "t.toml", Some(&Config::defaults())).expect_err("refused");
         assert!(err.message.contains("unknown field"), "{}", err.message);
     }
 }

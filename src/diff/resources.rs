@@ -277,8 +277,8 @@ impl Walk<'_> {
             resource: resource.to_owned(),
             path: shown.join("."),
             kind,
-            old: old.map(|v| to_json(v)),
-            new: new.map(|v| to_json(v)),
+            old: old.map(to_json),
+            new: new.map(to_json),
         });
     }
 
@@ -335,7 +335,7 @@ impl Walk<'_> {
         x: &[Rcvar],
         y: &[Rcvar],
         resource: &str,
-        shown: &mut Vec<String>,
+        shown: &[String],
         members: &mut Vec<String>,
     ) {
         if let Some(key) = natural_key(x, y) {
@@ -349,7 +349,7 @@ impl Walk<'_> {
             for id in ia.keys().chain(ib.keys()).collect::<BTreeSet<_>>() {
                 // A `Key`-keyed list is a tag list: show it as `Tags[Name]` under the resource.
                 let (inner_resource, mut inner_shown) = if key == "Key" {
-                    let mut s = shown.clone();
+                    let mut s = shown.to_vec();
                     if let Some(last) = s.last_mut() {
                         last.push_str(&format!("[{id}]"));
                     }

@@ -133,7 +133,7 @@ mod tests {
             "r.rhai",
             "//! id = \"a.b\"\n//! title = \"T\"\n//! severity = \"severe\"\n",
         );
-        let err = parse_header(&src).err().expect("refused");
+        let err = parse_header(&src).expect_err("refused");
         assert_eq!(err.line_col().map(|(l, _)| l), Some(3), "{}", err.message);
         let src = SourceFile::new("r.rhai", "let x = 1;\n");
         assert!(parse_header(&src).is_err());

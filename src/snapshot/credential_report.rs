@@ -245,7 +245,7 @@ mod tests {
             .unwrap_or_default();
         assert!(err.contains("not valid base64"), "{err}");
         let short = encode("user,arn,mfa_active\nbob,arn\n");
-        let err = dec(&short).err().expect("fails");
+        let err = dec(&short).expect_err("fails");
         assert!(
             err.message.contains("2 cells, the header has 3"),
             "{}",
