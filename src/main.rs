@@ -5,7 +5,7 @@ mod cli;
 
 use std::process::ExitCode;
 
-use clap::{Parser, Subcommand};
+use clap::{CommandFactory, FromArgMatches, Parser, Subcommand};
 
 #[derive(Debug, Parser)]
 #[command(
@@ -32,7 +32,22 @@ enum Command {
 }
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let matches = Cli::command().get_matches();
+    let cli = match Cli::from_arg_matches(&matches) {
+        Ok(cli) => cli,
+        Err(e) => e.exit(),
+    };
+    let positions = |name: &str| -> Vec<usize> {
+        matches
+            .subcommand_matches("check")
+            .and_then(|m| m.indices_of(name))
+            .map(|i| i.collect())
+            .unwrap_or_default()
+    };
+    let check_positions = cli::check::Positions {
+        format: positions("format"),
+        output: positions("output"),
+    };
     let color = match &cli.command {
         Command::Check(args) => args.color,
         Command::Diff(args) => args.color,
@@ -40,7 +55,7 @@ fn main() -> ExitCode {
         Command::Rules(args) => args.color,
     };
     let result = match cli.command {
-        Command::Check(args) => cli::check::run(args),
+        Command::Check(args) => cli::check::run(args, &check_positions),
         Command::Diff(args) => cli::diff::run(args),
         Command::Test(args) => cli::test::run(args),
         Command::Rules(args) => cli::rules::run(args),

@@ -242,25 +242,52 @@ impl Waivers {
         account: &str,
         now: Option<DateTime<Utc>>,
     ) -> Vec<Problem> {
+        let Some(now) = now else {
+            // Without an evaluation time no waiver can be judged current: none applies.
+            return vec![Problem::warning(
+                "waiver::no-time",
+                format!("the snapshot has no capture time, so the waivers of `{}` cannot be checked for expiry and none is applied", self.file),
+            )
+            .with_help("pass `--as-of DATE`")
+            .with_file(self.file.clone())];
+        };
+        let today = now.date_naive();
         let mut used = vec![false; self.waivers.len()];
         let mut expired = vec![0usize; self.waivers.len()];
         for f in findings.iter_mut() {
-            let Some(i) = self.waivers.iter().position(|w| w.matches(f, account)) else {
-                continue;
-            };
-            used[i] = true;
-            let w = &self.waivers[i];
-            if now.is_some_and(|t| t.date_naive() > w.expires) {
-                expired[i] += 1;
-                continue;
+            // The first current waiver that matches; an expired one only when no current
+            // one does, so a renewed waiver further down the file still applies.
+            let mut first_expired = None;
+            let mut current = None;
+            for (i, w) in self.waivers.iter().enumerate() {
+                if !w.matches(f, account) {
+                    continue;
+                }
+                if today > w.expires {
+                    first_expired.get_or_insert(i);
+                } else {
+                    current = Some(i);
+                    break;
+                }
             }
-            f.waiver = Some(Waived {
-                reason: w.reason.clone(),
-                owner: w.owner.clone(),
-                expires: w.expires.format("%Y-%m-%d").to_string(),
-                file: self.file.clone(),
-                line: w.line,
-            });
+            match (current, first_expired) {
+                (Some(i), _) => {
+                    used[i] = true;
+                    let w = &self.waivers[i];
+                    f.waiver = Some(Waived {
+                        reason: w.reason.clone(),
+                        owner: w.owner.clone(),
+                        expires: w.expires.format("%Y-%m-%d").to_string(),
+                        file: self.file.clone(),
+                        line: w.line,
+                    });
+                }
+                (None, Some(i)) => {
+                    used[i] = true;
+                    expired[i] += 1;
+                }
+                (None, None) => {}
+            }
         }
         let mut problems = Vec::new();
         for (i, w) in self.waivers.iter().enumerate() {

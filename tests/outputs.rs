@@ -237,7 +237,37 @@ fn several_formats_at_once_go_to_their_files() {
         b.to_str().unwrap(),
     ]);
     assert_eq!(out.code, 2);
-    assert!(out.stderr.contains("2 --output files but only 1 --format"));
+    assert!(out.stderr.contains("two --output files"), "{}", out.stderr);
+
+    // Each --output belongs to the --format just before it, wherever stdout's format is.
+    let c = dir.path().join("c.sarif");
+    let out = snapaudit(&[
+        "check",
+        "snapshots/example",
+        "--format",
+        "markdown",
+        "--format",
+        "sarif",
+        "--output",
+        c.to_str().unwrap(),
+    ]);
+    assert_eq!(out.code, 1);
+    assert_eq!(std::fs::read_to_string(&c).unwrap(), check("sarif"));
+    assert_eq!(out.stdout, check("markdown"));
+    let out = snapaudit(&[
+        "check",
+        "snapshots/example",
+        "--output",
+        c.to_str().unwrap(),
+        "--format",
+        "json",
+    ]);
+    assert_eq!(out.code, 2);
+    assert!(
+        out.stderr.contains("comes before any --format"),
+        "{}",
+        out.stderr
+    );
 }
 
 fn finding<'a>(json: &'a Value, rule: &str, resource: &str) -> &'a Value {
@@ -277,11 +307,12 @@ fn a_matching_waiver_waives_an_expired_one_resurfaces_an_unused_one_is_reported(
                            "expires": "2026-12-15", "file": WAIVERS, "line": 3})
     );
     assert_eq!(json["summary"]["waived"], 1);
-    assert_eq!(json["summary"]["total_findings"], 34);
+    assert_eq!(json["summary"]["total_findings"], 35);
+    assert_eq!(json["summary"]["open_findings"], 34);
     assert_eq!(json["summary"]["findings"]["critical"], 0);
     // Expired on 2026-10-01: carol's key counts again, with a warning at the waiver.
     let carol = finding(&json, "iam.access-key.age", "AKIAEXAMPLECAROL0001");
-    assert!(carol.get("waived").is_none());
+    assert!(carol["waived"].is_null());
     let codes = diagnostic_codes(&json);
     assert!(
         codes.contains(&"waiver::expired line 10".to_owned()),
@@ -342,11 +373,7 @@ fn a_matching_waiver_waives_an_expired_one_resurfaces_an_unused_one_is_reported(
         "json",
     ])
     .json();
-    assert!(
-        finding(&later, "iam.root.mfa", "arn:aws:iam::111122223333:root")
-            .get("waived")
-            .is_none()
-    );
+    assert!(finding(&later, "iam.root.mfa", "arn:aws:iam::111122223333:root")["waived"].is_null());
     assert!(diagnostic_codes(&later).contains(&"waiver::expired line 3".to_owned()));
     // …and it is still valid on its last day.
     let last_day = snapaudit(&[
@@ -361,9 +388,7 @@ fn a_matching_waiver_waives_an_expired_one_resurfaces_an_unused_one_is_reported(
     ])
     .json();
     assert!(
-        finding(&last_day, "iam.root.mfa", "arn:aws:iam::111122223333:root")
-            .get("waived")
-            .is_some()
+        finding(&last_day, "iam.root.mfa", "arn:aws:iam::111122223333:root")["waived"].is_object()
     );
 }
 

@@ -106,7 +106,14 @@ pub fn parse_as_of(text: Option<&str>) -> Result<Option<chrono::DateTime<chrono:
     }
 }
 
-pub fn run(args: CheckArgs) -> Result<ExitCode> {
+/// Where `--format` and `--output` stood on the command line, to pair them.
+#[derive(Debug, Default)]
+pub struct Positions {
+    pub format: Vec<usize>,
+    pub output: Vec<usize>,
+}
+
+pub fn run(args: CheckArgs, positions: &Positions) -> Result<ExitCode> {
     let config = load_config(args.config.as_ref())?;
     let as_of = parse_as_of(args.as_of.as_deref())?;
     let snapshot = Snapshot::load(&args.snapshot, &LoadOptions { as_of }).into_diagnostic()?;
@@ -128,9 +135,14 @@ pub fn run(args: CheckArgs) -> Result<ExitCode> {
         problems,
     };
 
-    let targets = output_targets(&args.format, &args.output)?;
-    let stdout_format = targets.iter().find(|(_, p)| p.is_none()).map(|(f, _)| *f);
-    if stdout_format.is_none_or(|f| f == Format::Human) {
+    let targets = output_targets(
+        &args.format,
+        &positions.format,
+        &args.output,
+        &positions.output,
+    )?;
+    // Diagnostics go to standard error whatever the formats; machine formats carry them too.
+    {
         let mut shown: Vec<&snapaudit::snapshot::Problem> = run.problems.iter().collect();
         for r in &results {
             if let engine::Outcome::Error(p) = &r.outcome {
@@ -192,37 +204,56 @@ pub fn threshold(fail_on: FailOn) -> Option<Severity> {
     }
 }
 
-/// Pairs each `--format` with the `--output` at the same position; formats without one go to
-/// standard output (at most one may).
+/// Pairs each `--output FILE` with the `--format` just before it on the command line
+/// (`format_at` and `output_at` are the arguments' positions); formats without one go to
+/// standard output (at most one may). With no `--format`, the output is human.
 pub fn output_targets(
     formats: &[Format],
+    format_at: &[usize],
     outputs: &[PathBuf],
+    output_at: &[usize],
 ) -> Result<Vec<(Format, Option<PathBuf>)>> {
-    let formats = if formats.is_empty() {
-        vec![Format::Human]
-    } else {
-        formats.to_vec()
+    let usage = |message: String| {
+        miette::miette!(
+            code = "usage::output",
+            help = "put each --output right after its --format: --format json --output a.json --format sarif --output a.sarif",
+            "{message}"
+        )
     };
-    if outputs.len() > formats.len() {
-        return Err(miette::miette!(
-            code = "usage::output",
-            help = "give one --format before each --output: --format json --output a.json --format sarif --output a.sarif",
-            "{} --output files but only {} --format",
-            outputs.len(),
-            formats.len()
-        ));
+    let mut targets: Vec<(Format, Option<PathBuf>)> = if formats.is_empty() {
+        vec![(Format::Human, None)]
+    } else {
+        formats.iter().map(|f| (*f, None)).collect()
+    };
+    let format_at: Vec<usize> = if formats.is_empty() {
+        vec![0]
+    } else {
+        format_at.to_vec()
+    };
+    for (path, at) in outputs.iter().zip(output_at) {
+        let owner = format_at.iter().rposition(|f| f < at);
+        let owner = match owner {
+            Some(i) => i,
+            // `--output FILE` before any `--format`: the default (human) format.
+            None if formats.is_empty() => 0,
+            None => {
+                return Err(usage(format!(
+                    "`--output {}` comes before any --format",
+                    path.display()
+                )))
+            }
+        };
+        if let Some(first) = &targets[owner].1 {
+            return Err(usage(format!(
+                "two --output files (`{}`, `{}`) for one --format",
+                first.display(),
+                path.display()
+            )));
+        }
+        targets[owner].1 = Some(path.clone());
     }
-    let targets: Vec<(Format, Option<PathBuf>)> = formats
-        .iter()
-        .enumerate()
-        .map(|(i, f)| (*f, outputs.get(i).cloned()))
-        .collect();
     if targets.iter().filter(|(_, p)| p.is_none()).count() > 1 {
-        return Err(miette::miette!(
-            code = "usage::output",
-            help = "pair every format but one with --output FILE",
-            "only one format can go to standard output"
-        ));
+        return Err(usage("only one format can go to standard output".into()));
     }
     Ok(targets)
 }

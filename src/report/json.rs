@@ -44,6 +44,7 @@ struct Summary {
     rules: std::collections::BTreeMap<&'static str, usize>,
     findings: std::collections::BTreeMap<Severity, usize>,
     total_findings: usize,
+    open_findings: usize,
     waived: usize,
 }
 
@@ -71,7 +72,6 @@ pub(crate) struct FindingOut<'a> {
     cis: &'a [String],
     location: Option<LocationOut<'a>>,
     call: Option<&'a str>,
-    #[serde(skip_serializing_if = "Option::is_none")]
     waived: Option<&'a super::Waived>,
 }
 
@@ -149,7 +149,8 @@ pub fn render(run: &Run<'_>) -> String {
         summary: Summary {
             rules: run.outcomes(),
             findings: run.counts(),
-            total_findings: run.open_findings().count(),
+            total_findings: run.findings.len(),
+            open_findings: run.open_findings().count(),
             waived: run.findings.len() - run.open_findings().count(),
         },
         rules,

@@ -56,7 +56,7 @@ fn where_text(f: &Finding) -> String {
             ),
             None => format!("{}:{}:{}", l.file, l.line, l.column),
         },
-        (None, Some(call)) => format!("{call} (call recorded in manifest.json)"),
+        (None, Some(call)) => format!("{call} (no response file)"),
         (None, None) => "no location".into(),
     }
 }

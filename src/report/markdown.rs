@@ -35,7 +35,7 @@ fn evidence(f: &Finding) -> String {
             ),
             None => format!("`{}:{}:{}`", l.file, l.line, l.column),
         },
-        (None, Some(call)) => format!("`{call}` (manifest)"),
+        (None, Some(call)) => format!("`{call}` (no response file)"),
         (None, None) => "-".into(),
     }
 }

@@ -112,10 +112,22 @@ pub fn render(run: &Run<'_>) -> String {
             }
         }
     }
+    let mut seen: std::collections::BTreeMap<(&str, &str), usize> =
+        std::collections::BTreeMap::new();
     let results: Vec<Value> = run
         .findings
         .iter()
         .map(|f| {
+            // Findings are sorted, so the n-th finding on one resource keeps its number.
+            let n = seen
+                .entry((f.rule.id.as_str(), f.resource.id.as_str()))
+                .or_default();
+            *n += 1;
+            let fingerprint = if *n == 1 {
+                format!("{}|{}", f.rule.id, f.resource.id)
+            } else {
+                format!("{}|{}|{n}", f.rule.id, f.resource.id)
+            };
             let mut result = Map::new();
             result.insert("ruleId".into(), f.rule.id.clone().into());
             if let Some(i) = rule_index.get(&f.rule.id) {
@@ -128,7 +140,7 @@ pub fn render(run: &Run<'_>) -> String {
             }
             result.insert(
                 "partialFingerprints".into(),
-                json!({ "snapauditFinding/v1": format!("{}|{}", f.rule.id, f.resource.id) }),
+                json!({ "snapauditFinding/v1": fingerprint }),
             );
             result.insert(
                 "properties".into(),
