@@ -4,6 +4,8 @@
 //! Rhai) → [`engine`] (results and findings) → [`report`] (human, JSON). Nothing here touches
 //! the network, the AWS SDK or tokio.
 
+#[cfg(feature = "collect")]
+pub mod collect;
 pub mod config;
 pub mod diff;
 pub mod engine;

@@ -22,6 +22,9 @@ struct Cli {
 enum Command {
     /// Run the rules over a snapshot and report findings with their evidence
     Check(cli::check::CheckArgs),
+    /// Call read-only AWS APIs once and write a snapshot (needs `--features collect`)
+    #[cfg(feature = "collect")]
+    Collect(cli::collect::CollectArgs),
     /// Compare two snapshots of one account: new, resolved and changed findings, and what
     /// changed in the resources
     Diff(cli::diff::DiffArgs),
@@ -50,12 +53,16 @@ fn main() -> ExitCode {
     };
     let color = match &cli.command {
         Command::Check(args) => args.color,
+        #[cfg(feature = "collect")]
+        Command::Collect(_) => cli::ColorChoice::Auto,
         Command::Diff(args) => args.color,
         Command::Test(args) => args.color,
         Command::Rules(args) => args.color,
     };
     let result = match cli.command {
         Command::Check(args) => cli::check::run(args, &check_positions),
+        #[cfg(feature = "collect")]
+        Command::Collect(args) => cli::collect::run(args),
         Command::Diff(args) => cli::diff::run(args),
         Command::Test(args) => cli::test::run(args),
         Command::Rules(args) => cli::rules::run(args),

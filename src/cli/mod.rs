@@ -2,6 +2,8 @@
 //! code; nothing here is used by the engine.
 
 pub mod check;
+#[cfg(feature = "collect")]
+pub mod collect;
 pub mod diff;
 pub mod rules;
 pub mod test;

@@ -1,0 +1,207 @@
+//! `snapaudit collect`: call read-only AWS APIs once and write a snapshot
+//! (docs/snapshot-format.md, docs/collect.md).
+//!
+//! Every call goes through the official SDK (credentials, regions, endpoints, signing,
+//! retries). The raw response body of each call is kept by an interceptor ([`capture`])
+//! and converted to the aws CLI's JSON with botocore's output shapes ([`convert`]); the
+//! SDK's typed output only drives pagination. The snapshot is written to a temporary
+//! directory beside the target and renamed into place at the end.
+
+pub mod calls;
+pub mod capture;
+pub mod convert;
+pub mod out;
+pub mod write;
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use crate::snapshot::manifest::{Call, CallError, CallStatus};
+use convert::Model;
+use out::Out;
+
+/// The pruned botocore models, one per service.
+pub struct Models {
+    pub sts: Model,
+    pub iam: Model,
+    pub ec2: Model,
+    pub cloudtrail: Model,
+    pub cloudwatch: Model,
+    pub support: Model,
+}
+
+impl Models {
+    pub fn load() -> Result<Models, CollectError> {
+        let parse = |text: &str| Model::parse(text).map_err(|e| CollectError::Model(e.0));
+        Ok(Models {
+            sts: parse(include_str!("models/sts.json"))?,
+            iam: parse(include_str!("models/iam.json"))?,
+            ec2: parse(include_str!("models/ec2.json"))?,
+            cloudtrail: parse(include_str!("models/cloudtrail.json"))?,
+            cloudwatch: parse(include_str!("models/cloudwatch.json"))?,
+            support: parse(include_str!("models/support.json"))?,
+        })
+    }
+}
+
+/// What stops a collection before it writes anything.
+#[derive(Debug, thiserror::Error, miette::Diagnostic)]
+pub enum CollectError {
+    #[error("cannot tell which account the credentials belong to: sts GetCallerIdentity failed with {code}: {message}")]
+    #[diagnostic(
+        code(collect::identity),
+        help("check the credentials (AWS_PROFILE, --profile, environment variables, SSO login) and the endpoint")
+    )]
+    Identity { code: String, message: String },
+    #[error(
+        "no region: pass --region R or --all-regions, or set a region in the profile or AWS_REGION"
+    )]
+    #[diagnostic(code(collect::region))]
+    NoRegion,
+    #[error("cannot write the snapshot at `{path}`: {message}")]
+    #[diagnostic(code(collect::io))]
+    Io { path: String, message: String },
+    #[error("`{0}` already exists")]
+    #[diagnostic(
+        code(collect::exists),
+        help("choose another --out directory, or move the old snapshot away")
+    )]
+    Exists(String),
+    #[error("the bundled service model is broken: {0}")]
+    #[diagnostic(code(collect::model))]
+    Model(String),
+    #[error("interrupted: the partial snapshot was removed")]
+    #[diagnostic(code(collect::interrupted))]
+    Interrupted,
+}
+
+/// What the user asked for.
+#[derive(Debug, Clone, Default)]
+pub struct Options {
+    pub profile: Option<String>,
+    pub regions: Vec<String>,
+    pub all_regions: bool,
+    pub out: Option<PathBuf>,
+    /// Calls in flight at once.
+    pub concurrency: usize,
+    /// Print one line per call (to standard error).
+    pub verbose: bool,
+}
+
+/// What a collection did.
+#[derive(Debug)]
+pub struct Summary {
+    pub path: PathBuf,
+    pub account_id: String,
+    pub regions: Vec<String>,
+    pub calls: usize,
+    /// Failed calls by error code (absences such as NoSuchEntity are not failures).
+    pub failed: BTreeMap<String, usize>,
+    pub absent: BTreeMap<String, usize>,
+    pub bytes: u64,
+    pub elapsed: Duration,
+}
+
+/// How one call ended.
+pub enum Outcome {
+    Ok(Out),
+    Failed { code: String, message: String },
+}
+
+/// A finished call: where it goes and how it ended.
+pub struct Done {
+    pub path: String,
+    pub service: &'static str,
+    pub operation: &'static str,
+    pub region: String,
+    pub parameters: serde_json::Value,
+    pub outcome: Outcome,
+}
+
+impl Done {
+    pub fn manifest_call(&self, sha256: Option<String>) -> Call {
+        let (status, error) = match &self.outcome {
+            Outcome::Ok(_) => (CallStatus::Ok, None),
+            Outcome::Failed { code, message } => (
+                CallStatus::Error,
+                Some(CallError {
+                    code: code.clone(),
+                    message: message.clone(),
+                }),
+            ),
+        };
+        Call {
+            path: self.path.clone(),
+            service: self.service.into(),
+            operation: self.operation.into(),
+            region: Some(self.region.clone()),
+            parameters: self.parameters.clone(),
+            status,
+            sha256,
+            error,
+        }
+    }
+}
+
+/// Collects a snapshot. Errors only when nothing useful can be written; failed calls are
+/// recorded in the manifest and counted in the summary.
+pub async fn run(options: Options) -> Result<Summary, CollectError> {
+    let started = Instant::now();
+    let started_at = chrono::Utc::now();
+    let models = Arc::new(Models::load()?);
+    let sdk = calls::Sdk::new(&options).await;
+
+    let identity = calls::identity(&sdk, &models).await;
+    let (account_id, caller_arn, identity_done) = match identity {
+        Ok(x) => x,
+        Err((code, message)) => return Err(CollectError::Identity { code, message }),
+    };
+    let partition = caller_arn.split(':').nth(1).unwrap_or("aws").to_owned();
+    let regions = calls::regions(&sdk, &options).await?;
+
+    let target = options.out.clone().unwrap_or_else(|| {
+        PathBuf::from("snapshots").join(format!(
+            "{account_id}-{}",
+            started_at.format("%Y%m%dT%H%M%SZ")
+        ))
+    });
+    let staging = write::Staging::new(&target)?;
+
+    let work = calls::collect_all(
+        sdk,
+        models,
+        regions.clone(),
+        options.concurrency.max(1),
+        options.verbose,
+    );
+    let mut done = tokio::select! {
+        d = work => d,
+        _ = write::interrupted() => {
+            staging.abandon();
+            return Err(CollectError::Interrupted);
+        }
+    };
+    done.push(identity_done);
+    let summary = staging.finish(
+        done,
+        write::Meta {
+            account_id: account_id.clone(),
+            caller_arn,
+            partition,
+            regions: regions.clone(),
+            started_at,
+        },
+    )?;
+    Ok(Summary {
+        path: target,
+        account_id,
+        regions,
+        calls: summary.calls,
+        failed: summary.failed,
+        absent: summary.absent,
+        bytes: summary.bytes,
+        elapsed: started.elapsed(),
+    })
+}

@@ -1,0 +1,235 @@
+//! Writing a snapshot safely: a temporary directory beside the target (0700, files 0600),
+//! the manifest last, then one rename. An interrupted or failed run removes the temporary
+//! directory, so no snapshot that looks complete is ever left half-written.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use sha2::{Digest, Sha256};
+
+use super::{CollectError, Done, Outcome};
+use crate::snapshot::manifest::{self, Manifest, ToolInfo, SCHEMA_VERSION};
+
+pub struct Meta {
+    pub account_id: String,
+    pub caller_arn: String,
+    pub partition: String,
+    pub regions: Vec<String>,
+    pub started_at: chrono::DateTime<chrono::Utc>,
+}
+
+pub struct Written {
+    pub calls: usize,
+    pub failed: BTreeMap<String, usize>,
+    pub absent: BTreeMap<String, usize>,
+    pub bytes: u64,
+}
+
+/// The temporary directory a snapshot is written into.
+pub struct Staging {
+    target: PathBuf,
+    dir: PathBuf,
+}
+
+fn io(path: &Path, e: impl std::fmt::Display) -> CollectError {
+    CollectError::Io {
+        path: path.display().to_string(),
+        message: e.to_string(),
+    }
+}
+
+#[cfg(unix)]
+fn private_dir(path: &Path) -> std::io::Result<()> {
+    use std::os::unix::fs::DirBuilderExt;
+    std::fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o700)
+        .create(path)
+}
+
+#[cfg(not(unix))]
+fn private_dir(path: &Path) -> std::io::Result<()> {
+    std::fs::create_dir_all(path)
+}
+
+#[cfg(unix)]
+fn private_file(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    use std::io::Write;
+    use std::os::unix::fs::OpenOptionsExt;
+    let mut f = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(path)?;
+    f.write_all(bytes)?;
+    f.sync_all()
+}
+
+#[cfg(not(unix))]
+fn private_file(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    std::fs::write(path, bytes)
+}
+
+/// Path segments the snapshot layout uses: names from the account (user names, trail
+/// names) must not escape the directory.
+fn safe_segment(s: &str) -> String {
+    s.chars()
+        .map(|c| {
+            if c == '/' || c == '\\' || c == '\0' {
+                '_'
+            } else {
+                c
+            }
+        })
+        .collect::<String>()
+        .trim_start_matches('.')
+        .to_owned()
+}
+
+/// A snapshot-relative path with every segment made safe.
+pub fn rel_path(segments: &[&str]) -> String {
+    segments
+        .iter()
+        .map(|s| {
+            let safe = safe_segment(s);
+            if safe.is_empty() {
+                "_".to_owned()
+            } else {
+                safe
+            }
+        })
+        .collect::<Vec<_>>()
+        .join("/")
+}
+
+impl Staging {
+    pub fn new(target: &Path) -> Result<Staging, CollectError> {
+        if target.exists() {
+            return Err(CollectError::Exists(target.display().to_string()));
+        }
+        let parent = target
+            .parent()
+            .filter(|p| !p.as_os_str().is_empty())
+            .unwrap_or(Path::new("."));
+        private_dir(parent).map_err(|e| io(parent, e))?;
+        let name = target
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_else(|| "snapshot".into());
+        let dir = parent.join(format!(".{name}.partial-{}", std::process::id()));
+        private_dir(&dir).map_err(|e| io(&dir, e))?;
+        Ok(Staging {
+            target: target.to_path_buf(),
+            dir,
+        })
+    }
+
+    /// Removes the temporary directory (interrupt or failure).
+    pub fn abandon(self) {
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+
+    /// Writes every response and the manifest, then renames the directory into place.
+    pub fn finish(self, mut done: Vec<Done>, meta: Meta) -> Result<Written, CollectError> {
+        let result = self.write_all(&mut done, meta);
+        match result {
+            Ok(w) => match std::fs::rename(&self.dir, &self.target) {
+                Ok(()) => Ok(w),
+                Err(e) => {
+                    let err = io(&self.target, e);
+                    self.abandon();
+                    Err(err)
+                }
+            },
+            Err(e) => {
+                self.abandon();
+                Err(e)
+            }
+        }
+    }
+
+    fn write_all(&self, done: &mut [Done], meta: Meta) -> Result<Written, CollectError> {
+        done.sort_by(|a, b| a.path.cmp(&b.path));
+        let mut calls = Vec::with_capacity(done.len());
+        let mut written = Written {
+            calls: done.len(),
+            failed: BTreeMap::new(),
+            absent: BTreeMap::new(),
+            bytes: 0,
+        };
+        for d in done.iter() {
+            match &d.outcome {
+                Outcome::Ok(value) => {
+                    let text = value.to_cli_json();
+                    let path = self.dir.join(&d.path);
+                    if let Some(parent) = path.parent() {
+                        private_dir(parent).map_err(|e| io(parent, e))?;
+                    }
+                    private_file(&path, text.as_bytes()).map_err(|e| io(&path, e))?;
+                    written.bytes += text.len() as u64;
+                    calls.push(d.manifest_call(Some(sha256(text.as_bytes()))));
+                }
+                Outcome::Failed { code, .. } => {
+                    let bucket = if manifest::is_absence_code(code) {
+                        &mut written.absent
+                    } else {
+                        &mut written.failed
+                    };
+                    *bucket.entry(code.clone()).or_default() += 1;
+                    calls.push(d.manifest_call(None));
+                }
+            }
+        }
+        let mut regions = meta.regions.clone();
+        regions.sort();
+        let manifest = Manifest {
+            schema_version: SCHEMA_VERSION,
+            tool: Some(ToolInfo {
+                name: "snapaudit".into(),
+                version: env!("CARGO_PKG_VERSION").into(),
+            }),
+            account_id: meta.account_id,
+            caller_arn: meta.caller_arn,
+            partition: meta.partition,
+            regions,
+            started_at: meta.started_at.format("%Y-%m-%dT%H:%M:%SZ").to_string(),
+            finished_at: Some(chrono::Utc::now().format("%Y-%m-%dT%H:%M:%SZ").to_string()),
+            calls,
+        };
+        let mut text = serde_json::to_string_pretty(&manifest).map_err(|e| io(&self.dir, e))?;
+        text.push('\n');
+        let path = self.dir.join(crate::snapshot::load::MANIFEST);
+        private_file(&path, text.as_bytes()).map_err(|e| io(&path, e))?;
+        Ok(written)
+    }
+}
+
+fn sha256(bytes: &[u8]) -> String {
+    Sha256::digest(bytes)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+/// Resolves on SIGINT (Ctrl-C) or SIGTERM.
+pub async fn interrupted() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{signal, SignalKind};
+        match signal(SignalKind::terminate()) {
+            Ok(mut term) => {
+                tokio::select! {
+                    _ = tokio::signal::ctrl_c() => {}
+                    _ = term.recv() => {}
+                }
+            }
+            Err(_) => {
+                let _ = tokio::signal::ctrl_c().await;
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+    }
+}
