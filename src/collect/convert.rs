@@ -237,7 +237,11 @@ impl Model {
                 let node = nodes
                     .first()
                     .ok_or_else(|| ConvertError("empty node list".into()))?;
-                Ok(scalar_from_text(&shape.kind, &text(*node)))
+                let text = text(*node);
+                if self.service == "iam" && r.shape == "policyDocumentType" {
+                    return Ok(policy_document(&text));
+                }
+                Ok(scalar_from_text(&shape.kind, &text))
             }
         }
     }
@@ -341,6 +345,17 @@ fn text(node: roxmltree::Node) -> String {
         .filter(|c| c.is_text())
         .filter_map(|c| c.text())
         .collect()
+}
+
+/// IAM policy documents arrive URL-encoded; the CLI (botocore's `json_decode_policies`)
+/// prints them decoded, as JSON with their members in the document's order. Text that is
+/// not a JSON document stays as it is.
+fn policy_document(text: &str) -> Out {
+    let decoded = percent_encoding::percent_decode_str(text).decode_utf8_lossy();
+    match serde_json::from_str::<Raw>(&decoded) {
+        Ok(raw) => raw.plain(),
+        Err(_) => Out::Str(text.to_owned()),
+    }
 }
 
 fn scalar_from_text(kind: &str, text: &str) -> Out {
@@ -486,6 +501,12 @@ impl<'de> Deserialize<'de> for Raw {
                     items.push(item);
                 }
                 Ok(Raw::List(items))
+            }
+            /// A CBOR tag (1: epoch seconds): the tagged value; the shape says what it is.
+            fn visit_enum<A: serde::de::EnumAccess<'de>>(self, data: A) -> Result<Raw, A::Error> {
+                use serde::de::VariantAccess;
+                let (_tag, variant): (serde::de::IgnoredAny, _) = data.variant()?;
+                variant.newtype_variant::<Raw>()
             }
             fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<Raw, A::Error> {
                 let mut entries = Vec::new();

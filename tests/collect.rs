@@ -1,0 +1,908 @@
+#![cfg(feature = "collect")]
+#![allow(
+    clippy::expect_used,
+    clippy::unwrap_used,
+    clippy::panic,
+    reason = "tests fail loudly"
+)]
+//! The collector against a real peer: a moto server on 127.0.0.1 (a free port), seeded
+//! through the real aws CLI; every collected file is compared byte for byte with what
+//! `aws … --output json` prints for the same call against the same server. Faults come from
+//! a small proxy between the collector and moto. Nothing here ever reaches real AWS: every
+//! endpoint is checked to be loopback before anything runs.
+//!
+//! Needs the pinned Python peers (tests/requirements.txt) in `.venv` (or `$SNAPAUDIT_VENV`):
+//! `scripts/test` installs them.
+
+mod common;
+
+use std::io::{Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+
+/// Credentials the tests use; none of them may appear in anything the collector writes.
+const KEY_ID: &str = "AKIASNAPAUDITTEST000";
+const SECRET: &str = "snapaudit/test+secret/DoNotWrite/0123456789abcd";
+const TOKEN: &str = "snapaudit-test-session-token-DoNotWrite-ZXCVBNM";
+
+fn venv() -> PathBuf {
+    let dir = std::env::var_os("SNAPAUDIT_VENV")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| common::root().join(".venv"));
+    for bin in ["moto_server", "aws"] {
+        assert!(
+            dir.join("bin").join(bin).is_file(),
+            "{}/bin/{bin} is missing: run scripts/test, which installs tests/requirements.txt into .venv",
+            dir.display()
+        );
+    }
+    dir
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+fn wait_for(port: u16) {
+    let start = Instant::now();
+    while TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(
+            start.elapsed() < Duration::from_secs(60),
+            "nothing listens on 127.0.0.1:{port}"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+/// A moto server on 127.0.0.1, stopped when dropped.
+struct Moto {
+    child: Child,
+    port: u16,
+}
+
+impl Moto {
+    fn start() -> Moto {
+        let port = free_port();
+        let child = Command::new(venv().join("bin/moto_server"))
+            .args(["-H", "127.0.0.1", "-p", &port.to_string()])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start moto_server");
+        wait_for(port);
+        Moto { child, port }
+    }
+}
+
+impl Drop for Moto {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// An environment for the aws CLI and snapaudit that can only reach `endpoint`.
+struct Env {
+    dir: tempfile::TempDir,
+    endpoint: String,
+}
+
+impl Env {
+    fn new(port: u16) -> Env {
+        let endpoint = format!("http://127.0.0.1:{port}");
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(
+            dir.path().join("config"),
+            "[default]\nregion = us-east-1\ncli_timestamp_format = iso8601\n",
+        )
+        .unwrap();
+        Env { dir, endpoint }
+    }
+
+    fn apply(&self, cmd: &mut Command) {
+        // Only loopback, ever.
+        let host = self.endpoint.trim_start_matches("http://");
+        assert!(
+            host.starts_with("127.0.0.1:"),
+            "refusing a non-loopback endpoint: {}",
+            self.endpoint
+        );
+        cmd.env_clear()
+            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+            .env("HOME", self.dir.path())
+            .env("LANG", "C.UTF-8")
+            .env("TZ", "UTC")
+            .env("AWS_ACCESS_KEY_ID", KEY_ID)
+            .env("AWS_SECRET_ACCESS_KEY", SECRET)
+            .env("AWS_SESSION_TOKEN", TOKEN)
+            .env("AWS_DEFAULT_REGION", "us-east-1")
+            .env("AWS_REGION", "us-east-1")
+            .env("AWS_ENDPOINT_URL", &self.endpoint)
+            .env("AWS_CONFIG_FILE", self.dir.path().join("config"))
+            .env(
+                "AWS_SHARED_CREDENTIALS_FILE",
+                self.dir.path().join("credentials"),
+            )
+            .env("AWS_EC2_METADATA_DISABLED", "true")
+            .env("AWS_PAGER", "")
+            .env("NO_COLOR", "1");
+    }
+
+    /// Runs the aws CLI; returns its standard output, failing the test on an error.
+    fn aws(&self, args: &[&str]) -> String {
+        let out = self.aws_output(args);
+        assert!(
+            out.status.success(),
+            "aws {}: {}",
+            args.join(" "),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8(out.stdout).unwrap()
+    }
+
+    fn aws_output(&self, args: &[&str]) -> Output {
+        let mut cmd = Command::new(venv().join("bin/aws"));
+        self.apply(&mut cmd);
+        cmd.args(args)
+            .args(["--output", "json"])
+            .output()
+            .expect("run aws")
+    }
+
+    fn aws_json(&self, args: &[&str]) -> Value {
+        serde_json::from_str(&self.aws(args)).unwrap()
+    }
+
+    fn snapaudit(&self, args: &[&str]) -> Output {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_snapaudit"));
+        self.apply(&mut cmd);
+        cmd.args(args).output().expect("run snapaudit")
+    }
+}
+
+/// An account worth auditing, in two regions.
+fn seed(env: &Env) {
+    let aws = |args: &[&str]| env.aws(args);
+    // alice: console password and a virtual MFA device, in the admins group.
+    aws(&["iam", "create-user", "--user-name", "alice"]);
+    aws(&[
+        "iam",
+        "create-login-profile",
+        "--user-name",
+        "alice",
+        "--password",
+        "Correct-Horse-42!",
+    ]);
+    let qr = env.dir.path().join("alice-qr.png");
+    let mfa = env.aws_json(&[
+        "iam",
+        "create-virtual-mfa-device",
+        "--virtual-mfa-device-name",
+        "alice",
+        "--outfile",
+        qr.to_str().unwrap(),
+        "--bootstrap-method",
+        "QRCodePNG",
+    ]);
+    let serial = mfa["VirtualMFADevice"]["SerialNumber"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    aws(&[
+        "iam",
+        "enable-mfa-device",
+        "--user-name",
+        "alice",
+        "--serial-number",
+        &serial,
+        "--authentication-code1",
+        "123456",
+        "--authentication-code2",
+        "654321",
+    ]);
+    aws(&["iam", "create-group", "--group-name", "auditors"]);
+    let read = env.aws_json(&["iam", "create-policy", "--policy-name", "read-trails", "--policy-document",
+        r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":["cloudtrail:Describe*","cloudtrail:Get*"],"Resource":"*"}]}"#]);
+    aws(&[
+        "iam",
+        "attach-group-policy",
+        "--group-name",
+        "auditors",
+        "--policy-arn",
+        read["Policy"]["Arn"].as_str().unwrap(),
+    ]);
+    aws(&[
+        "iam",
+        "add-user-to-group",
+        "--group-name",
+        "auditors",
+        "--user-name",
+        "alice",
+    ]);
+    // bob: console password, no MFA, a key, a customer-managed policy that allows * on *.
+    aws(&["iam", "create-user", "--user-name", "bob"]);
+    aws(&[
+        "iam",
+        "create-login-profile",
+        "--user-name",
+        "bob",
+        "--password",
+        "Correct-Horse-43!",
+    ]);
+    aws(&["iam", "create-access-key", "--user-name", "bob"]);
+    let policy = env.aws_json(&[
+        "iam",
+        "create-policy",
+        "--policy-name",
+        "everything",
+        "--policy-document",
+        r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"*","Resource":"*"}]}"#,
+    ]);
+    aws(&[
+        "iam",
+        "attach-user-policy",
+        "--user-name",
+        "bob",
+        "--policy-arn",
+        policy["Policy"]["Arn"].as_str().unwrap(),
+    ]);
+    // ci-deploy: two active keys, no password.
+    aws(&["iam", "create-user", "--user-name", "ci-deploy"]);
+    aws(&["iam", "create-access-key", "--user-name", "ci-deploy"]);
+    aws(&["iam", "create-access-key", "--user-name", "ci-deploy"]);
+    // No password policy: NoSuchEntity is the answer.
+
+    for region in ["us-east-1", "eu-west-1"] {
+        let sg = env.aws_json(&[
+            "ec2",
+            "create-security-group",
+            "--region",
+            region,
+            "--group-name",
+            "ssh-open",
+            "--description",
+            "ssh from anywhere",
+        ]);
+        let group = sg["GroupId"].as_str().unwrap().to_owned();
+        aws(&[
+            "ec2",
+            "authorize-security-group-ingress",
+            "--region",
+            region,
+            "--group-id",
+            &group,
+            "--protocol",
+            "tcp",
+            "--port",
+            "22",
+            "--cidr",
+            "0.0.0.0/0",
+        ]);
+        let web = env.aws_json(&[
+            "ec2",
+            "create-security-group",
+            "--region",
+            region,
+            "--group-name",
+            "https_everywhere",
+            "--description",
+            "web",
+        ]);
+        aws(&[
+            "ec2",
+            "authorize-security-group-ingress",
+            "--region",
+            region,
+            "--group-id",
+            web["GroupId"].as_str().unwrap(),
+            "--protocol",
+            "tcp",
+            "--port",
+            "443",
+            "--cidr",
+            "0.0.0.0/0",
+        ]);
+        let images = env.aws_json(&[
+            "ec2",
+            "describe-images",
+            "--region",
+            region,
+            "--owners",
+            "amazon",
+        ]);
+        let image = images["Images"][0]["ImageId"].as_str().unwrap().to_owned();
+        aws(&[
+            "ec2",
+            "run-instances",
+            "--region",
+            region,
+            "--image-id",
+            &image,
+            "--count",
+            "1",
+            "--instance-type",
+            "t3.micro",
+            "--security-group-ids",
+            &group,
+            "--tag-specifications",
+            "ResourceType=instance,Tags=[{Key=Name,Value=web-1}]",
+        ]);
+    }
+    aws(&["s3api", "create-bucket", "--bucket", "snapaudit-trail-logs"]);
+    aws(&[
+        "cloudtrail",
+        "create-trail",
+        "--name",
+        "org-trail",
+        "--s3-bucket-name",
+        "snapaudit-trail-logs",
+        "--is-multi-region-trail",
+        "--enable-log-file-validation",
+    ]);
+    aws(&["cloudtrail", "start-logging", "--name", "org-trail"]);
+    aws(&[
+        "cloudtrail",
+        "create-trail",
+        "--region",
+        "eu-west-1",
+        "--name",
+        "eu-trail",
+        "--s3-bucket-name",
+        "snapaudit-trail-logs",
+    ]);
+}
+
+/// `ListMFADevices` → `list-mfa-devices`, as botocore names CLI operations.
+fn cli_name(operation: &str) -> String {
+    let chars: Vec<char> = operation.chars().collect();
+    let mut out = String::new();
+    for (i, c) in chars.iter().enumerate() {
+        if c.is_uppercase() && i > 0 {
+            let prev = chars[i - 1];
+            let next_lower = chars.get(i + 1).is_some_and(|n| n.is_lowercase());
+            if prev.is_lowercase() || prev.is_ascii_digit() || (prev.is_uppercase() && next_lower) {
+                out.push('-');
+            }
+        }
+        out.extend(c.to_lowercase());
+    }
+    out
+}
+
+fn collect(env: &Env, out: &Path, extra: &[&str]) -> Output {
+    let mut args = vec![
+        "collect",
+        "--region",
+        "us-east-1",
+        "--region",
+        "eu-west-1",
+        "--out",
+        out.to_str().unwrap(),
+    ];
+    args.extend_from_slice(extra);
+    env.snapaudit(&args)
+}
+
+fn manifest(dir: &Path) -> Value {
+    serde_json::from_str(&std::fs::read_to_string(dir.join("manifest.json")).unwrap()).unwrap()
+}
+
+fn call<'a>(m: &'a Value, path: &str) -> &'a Value {
+    m["calls"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["path"] == path)
+        .unwrap_or_else(|| panic!("no call for {path}"))
+}
+
+/// Values that differ between two calls for the same thing, named with the reason: the
+/// comparison replaces them in both texts.
+const MASKS: &[(&str, &str, &str)] = &[
+    // moto computes a trail's last delivery from the time of each request.
+    (
+        "get-trail-status/",
+        "LatestDeliveryTime",
+        "moto: time of the request",
+    ),
+    (
+        "get-trail-status/",
+        "LatestDeliveryAttemptTime",
+        "moto: time of the request",
+    ),
+];
+
+fn mask(path: &str, text: &str) -> String {
+    let mut out = text.to_owned();
+    for (file, key, why) in MASKS {
+        if path.contains(file) {
+            let re = regex::Regex::new(&format!(r#""{key}": "[^"]*""#)).unwrap();
+            out = re
+                .replace_all(&out, format!(r#""{key}": "<masked: {why}>""#))
+                .into_owned();
+        }
+    }
+    out
+}
+
+/// Every file (and the manifest) is free of the credentials used.
+fn assert_no_secrets(dir: &Path, also: &[u8]) {
+    for entry in walkdir::WalkDir::new(dir) {
+        let entry = entry.unwrap();
+        if entry.file_type().is_file() {
+            let bytes = std::fs::read(entry.path()).unwrap();
+            for secret in [SECRET.as_bytes(), TOKEN.as_bytes()] {
+                assert!(
+                    !bytes.windows(secret.len()).any(|w| w == secret),
+                    "{} holds a secret",
+                    entry.path().display()
+                );
+            }
+        }
+    }
+    for secret in [SECRET.as_bytes(), TOKEN.as_bytes()] {
+        assert!(
+            !also.windows(secret.len()).any(|w| w == secret),
+            "the collector's output holds a secret"
+        );
+    }
+}
+
+#[test]
+fn collected_files_match_the_aws_cli_byte_for_byte() {
+    let moto = Moto::start();
+    let env = Env::new(moto.port);
+    seed(&env);
+    let snap = env.dir.path().join("snapshots/acct");
+    let out = collect(&env, &snap, &[]);
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    // moto does not answer CloudWatch in CBOR (what aws-sdk-cloudwatch speaks) nor
+    // Trusted Advisor check results: those calls fail and the run says so with exit 3.
+    assert_eq!(out.status.code(), Some(3), "{stderr}");
+    assert!(stderr.contains("written to"), "{stderr}");
+    let m = manifest(&snap);
+    assert_eq!(m["account_id"], "123456789012");
+    assert_eq!(m["regions"], serde_json::json!(["eu-west-1", "us-east-1"]));
+    assert_eq!(
+        call(&m, "iam/get-account-password-policy.json")["error"]["code"],
+        "NoSuchEntity"
+    );
+    assert_eq!(
+        call(&m, "cloudwatch/us-east-1/describe-alarms.json")["status"],
+        "error"
+    );
+
+    let mut compared = 0;
+    for c in m["calls"].as_array().unwrap() {
+        if c["status"] != "ok" {
+            continue;
+        }
+        let path = c["path"].as_str().unwrap();
+        let mut args: Vec<String> = vec![
+            c["service"].as_str().unwrap().to_owned(),
+            cli_name(c["operation"].as_str().unwrap()),
+            "--region".into(),
+            c["region"].as_str().unwrap().to_owned(),
+        ];
+        let params = &c["parameters"];
+        if params.as_object().is_some_and(|o| !o.is_empty()) {
+            args.push("--cli-input-json".into());
+            args.push(params.to_string());
+        }
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        let expected = mask(path, &env.aws(&args));
+        let raw = std::fs::read_to_string(snap.join(path)).unwrap();
+        let actual = mask(path, &raw);
+        assert!(
+            expected == actual,
+            "{path} differs from `aws {}`:\n--- aws\n{expected}\n--- snapaudit\n{actual}",
+            args.join(" ")
+        );
+        // The manifest's digest is of these bytes.
+        let digest: String = sha2::Digest::finalize(
+            <sha2::Sha256 as sha2::Digest>::new_with_prefix(raw.as_bytes()),
+        )
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+        assert_eq!(c["sha256"], digest, "{path}");
+        compared += 1;
+    }
+    // sts, 6 iam + 3 users' keys and MFA + 4 keys' last use, 5 ec2 × 2, trails, 2 statuses,
+    // 2 selectors, the Trusted Advisor check list.
+    assert!(compared >= 30, "only {compared} files compared");
+
+    // Directories 0700, files 0600; no secret anywhere.
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        for entry in walkdir::WalkDir::new(&snap) {
+            let entry = entry.unwrap();
+            let mode = entry.metadata().unwrap().permissions().mode() & 0o777;
+            let want = if entry.file_type().is_dir() {
+                0o700
+            } else {
+                0o600
+            };
+            assert_eq!(mode, want, "{}", entry.path().display());
+        }
+    }
+    assert_no_secrets(&snap, &[out.stdout, out.stderr].concat());
+    // Nothing half-written is left beside it.
+    let leftovers: Vec<_> = std::fs::read_dir(snap.parent().unwrap())
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
+    assert_eq!(leftovers.len(), 1, "{leftovers:?}");
+
+    // The collected snapshot audits offline.
+    let check = env.snapaudit(&["check", snap.to_str().unwrap(), "--format", "json"]);
+    assert_eq!(
+        check.status.code(),
+        Some(2),
+        "the failed CloudWatch call makes the billing rule an error"
+    );
+    let run: Value = serde_json::from_slice(&check.stdout).unwrap();
+    let has = |rule: &str, resource: &str| {
+        run["findings"].as_array().unwrap().iter().any(|f| {
+            f["rule_id"] == rule
+                && f["resource"]["id"]
+                    .as_str()
+                    .unwrap_or("")
+                    .contains(resource)
+        })
+    };
+    assert!(has("iam.user.console-mfa", "user/bob"));
+    assert!(!has("iam.user.console-mfa", "user/alice"));
+    assert!(has("iam.password-policy.present", "root"));
+    assert!(has("iam.access-key.multiple-active", "ci-deploy"));
+    assert!(has("iam.user.direct-policies", "bob"));
+    let ssh_open = run["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["rule_id"] == "ec2.security-group.admin-ports-open")
+        .count();
+    assert_eq!(ssh_open, 2, "one ssh-open group per region");
+    let billing = run["rules"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["id"] == "cloudwatch.billing-alarm")
+        .unwrap();
+    assert_eq!(billing["result"], "error");
+}
+
+/// What aws-sdk-cloudwatch receives (CBOR) converts to what the aws CLI prints for the same
+/// alarm: moto cannot speak CBOR, so the CLI's answer from moto is encoded as the service
+/// would send it (members by name, timestamps as epoch seconds) and converted back.
+#[test]
+fn cloudwatch_cbor_converts_to_the_cli_shape() {
+    let moto = Moto::start();
+    let env = Env::new(moto.port);
+    env.aws(&["sns", "create-topic", "--name", "billing"]);
+    env.aws(&[
+        "cloudwatch",
+        "put-metric-alarm",
+        "--alarm-name",
+        "billing-over-100",
+        "--namespace",
+        "AWS/Billing",
+        "--metric-name",
+        "EstimatedCharges",
+        "--dimensions",
+        "Name=Currency,Value=USD",
+        "--statistic",
+        "Maximum",
+        "--period",
+        "21600",
+        "--evaluation-periods",
+        "1",
+        "--threshold",
+        "100.5",
+        "--comparison-operator",
+        "GreaterThanThreshold",
+        "--alarm-actions",
+        "arn:aws:sns:us-east-1:123456789012:billing",
+    ]);
+    let cli = env.aws(&["cloudwatch", "describe-alarms"]);
+    let value: Value = serde_json::from_str(&cli).unwrap();
+
+    // Encode the CLI's answer as CBOR, timestamps (ISO strings in the CLI's output) as
+    // tagged epoch numbers, the way the service sends them.
+    fn to_cbor(v: &Value, key: &str) -> ciborium::Value {
+        match v {
+            Value::Null => ciborium::Value::Null,
+            Value::Bool(b) => ciborium::Value::Bool(*b),
+            Value::Number(n) if n.is_i64() => ciborium::Value::Integer(n.as_i64().unwrap().into()),
+            Value::Number(n) => ciborium::Value::Float(n.as_f64().unwrap()),
+            Value::String(s) if key.ends_with("Timestamp") || key.ends_with("Updated") => {
+                let t = chrono::DateTime::parse_from_rfc3339(s).unwrap();
+                let secs = t.timestamp() as f64 + f64::from(t.timestamp_subsec_micros()) / 1e6;
+                ciborium::Value::Tag(1, Box::new(ciborium::Value::Float(secs)))
+            }
+            Value::String(s) => ciborium::Value::Text(s.clone()),
+            Value::Array(items) => {
+                ciborium::Value::Array(items.iter().map(|i| to_cbor(i, key)).collect())
+            }
+            Value::Object(m) => ciborium::Value::Map(
+                m.iter()
+                    .map(|(k, v)| (ciborium::Value::Text(k.clone()), to_cbor(v, k)))
+                    .collect(),
+            ),
+        }
+    }
+    let mut body = Vec::new();
+    ciborium::into_writer(&to_cbor(&value, ""), &mut body).unwrap();
+    let models = snapaudit::collect::Models::load().unwrap();
+    let page = models.cloudwatch.convert("DescribeAlarms", &body).unwrap();
+    let merged = models
+        .cloudwatch
+        .merge_pages("DescribeAlarms", vec![page])
+        .unwrap();
+    assert_eq!(merged.to_cli_json(), cli);
+    assert!(cli.contains("\"Threshold\": 100.5"));
+}
+
+/// What a fault proxy does with one request.
+enum Fault {
+    Pass,
+    Respond(u16, &'static str),
+    Delay(Duration),
+}
+
+/// A proxy on 127.0.0.1 in front of moto that injects faults chosen by `rule` from the
+/// request's text (one request per connection).
+fn proxy(upstream: u16, rule: Arc<dyn Fn(&str) -> Fault + Send + Sync>) -> u16 {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(mut client) = stream else { continue };
+            let rule = rule.clone();
+            std::thread::spawn(move || {
+                let Some(request) = read_request(&mut client) else {
+                    return;
+                };
+                let text = String::from_utf8_lossy(&request).into_owned();
+                match rule(&text) {
+                    Fault::Respond(status, body) => {
+                        let _ = write!(
+                            client,
+                            "HTTP/1.1 {status} Fault\r\nContent-Type: text/xml\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                            body.len()
+                        );
+                        return;
+                    }
+                    Fault::Delay(d) => std::thread::sleep(d),
+                    Fault::Pass => {}
+                }
+                let Ok(mut up) = TcpStream::connect(("127.0.0.1", upstream)) else {
+                    return;
+                };
+                let _ = up.write_all(&close_connection(&request));
+                let mut response = Vec::new();
+                let _ = up.read_to_end(&mut response);
+                let _ = client.write_all(&response);
+            });
+        }
+    });
+    port
+}
+
+fn read_request(stream: &mut TcpStream) -> Option<Vec<u8>> {
+    let mut buf = Vec::new();
+    let mut chunk = [0u8; 8192];
+    loop {
+        let n = stream.read(&mut chunk).ok()?;
+        if n == 0 {
+            return None;
+        }
+        buf.extend_from_slice(&chunk[..n]);
+        if let Some(end) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
+            let head = String::from_utf8_lossy(&buf[..end]).to_ascii_lowercase();
+            let length: usize = head
+                .lines()
+                .find_map(|l| {
+                    l.strip_prefix("content-length:")
+                        .map(|v| v.trim().parse().unwrap_or(0))
+                })
+                .unwrap_or(0);
+            while buf.len() < end + 4 + length {
+                let n = stream.read(&mut chunk).ok()?;
+                if n == 0 {
+                    break;
+                }
+                buf.extend_from_slice(&chunk[..n]);
+            }
+            return Some(buf);
+        }
+    }
+}
+
+/// The request with `Connection: close`, so the upstream ends its answer by closing.
+fn close_connection(request: &[u8]) -> Vec<u8> {
+    let end = request
+        .windows(4)
+        .position(|w| w == b"\r\n\r\n")
+        .unwrap_or(request.len());
+    let head = String::from_utf8_lossy(&request[..end]);
+    let mut out = String::new();
+    for line in head.split("\r\n") {
+        if !line.to_ascii_lowercase().starts_with("connection:") {
+            out.push_str(line);
+            out.push_str("\r\n");
+        }
+    }
+    out.push_str("Connection: close\r\n\r\n");
+    let mut bytes = out.into_bytes();
+    bytes.extend_from_slice(request.get(end + 4..).unwrap_or_default());
+    bytes
+}
+
+const ACCESS_DENIED: &str = r#"<ErrorResponse xmlns="https://iam.amazonaws.com/doc/2010-05-08/"><Error><Type>Sender</Type><Code>AccessDenied</Code><Message>User: arn:aws:iam::123456789012:user/auditor is not authorized to perform: iam:GetAccountSummary</Message></Error><RequestId>4d1c8e0a-0000-0000-0000-000000000001</RequestId></ErrorResponse>"#;
+const THROTTLING: &str = r#"<ErrorResponse xmlns="https://iam.amazonaws.com/doc/2010-05-08/"><Error><Type>Sender</Type><Code>Throttling</Code><Message>Rate exceeded</Message></Error><RequestId>4d1c8e0a-0000-0000-0000-000000000002</RequestId></ErrorResponse>"#;
+
+#[test]
+fn failed_calls_are_recorded_and_the_run_completes() {
+    let moto = Moto::start();
+    seed(&Env::new(moto.port));
+    let rule: Arc<dyn Fn(&str) -> Fault + Send + Sync> = Arc::new(|req: &str| {
+        if req.contains("Action=GetAccountSummary") {
+            Fault::Respond(403, ACCESS_DENIED)
+        } else if req.contains("Action=ListVirtualMFADevices") {
+            Fault::Respond(400, THROTTLING)
+        } else {
+            Fault::Pass
+        }
+    });
+    let env = Env::new(proxy(moto.port, rule));
+    let snap = env.dir.path().join("snap");
+    let start = Instant::now();
+    let out = collect(&env, &snap, &[]);
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert_eq!(out.status.code(), Some(3), "{stderr}");
+    assert!(
+        start.elapsed() < Duration::from_secs(120),
+        "the run took {:?}",
+        start.elapsed()
+    );
+    let m = manifest(&snap);
+    let summary = call(&m, "iam/get-account-summary.json");
+    assert_eq!(summary["status"], "error");
+    assert_eq!(summary["error"]["code"], "AccessDenied");
+    assert!(summary["error"]["message"]
+        .as_str()
+        .unwrap()
+        .contains("not authorized"));
+    // Throttled on every attempt: recorded after the SDK's retries.
+    assert_eq!(
+        call(&m, "iam/list-virtual-mfa-devices.json")["error"]["code"],
+        "Throttling"
+    );
+    assert_eq!(
+        call(&m, "iam/get-account-password-policy.json")["error"]["code"],
+        "NoSuchEntity"
+    );
+    assert!(!snap.join("iam/get-account-summary.json").exists());
+    // The rest was collected.
+    assert_eq!(call(&m, "iam/list-users.json")["status"], "ok");
+    assert!(stderr.contains("AccessDenied ×1"), "{stderr}");
+    assert!(stderr.contains("Throttling ×1"), "{stderr}");
+    assert_no_secrets(&snap, &[out.stdout, out.stderr].concat());
+
+    // check: the denied summary makes the rules that need it errors, not passes.
+    let check = env.snapaudit(&["check", snap.to_str().unwrap(), "--format", "json"]);
+    let run: Value = serde_json::from_slice(&check.stdout).unwrap();
+    let result = |id: &str| {
+        run["rules"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|r| r["id"] == id)
+            .unwrap()["result"]
+            .clone()
+    };
+    assert_eq!(result("iam.root.hardware-mfa"), "error");
+}
+
+#[test]
+fn an_interrupt_leaves_no_snapshot_behind() {
+    let moto = Moto::start();
+    let rule: Arc<dyn Fn(&str) -> Fault + Send + Sync> = Arc::new(|req: &str| {
+        if req.contains("Action=DescribeInstances") {
+            Fault::Delay(Duration::from_secs(60))
+        } else {
+            Fault::Pass
+        }
+    });
+    let env = Env::new(proxy(moto.port, rule));
+    let parent = env.dir.path().join("snapshots");
+    let snap = parent.join("acct");
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_snapaudit"));
+    env.apply(&mut cmd);
+    let mut child = cmd
+        .args([
+            "collect",
+            "--region",
+            "us-east-1",
+            "--out",
+            snap.to_str().unwrap(),
+        ])
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Wait until the collection is writing (its temporary directory exists).
+    let start = Instant::now();
+    loop {
+        let partial = std::fs::read_dir(&parent)
+            .ok()
+            .into_iter()
+            .flatten()
+            .flatten()
+            .any(|e| e.file_name().to_string_lossy().contains(".partial-"));
+        if partial {
+            break;
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(60),
+            "the collection never started writing"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let status = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let waited = Instant::now();
+    let code = loop {
+        if let Some(s) = child.try_wait().unwrap() {
+            break s;
+        }
+        assert!(
+            waited.elapsed() < Duration::from_secs(20),
+            "the collector did not stop after SIGTERM"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    assert!(!code.success());
+    let mut stderr = String::new();
+    child
+        .stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut stderr)
+        .unwrap();
+    assert!(stderr.contains("interrupted"), "{stderr}");
+    assert!(!snap.exists(), "a snapshot was left at {}", snap.display());
+    let left: Vec<_> = std::fs::read_dir(&parent)
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
+    assert!(left.is_empty(), "left behind: {left:?}");
+}
+
+#[test]
+fn operation_names_become_cli_commands() {
+    assert_eq!(cli_name("ListMFADevices"), "list-mfa-devices");
+    assert_eq!(cli_name("GetAccessKeyLastUsed"), "get-access-key-last-used");
+    assert_eq!(
+        cli_name("ListVirtualMFADevices"),
+        "list-virtual-mfa-devices"
+    );
+    assert_eq!(
+        cli_name("DescribeTrustedAdvisorChecks"),
+        "describe-trusted-advisor-checks"
+    );
+}
