@@ -215,14 +215,34 @@ fn strings(v: &Out, list: &str, key: &str) -> Vec<String> {
         .collect()
 }
 
+static DONE: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+static FAILED: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+
+/// Progress: with `-v` (or when standard error is not a terminal, as in CI logs) one line
+/// per call; on a terminal, one status line rewritten in place.
 fn log(verbose: bool, d: &Done) {
-    if verbose {
-        let how = match &d.outcome {
-            Outcome::Ok(_) => "ok".to_owned(),
-            Outcome::Failed { code, .. } => code.clone(),
-        };
-        eprintln!("  {:<6} {} {} → {}", d.service, d.region, d.operation, how);
-        let _ = &d.path;
+    use std::io::IsTerminal;
+    use std::sync::atomic::Ordering;
+    let done = DONE.fetch_add(1, Ordering::Relaxed) + 1;
+    let how = match &d.outcome {
+        Outcome::Ok(_) => "ok".to_owned(),
+        Outcome::Failed { code, .. } => {
+            if !crate::snapshot::manifest::is_absence_code(code) {
+                FAILED.fetch_add(1, Ordering::Relaxed);
+            }
+            code.clone()
+        }
+    };
+    if verbose || !std::io::stderr().is_terminal() {
+        eprintln!(
+            "  {:<10} {:<14} {:<34} {}",
+            d.service, d.region, d.operation, how
+        );
+    } else {
+        eprint!(
+            "\r  collecting: {done} calls done, {} failed   ",
+            FAILED.load(Ordering::Relaxed)
+        );
     }
 }
 
