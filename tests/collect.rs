@@ -169,8 +169,9 @@ impl Env {
     }
 }
 
-/// An account worth auditing, in two regions.
-fn seed(env: &Env) {
+/// An account worth auditing, in two regions; with a password policy or without one (then
+/// `NoSuchEntity` is the answer).
+fn seed(env: &Env, password_policy: bool) {
     let aws = |args: &[&str]| env.aws(args);
     // alice: console password and a virtual MFA device, in the admins group.
     aws(&["iam", "create-user", "--user-name", "alice"]);
@@ -259,7 +260,19 @@ fn seed(env: &Env) {
     aws(&["iam", "create-user", "--user-name", "ci-deploy"]);
     aws(&["iam", "create-access-key", "--user-name", "ci-deploy"]);
     aws(&["iam", "create-access-key", "--user-name", "ci-deploy"]);
-    // No password policy: NoSuchEntity is the answer.
+    if password_policy {
+        aws(&[
+            "iam",
+            "update-account-password-policy",
+            "--minimum-password-length",
+            "8",
+            "--require-symbols",
+            "--require-numbers",
+            "--allow-users-to-change-password",
+            "--password-reuse-prevention",
+            "5",
+        ]);
+    }
 
     for region in ["us-east-1", "eu-west-1"] {
         let sg = env.aws_json(&[
@@ -461,7 +474,7 @@ fn assert_no_secrets(dir: &Path, also: &[u8]) {
 fn collected_files_match_the_aws_cli_byte_for_byte() {
     let moto = Moto::start();
     let env = Env::new(moto.port);
-    seed(&env);
+    seed(&env, true);
     let snap = env.dir.path().join("snapshots/acct");
     let out = collect(&env, &snap, &[]);
     let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
@@ -473,8 +486,8 @@ fn collected_files_match_the_aws_cli_byte_for_byte() {
     assert_eq!(m["account_id"], "123456789012");
     assert_eq!(m["regions"], serde_json::json!(["eu-west-1", "us-east-1"]));
     assert_eq!(
-        call(&m, "iam/get-account-password-policy.json")["error"]["code"],
-        "NoSuchEntity"
+        call(&m, "iam/get-account-password-policy.json")["status"],
+        "ok"
     );
     assert_eq!(
         call(&m, "cloudwatch/us-east-1/describe-alarms.json")["status"],
@@ -563,7 +576,8 @@ fn collected_files_match_the_aws_cli_byte_for_byte() {
     };
     assert!(has("iam.user.console-mfa", "user/bob"));
     assert!(!has("iam.user.console-mfa", "user/alice"));
-    assert!(has("iam.password-policy.present", "root"));
+    assert!(has("iam.password-policy.min-length", "root"));
+    assert!(!has("iam.password-policy.present", "root"));
     assert!(has("iam.access-key.multiple-active", "ci-deploy"));
     assert!(has("iam.user.direct-policies", "bob"));
     let ssh_open = run["findings"]
@@ -755,7 +769,7 @@ const THROTTLING: &str = r#"<ErrorResponse xmlns="https://iam.amazonaws.com/doc/
 #[test]
 fn failed_calls_are_recorded_and_the_run_completes() {
     let moto = Moto::start();
-    seed(&Env::new(moto.port));
+    seed(&Env::new(moto.port), false);
     let rule: Arc<dyn Fn(&str) -> Fault + Send + Sync> = Arc::new(|req: &str| {
         if req.contains("Action=GetAccountSummary") {
             Fault::Respond(403, ACCESS_DENIED)
@@ -813,6 +827,8 @@ fn failed_calls_are_recorded_and_the_run_completes() {
             .clone()
     };
     assert_eq!(result("iam.root.hardware-mfa"), "error");
+    // The missing password policy is an answer: a finding, not an error.
+    assert_eq!(result("iam.password-policy.present"), "fail");
 }
 
 #[test]
@@ -905,4 +921,55 @@ fn operation_names_become_cli_commands() {
         cli_name("DescribeTrustedAdvisorChecks"),
         "describe-trusted-advisor-checks"
     );
+}
+
+/// More reservations than one page holds (moto pages DescribeInstances at 100): the
+/// collector follows the tokens and merges the pages into one file, exactly as the aws CLI
+/// prints it.
+#[test]
+fn pages_are_merged_like_the_cli() {
+    let moto = Moto::start();
+    let env = Env::new(moto.port);
+    // 130 reservations through the CLI would take minutes; boto3 (moto's own dependency in
+    // the same venv) makes them in one process.
+    let script = format!(
+        "import boto3\nc = boto3.client('ec2', endpoint_url='{}', region_name='us-east-1')\nimage = c.describe_images(Owners=['amazon'])['Images'][0]['ImageId']\nfor i in range(130):\n    c.run_instances(ImageId=image, MinCount=1, MaxCount=1, InstanceType='t3.micro')\n",
+        env.endpoint
+    );
+    let mut cmd = Command::new(venv().join("bin/python"));
+    env.apply(&mut cmd);
+    let seeded = cmd.args(["-c", &script]).output().unwrap();
+    assert!(
+        seeded.status.success(),
+        "{}",
+        String::from_utf8_lossy(&seeded.stderr)
+    );
+
+    let snap = env.dir.path().join("snap");
+    let out = env.snapaudit(&[
+        "collect",
+        "--region",
+        "us-east-1",
+        "--out",
+        snap.to_str().unwrap(),
+    ]);
+    assert!(
+        out.status.code() == Some(0) || out.status.code() == Some(3),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let expected = env.aws(&["ec2", "describe-instances", "--region", "us-east-1"]);
+    let actual =
+        std::fs::read_to_string(snap.join("ec2/us-east-1/describe-instances.json")).unwrap();
+    assert!(
+        expected == actual,
+        "describe-instances.json differs from `aws ec2 describe-instances`"
+    );
+    let value: Value = serde_json::from_str(&actual).unwrap();
+    assert_eq!(
+        value["Reservations"].as_array().unwrap().len(),
+        130,
+        "both pages are in the file"
+    );
+    assert!(value.get("NextToken").is_none());
 }
