@@ -25,7 +25,8 @@ pub struct CollectArgs {
     /// Calls in flight at once
     #[arg(long, default_value_t = 8, value_name = "N")]
     pub concurrency: usize,
-    /// Print a line per call to standard error (the default when it is not a terminal)
+    /// Print a line per call to standard error instead of a progress bar (lines are the
+    /// default when standard error is not a terminal)
     #[arg(long, short)]
     pub verbose: bool,
 }

@@ -215,15 +215,36 @@ fn strings(v: &Out, list: &str, key: &str) -> Vec<String> {
         .collect()
 }
 
-static DONE: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
 static FAILED: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+static PROGRESS: std::sync::OnceLock<indicatif::ProgressBar> = std::sync::OnceLock::new();
 
-/// Progress: with `-v` (or when standard error is not a terminal, as in CI logs) one line
-/// per call; on a terminal, one status line rewritten in place.
-fn log(verbose: bool, d: &Done) {
+/// Progress on standard error: a progress line on a terminal; one line per call with `-v`
+/// or when standard error is not a terminal (CI logs).
+pub fn start_progress(verbose: bool) {
     use std::io::IsTerminal;
+    let bar = if verbose || !std::io::stderr().is_terminal() {
+        indicatif::ProgressBar::hidden()
+    } else {
+        let bar = indicatif::ProgressBar::new_spinner();
+        if let Ok(style) = indicatif::ProgressStyle::with_template(
+            "{spinner} collecting: {pos} calls done{msg} [{elapsed}]",
+        ) {
+            bar.set_style(style);
+        }
+        bar.enable_steady_tick(Duration::from_millis(120));
+        bar
+    };
+    let _ = PROGRESS.set(bar);
+}
+
+pub fn finish_progress() {
+    if let Some(bar) = PROGRESS.get() {
+        bar.finish_and_clear();
+    }
+}
+
+fn log(d: &Done) {
     use std::sync::atomic::Ordering;
-    let done = DONE.fetch_add(1, Ordering::Relaxed) + 1;
     let how = match &d.outcome {
         Outcome::Ok(_) => "ok".to_owned(),
         Outcome::Failed { code, .. } => {
@@ -233,16 +254,18 @@ fn log(verbose: bool, d: &Done) {
             code.clone()
         }
     };
-    if verbose || !std::io::stderr().is_terminal() {
-        eprintln!(
+    match PROGRESS.get() {
+        Some(bar) if !bar.is_hidden() => {
+            bar.inc(1);
+            let failed = FAILED.load(Ordering::Relaxed);
+            if failed > 0 {
+                bar.set_message(format!(", {failed} failed"));
+            }
+        }
+        _ => eprintln!(
             "  {:<10} {:<14} {:<34} {}",
             d.service, d.region, d.operation, how
-        );
-    } else {
-        eprint!(
-            "\r  collecting: {done} calls done, {} failed   ",
-            FAILED.load(Ordering::Relaxed)
-        );
+        ),
     }
 }
 
@@ -294,7 +317,7 @@ pub async fn regions(sdk: &Sdk, options: &Options) -> Result<Vec<String>, Collec
                 .collect(),
             Err(e) => {
                 let (code, message) = failure(e);
-                return Err(CollectError::Identity { code, message });
+                return Err(CollectError::Regions { code, message });
             }
         }
     } else if !options.regions.is_empty() {
@@ -316,28 +339,27 @@ pub async fn collect_all(
     models: Arc<Models>,
     regions: Vec<String>,
     concurrency: usize,
-    verbose: bool,
 ) -> Vec<Done> {
     let sem = Arc::new(Semaphore::new(concurrency));
     let mut set: JoinSet<Vec<Done>> = JoinSet::new();
     {
         let (sdk, models, sem) = (sdk.clone(), models.clone(), sem.clone());
-        set.spawn(async move { iam(&sdk, &models, &sem, verbose).await });
+        set.spawn(async move { iam(&sdk, &models, &sem).await });
     }
     {
         let (sdk, models, sem) = (sdk.clone(), models.clone(), sem.clone());
-        set.spawn(async move { support(&sdk, &models, &sem, verbose).await });
+        set.spawn(async move { support(&sdk, &models, &sem).await });
     }
     {
         // Billing alarms live in us-east-1 whatever regions are audited.
         let (sdk, models, sem) = (sdk.clone(), models.clone(), sem.clone());
-        set.spawn(async move { cloudwatch(&sdk, &models, &sem, verbose, "us-east-1").await });
+        set.spawn(async move { cloudwatch(&sdk, &models, &sem, "us-east-1").await });
     }
     for region in regions {
         let (sdk2, models2, sem2, r2) = (sdk.clone(), models.clone(), sem.clone(), region.clone());
-        set.spawn(async move { ec2(&sdk2, &models2, &sem2, verbose, &r2).await });
+        set.spawn(async move { ec2(&sdk2, &models2, &sem2, &r2).await });
         let (sdk3, models3, sem3) = (sdk.clone(), models.clone(), sem.clone());
-        set.spawn(async move { cloudtrail(&sdk3, &models3, &sem3, verbose, &region).await });
+        set.spawn(async move { cloudtrail(&sdk3, &models3, &sem3, &region).await });
     }
     let mut all = Vec::new();
     while let Some(result) = set.join_next().await {
@@ -349,21 +371,16 @@ pub async fn collect_all(
 }
 
 /// One call under the concurrency limit, logged.
-async fn run(
-    sem: &Semaphore,
-    verbose: bool,
-    s: Spec,
-    call: impl Future<Output = Result<Out, Failure>>,
-) -> Done {
+async fn run(sem: &Semaphore, s: Spec, call: impl Future<Output = Result<Out, Failure>>) -> Done {
     let permit = sem.acquire().await;
     let result = call.await;
     drop(permit);
     let d = s.done(result);
-    log(verbose, &d);
+    log(&d);
     d
 }
 
-async fn iam(sdk: &Sdk, models: &Arc<Models>, sem: &Arc<Semaphore>, verbose: bool) -> Vec<Done> {
+async fn iam(sdk: &Sdk, models: &Arc<Models>, sem: &Arc<Semaphore>) -> Vec<Done> {
     let c = sdk.iam();
     let m = &models.iam;
     let g = sdk.global.clone();
@@ -373,7 +390,6 @@ async fn iam(sdk: &Sdk, models: &Arc<Models>, sem: &Arc<Semaphore>, verbose: boo
     out.push(
         run(
             sem,
-            verbose,
             one(
                 "iam/get-account-password-policy.json",
                 "GetAccountPasswordPolicy",
@@ -395,7 +411,6 @@ async fn iam(sdk: &Sdk, models: &Arc<Models>, sem: &Arc<Semaphore>, verbose: boo
     out.push(
         run(
             sem,
-            verbose,
             one("iam/get-account-summary.json", "GetAccountSummary"),
             paged(
                 m,
@@ -409,7 +424,6 @@ async fn iam(sdk: &Sdk, models: &Arc<Models>, sem: &Arc<Semaphore>, verbose: boo
     out.push(
         run(
             sem,
-            verbose,
             one("iam/get-credential-report.json", "GetCredentialReport"),
             credential_report(&c, m),
         )
@@ -417,7 +431,6 @@ async fn iam(sdk: &Sdk, models: &Arc<Models>, sem: &Arc<Semaphore>, verbose: boo
     );
     let users = run(
         sem,
-        verbose,
         one("iam/list-users.json", "ListUsers"),
         paged(
             m,
@@ -437,10 +450,10 @@ async fn iam(sdk: &Sdk, models: &Arc<Models>, sem: &Arc<Semaphore>, verbose: boo
         ),
     )
     .await;
-    out.push(run(sem, verbose, one("iam/list-virtual-mfa-devices.json", "ListVirtualMFADevices"),
+    out.push(run(sem, one("iam/list-virtual-mfa-devices.json", "ListVirtualMFADevices"),
         paged(m, "ListVirtualMFADevices", |t, cap| c.list_virtual_mfa_devices().set_marker(t).customize().interceptor(cap).send(),
             |o: &aws_sdk_iam::operation::list_virtual_mfa_devices::ListVirtualMfaDevicesOutput| o.is_truncated().then(|| o.marker().map(str::to_owned)).flatten())).await);
-    out.push(run(sem, verbose, one("iam/get-account-authorization-details.json", "GetAccountAuthorizationDetails"),
+    out.push(run(sem, one("iam/get-account-authorization-details.json", "GetAccountAuthorizationDetails"),
         paged(m, "GetAccountAuthorizationDetails", |t, cap| c.get_account_authorization_details().set_marker(t).customize().interceptor(cap).send(),
             |o: &aws_sdk_iam::operation::get_account_authorization_details::GetAccountAuthorizationDetailsOutput| o.is_truncated().then(|| o.marker().map(str::to_owned)).flatten())).await);
 
@@ -457,7 +470,6 @@ async fn iam(sdk: &Sdk, models: &Arc<Models>, sem: &Arc<Semaphore>, verbose: boo
             let mut out = Vec::new();
             let keys = run(
                 &sem,
-                verbose,
                 spec(
                     rel_path(&["iam", "list-access-keys", &format!("{user}.json")]),
                     "iam",
@@ -487,7 +499,6 @@ async fn iam(sdk: &Sdk, models: &Arc<Models>, sem: &Arc<Semaphore>, verbose: boo
             out.push(
                 run(
                     &sem,
-                    verbose,
                     spec(
                         rel_path(&["iam", "list-mfa-devices", &format!("{user}.json")]),
                         "iam",
@@ -524,7 +535,6 @@ async fn iam(sdk: &Sdk, models: &Arc<Models>, sem: &Arc<Semaphore>, verbose: boo
                 out.push(
                     run(
                         &sem,
-                        verbose,
                         spec(
                             rel_path(&["iam", "get-access-key-last-used", &format!("{key}.json")]),
                             "iam",
@@ -594,20 +604,13 @@ async fn credential_report(c: &aws_sdk_iam::Client, m: &Model) -> Result<Out, Fa
     .await
 }
 
-async fn ec2(
-    sdk: &Sdk,
-    models: &Arc<Models>,
-    sem: &Arc<Semaphore>,
-    verbose: bool,
-    region: &str,
-) -> Vec<Done> {
+async fn ec2(sdk: &Sdk, models: &Arc<Models>, sem: &Arc<Semaphore>, region: &str) -> Vec<Done> {
     let c = sdk.ec2(region);
     let m = &models.ec2;
     let mut out = Vec::new();
     let path = |op: &str| rel_path(&["ec2", region, &format!("{op}.json")]);
     let instances = run(
         sem,
-        verbose,
         spec(
             path("describe-instances"),
             "ec2",
@@ -631,16 +634,15 @@ async fn ec2(
         ),
     )
     .await;
-    out.push(run(sem, verbose, spec(path("describe-security-groups"), "ec2", "DescribeSecurityGroups", region, json!({})),
+    out.push(run(sem, spec(path("describe-security-groups"), "ec2", "DescribeSecurityGroups", region, json!({})),
         paged(m, "DescribeSecurityGroups", |t, cap| c.describe_security_groups().set_next_token(t).customize().interceptor(cap).send(),
             |o: &aws_sdk_ec2::operation::describe_security_groups::DescribeSecurityGroupsOutput| o.next_token().map(str::to_owned))).await);
-    out.push(run(sem, verbose, spec(path("describe-network-interfaces"), "ec2", "DescribeNetworkInterfaces", region, json!({})),
+    out.push(run(sem, spec(path("describe-network-interfaces"), "ec2", "DescribeNetworkInterfaces", region, json!({})),
         paged(m, "DescribeNetworkInterfaces", |t, cap| c.describe_network_interfaces().set_next_token(t).customize().interceptor(cap).send(),
             |o: &aws_sdk_ec2::operation::describe_network_interfaces::DescribeNetworkInterfacesOutput| o.next_token().map(str::to_owned))).await);
     out.push(
         run(
             sem,
-            verbose,
             spec(
                 path("describe-vpcs"),
                 "ec2",
@@ -684,7 +686,6 @@ async fn ec2(
     let images = if image_ids.is_empty() {
         run(
             sem,
-            verbose,
             spec(
                 path("describe-images"),
                 "ec2",
@@ -714,7 +715,7 @@ async fn ec2(
             .name("image-id")
             .set_values(Some(image_ids.clone()))
             .build();
-        run(sem, verbose, spec(path("describe-images"), "ec2", "DescribeImages", region,
+        run(sem, spec(path("describe-images"), "ec2", "DescribeImages", region,
                 json!({"Filters": [{"Name": "image-id", "Values": image_ids}], "IncludeDeprecated": true})),
             paged(m, "DescribeImages", |t, cap| c.describe_images().filters(filter.clone()).include_deprecated(true).set_next_token(t).customize().interceptor(cap).send(),
                 |o: &aws_sdk_ec2::operation::describe_images::DescribeImagesOutput| o.next_token().map(str::to_owned))).await
@@ -727,7 +728,6 @@ async fn cloudtrail(
     sdk: &Sdk,
     models: &Arc<Models>,
     sem: &Arc<Semaphore>,
-    verbose: bool,
     region: &str,
 ) -> Vec<Done> {
     let c = sdk.cloudtrail(region);
@@ -735,7 +735,6 @@ async fn cloudtrail(
     let mut out = Vec::new();
     let trails = run(
         sem,
-        verbose,
         spec(
             rel_path(&["cloudtrail", region, "describe-trails.json"]),
             "cloudtrail",
@@ -769,7 +768,6 @@ async fn cloudtrail(
         out.push(
             run(
                 sem,
-                verbose,
                 spec(
                     rel_path(&[
                         "cloudtrail",
@@ -800,7 +798,6 @@ async fn cloudtrail(
         out.push(
             run(
                 sem,
-                verbose,
                 spec(
                     rel_path(&[
                         "cloudtrail",
@@ -836,7 +833,6 @@ async fn cloudwatch(
     sdk: &Sdk,
     models: &Arc<Models>,
     sem: &Arc<Semaphore>,
-    verbose: bool,
     region: &str,
 ) -> Vec<Done> {
     let c = sdk.cloudwatch(region);
@@ -844,7 +840,6 @@ async fn cloudwatch(
     vec![
         run(
             sem,
-            verbose,
             spec(
                 rel_path(&["cloudwatch", region, "describe-alarms.json"]),
                 "cloudwatch",
@@ -871,19 +866,13 @@ async fn cloudwatch(
     ]
 }
 
-async fn support(
-    sdk: &Sdk,
-    models: &Arc<Models>,
-    sem: &Arc<Semaphore>,
-    verbose: bool,
-) -> Vec<Done> {
+async fn support(sdk: &Sdk, models: &Arc<Models>, sem: &Arc<Semaphore>) -> Vec<Done> {
     let c = sdk.support();
     let m = &models.support;
     let g = sdk.global.clone();
     let mut out = Vec::new();
     let checks = run(
         sem,
-        verbose,
         spec(
             "support/describe-trusted-advisor-checks.json".into(),
             "support",
@@ -921,7 +910,6 @@ async fn support(
         out.push(
             run(
                 sem,
-                verbose,
                 spec(
                     rel_path(&[
                         "support",

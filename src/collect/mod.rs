@@ -56,6 +56,14 @@ pub enum CollectError {
     )]
     Identity { code: String, message: String },
     #[error(
+        "cannot list the account's regions: ec2 DescribeRegions failed with {code}: {message}"
+    )]
+    #[diagnostic(
+        code(collect::regions),
+        help("name the regions with --region R instead of --all-regions")
+    )]
+    Regions { code: String, message: String },
+    #[error(
         "no region: pass --region R or --all-regions, or set a region in the profile or AWS_REGION"
     )]
     #[diagnostic(code(collect::region))]
@@ -169,20 +177,17 @@ pub async fn run(options: Options) -> Result<Summary, CollectError> {
     });
     let staging = write::Staging::new(&target)?;
 
-    let work = calls::collect_all(
-        sdk,
-        models,
-        regions.clone(),
-        options.concurrency.max(1),
-        options.verbose,
-    );
+    calls::start_progress(options.verbose);
+    let work = calls::collect_all(sdk, models, regions.clone(), options.concurrency.max(1));
     let mut done = tokio::select! {
         d = work => d,
         _ = write::interrupted() => {
+            calls::finish_progress();
             staging.abandon();
             return Err(CollectError::Interrupted);
         }
     };
+    calls::finish_progress();
     done.push(identity_done);
     let summary = staging.finish(
         done,
