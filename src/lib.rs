@@ -12,6 +12,7 @@ pub mod engine;
 pub mod report;
 pub mod rules;
 pub mod ruletest;
+pub mod scan;
 pub mod snapshot;
 pub mod time;
 pub mod waivers;

@@ -514,7 +514,7 @@ fn human_output_shows_the_value_with_the_fix() {
         "{s}"
     );
     assert!(
-        s.contains("31 rules: 24 fail, 7 pass, 0 skip, 0 error"),
+        s.contains("33 rules: 24 fail, 7 pass, 2 skip, 0 error"),
         "{s}"
     );
     assert!(!s.contains('\u{1b}'), "NO_COLOR output has no escape codes");

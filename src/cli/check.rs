@@ -62,6 +62,16 @@ pub struct CheckArgs {
     /// Ignore waivers: show every finding as open
     #[arg(long)]
     pub no_waivers: bool,
+    /// A source tree to search for the account's access keys (repeatable); the
+    /// `source.*` rules report what is found
+    #[arg(long = "source", value_name = "DIR")]
+    pub sources: Vec<PathBuf>,
+    /// Scan files that .gitignore / .ignore leave out too
+    #[arg(long, requires = "sources")]
+    pub no_ignore: bool,
+    /// Skip (and report) source files larger than this many bytes
+    #[arg(long, value_name = "BYTES", default_value_t = snapaudit::scan::DEFAULT_MAX_FILE_SIZE)]
+    pub max_file_size: u64,
     /// Exit 1 when a finding at or above this severity exists
     #[arg(long, value_enum, default_value_t = FailOn::Low)]
     pub fail_on: FailOn,
@@ -116,7 +126,24 @@ pub struct Positions {
 pub fn run(args: CheckArgs, positions: &Positions) -> Result<ExitCode> {
     let config = load_config(args.config.as_ref())?;
     let as_of = parse_as_of(args.as_of.as_deref())?;
-    let snapshot = Snapshot::load(&args.snapshot, &LoadOptions { as_of }).into_diagnostic()?;
+    let mut snapshot = Snapshot::load(&args.snapshot, &LoadOptions { as_of }).into_diagnostic()?;
+    if !args.sources.is_empty() {
+        for root in &args.sources {
+            if !root.is_dir() {
+                return Err(miette::miette!(
+                    code = "usage::source",
+                    help = "name a directory of source code to search for the account's keys",
+                    "`--source {}` is not a directory",
+                    root.display()
+                ));
+            }
+        }
+        let options = snapaudit::scan::Options {
+            no_ignore: args.no_ignore,
+            max_file_size: args.max_file_size,
+        };
+        snapshot.sources = Some(Arc::new(snapaudit::scan::scan(&args.sources, &options)));
+    }
     let snapshot = Arc::new(snapshot);
 
     let engine = rules::sandbox::engine(&config.limits);

@@ -168,6 +168,15 @@ pub fn diff_findings(
             continue;
         }
         let (a, b) = (oa.get(id), ob.get(id));
+        // Skipped in both for the same reason (a `source.*` rule without --source): nothing
+        // changed and nothing could be compared; not worth a line every time.
+        if let (Some(x), Some(y)) = (a, b) {
+            if let (Outcome::Skip(r1), Outcome::Skip(r2)) = (&x.outcome, &y.outcome) {
+                if r1 == r2 {
+                    continue;
+                }
+            }
+        }
         let reason = b
             .and_then(outcome_reason)
             .map(|r| format!("in NEW: {r}"))

@@ -196,6 +196,29 @@ pub fn summary(run: &Run<'_>) -> String {
             _ => {}
         }
     }
+    if let Some(scan) = &run.snapshot.sources {
+        let _ = writeln!(
+            out,
+            "sources: {} files ({} bytes) scanned under {}; {} access key IDs found",
+            scan.files_scanned,
+            scan.bytes_scanned,
+            scan.roots.join(", "),
+            scan.hits.len()
+        );
+        if !scan.skipped.is_empty() {
+            let _ = writeln!(out, "  skipped {} files:", scan.skipped.len());
+            for sk in scan.skipped.iter().take(20) {
+                let _ = writeln!(out, "    {} ({})", sk.path, sk.reason);
+            }
+            if scan.skipped.len() > 20 {
+                let _ = writeln!(
+                    out,
+                    "    … {} more (all in --format json)",
+                    scan.skipped.len() - 20
+                );
+            }
+        }
+    }
     let _ = writeln!(
         out,
         "evaluated at {} ({})",

@@ -20,6 +20,17 @@ struct Output<'a> {
     rules: Vec<RuleOut<'a>>,
     findings: Vec<FindingOut<'a>>,
     diagnostics: Vec<DiagnosticOut>,
+    /// `check --source`: what was scanned; `null` without it.
+    sources: Option<SourcesOut<'a>>,
+}
+
+#[derive(Serialize)]
+struct SourcesOut<'a> {
+    roots: &'a [String],
+    files_scanned: usize,
+    bytes_scanned: u64,
+    key_ids_found: usize,
+    skipped: &'a [crate::scan::Skipped],
 }
 
 #[derive(Serialize)]
@@ -156,6 +167,13 @@ pub fn render(run: &Run<'_>) -> String {
         rules,
         findings,
         diagnostics,
+        sources: run.snapshot.sources.as_deref().map(|scan| SourcesOut {
+            roots: &scan.roots,
+            files_scanned: scan.files_scanned,
+            bytes_scanned: scan.bytes_scanned,
+            key_ids_found: scan.hits.len(),
+            skipped: &scan.skipped,
+        }),
     };
     let mut text =
         serde_json::to_string_pretty(&out).unwrap_or_else(|e| format!("{{\"error\": \"{e}\"}}"));

@@ -181,6 +181,7 @@ pub fn locate_findings(snapshot: &Snapshot, results: &[RuleResult]) -> Vec<Findi
                 Evidence::ReportCell { row, column } => {
                     cell_location(snapshot, *row, Some(*column))
                 }
+                Evidence::Source { hit, secret } => source_location(snapshot, *hit, *secret),
             };
             findings.push(Finding {
                 rule: r.meta.clone(),
@@ -246,6 +247,17 @@ fn cell_location(snapshot: &Snapshot, row: usize, column: Option<usize>) -> Opti
         column: column.and_then(|c| report.header.get(c).cloned()),
         user: r.cells.first().cloned().unwrap_or_default(),
     });
+    Some(loc)
+}
+
+/// A key (or its secret) in a scanned source file: the file as scanned, secrets masked.
+fn source_location(snapshot: &Snapshot, hit: usize, secret: bool) -> Option<Location> {
+    let scan = snapshot.sources.as_ref()?;
+    let h = scan.hits.get(hit)?;
+    let span = if secret { h.secret? } else { h.at };
+    let source = scan.masked_source(h.file)?;
+    let mut loc = location(&source, &source.name, span.offset, span.len);
+    loc.file = source.name.clone();
     Some(loc)
 }
 

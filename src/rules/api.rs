@@ -282,6 +282,55 @@ impl Row {
     }
 }
 
+/// `snapshot.source_hits()`: the access key IDs found by `check --source DIR`, each a map
+/// `#{ key_id, kind, file, line, column, example, secret }`. `key_id` (and `secret`, the
+/// masked secret-looking string next to it, or `()`) locate a finding in the source file.
+/// Without `--source` the rule ends with `skip`.
+fn source_hits(s: &mut SnapshotApi) -> RhaiResult<Array> {
+    let Some(scan) = &s.0.sources else {
+        return abort(Abort::Skip(
+            "no source tree was scanned: pass --source DIR to check".into(),
+        ));
+    };
+    let mut out = Array::with_capacity(scan.hits.len());
+    for (i, h) in scan.hits.iter().enumerate() {
+        let mut m = Map::new();
+        m.insert(
+            "key_id".into(),
+            context::tag(
+                Dynamic::from(h.key_id.clone()),
+                Evidence::Source {
+                    hit: i,
+                    secret: false,
+                },
+            ),
+        );
+        m.insert("kind".into(), Dynamic::from(h.kind()));
+        let file = scan
+            .files
+            .get(h.file)
+            .map(|f| f.display.clone())
+            .unwrap_or_default();
+        m.insert("file".into(), Dynamic::from(file));
+        m.insert("line".into(), Dynamic::from(h.at.line as i64));
+        m.insert("column".into(), Dynamic::from(h.at.column as i64));
+        m.insert("example".into(), Dynamic::from(h.example));
+        let secret = match h.secret {
+            Some(sp) => context::tag(
+                Dynamic::from("*".repeat(sp.len)),
+                Evidence::Source {
+                    hit: i,
+                    secret: true,
+                },
+            ),
+            None => Dynamic::UNIT,
+        };
+        m.insert("secret".into(), secret);
+        out.push(Dynamic::from(m));
+    }
+    Ok(out)
+}
+
 /// The typed value of a credential report cell.
 pub fn typed_cell(text: &str) -> Dynamic {
     match text {
@@ -520,6 +569,7 @@ pub fn register(engine: &mut Engine) {
                 }
             },
         )
+        .register_fn("source_hits", source_hits)
         .register_get("account_id", |s: &mut SnapshotApi| s.0.account_id.clone())
         .register_get("partition", |s: &mut SnapshotApi| s.0.partition.clone());
 

@@ -35,6 +35,9 @@ pub enum Evidence {
     ReportRow { row: usize },
     /// A cell of the decoded credential report.
     ReportCell { row: usize, column: usize },
+    /// An access key ID found in a source tree (or, with `secret`, the secret-looking
+    /// string next to it).
+    Source { hit: usize, secret: bool },
 }
 
 /// The resource a finding is about.

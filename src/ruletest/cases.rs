@@ -46,6 +46,10 @@ pub struct Case {
     /// A snapaudit.toml, as TOML text, over the defaults.
     #[serde(default)]
     pub config: Option<String>,
+    /// A source tree to scan for access keys, as `check --source` would: relative path →
+    /// file text.
+    #[serde(default)]
+    pub sources: BTreeMap<String, String>,
     /// Rule id → expected result.
     pub expect: BTreeMap<String, Expect>,
 }

@@ -205,8 +205,20 @@ fn try_case(set: &RuleSet, case: &Case, base: &Path) -> Result<Vec<RuleCheck>, S
 
     let dir = tempfile::tempdir().map_err(|e| format!("cannot make a temporary directory: {e}"))?;
     materialize(case, base, dir.path())?;
-    let snapshot =
-        Arc::new(Snapshot::load(dir.path(), &LoadOptions { as_of }).map_err(|e| e.to_string())?);
+    let mut snapshot =
+        Snapshot::load(dir.path(), &LoadOptions { as_of }).map_err(|e| e.to_string())?;
+    let src = tempfile::tempdir().map_err(|e| format!("cannot make a temporary directory: {e}"))?;
+    if !case.sources.is_empty() {
+        for (rel, text) in &case.sources {
+            write(src.path(), rel, text.as_bytes())?;
+        }
+        let scanned = crate::scan::scan(
+            &[src.path().to_path_buf()],
+            &crate::scan::Options::default(),
+        );
+        snapshot.sources = Some(Arc::new(relative_to(scanned, src.path())));
+    }
+    let snapshot = Arc::new(snapshot);
     let engine = rules::sandbox::engine(&config.limits);
     let results = engine::evaluate(&engine, &subset, &snapshot, &config);
     let findings = report::locate_findings(&snapshot, &results);
@@ -219,6 +231,23 @@ fn try_case(set: &RuleSet, case: &Case, base: &Path) -> Result<Vec<RuleCheck>, S
             compare(id, &expect.detail(), result, &mine)
         })
         .collect())
+}
+
+/// Shows scanned files by their path in the case (`config/app.yaml`), not the temporary
+/// directory's.
+fn relative_to(mut scan: crate::scan::SourceScan, root: &Path) -> crate::scan::SourceScan {
+    let prefix = format!("{}/", root.display());
+    for f in &mut scan.files {
+        if let Some(rest) = f.display.strip_prefix(&prefix) {
+            f.display = rest.to_owned();
+        }
+    }
+    for s in &mut scan.skipped {
+        if let Some(rest) = s.path.strip_prefix(&prefix) {
+            s.path = rest.to_owned();
+        }
+    }
+    scan
 }
 
 fn location_text(f: &Finding) -> String {

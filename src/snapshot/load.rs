@@ -146,6 +146,8 @@ pub struct Snapshot {
     pub credential_report: Result<Arc<CredentialReport>, DocStatus>,
     /// Problems found while loading (malformed files, warnings).
     pub problems: Vec<Problem>,
+    /// Source trees scanned for the account's keys (`check --source`), if any.
+    pub sources: Option<Arc<crate::scan::SourceScan>>,
 }
 
 /// A snapshot that cannot be loaded at all.
@@ -325,6 +327,7 @@ impl Snapshot {
             time_source,
             credential_report,
             problems,
+            sources: None,
         })
     }
 
