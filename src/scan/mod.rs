@@ -197,8 +197,7 @@ pub fn find(bytes: &[u8]) -> Vec<(String, Span, Option<Span>)> {
                         b.is_ascii_alphanumeric() || *b == b'/' || *b == b'+' || *b == b'='
                     })
                 };
-                !(cs > 0 && edge(cs - 1))
-                    && !edge(ce)
+                !(edge(ce) || cs > 0 && edge(cs - 1))
                     && token.iter().any(u8::is_ascii_lowercase)
                     && token.iter().any(u8::is_ascii_uppercase)
                     && !is_example_secret(token)
