@@ -1,0 +1,45 @@
+#!/usr/bin/env bash
+# Throughput of `snapaudit check --source` on a large synthetic tree, against ripgrep on the
+# same tree (docs/sources.md, "Speed"). Usage: scripts/bench-sources.sh [FILES] [BYTES_PER_FILE]
+# Needs a release build (cargo build --release) and rg on PATH.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+files=${1:-100000}
+size=${2:-10000}
+tree=${TREE:-/tmp/snapaudit-bench-tree}
+if [ ! -f "$tree/.done-$files-$size" ]; then
+    rm -rf "$tree"
+    python3 - "$tree" "$files" "$size" <<'PY'
+import os, random, sys
+root, files, size = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+rng = random.Random(7)
+words = ["def", "return", "import", "config", "value", "region", "bucket", "self", "None",
+         "client", "session", "key", "token", "user", "policy", "for", "in", "if", "else"]
+keys = ["AKIAEXAMPLEALICE0001", "AKIAEXAMPLECAROL0001", "AKIAZZZZZZZZZZZZZZZZ"]
+for i in range(files):
+    d = os.path.join(root, f"pkg{i // 1000:03d}")
+    os.makedirs(d, exist_ok=True)
+    out, n = [], 0
+    while n < size:
+        line = " ".join(rng.choice(words) for _ in range(rng.randint(4, 12)))
+        if rng.random() < 0.0005:
+            line += " " + rng.choice(keys)
+        out.append(line)
+        n += len(line) + 1
+    with open(os.path.join(d, f"mod{i}.py"), "w") as f:
+        f.write("\n".join(out) + "\n")
+open(os.path.join(root, f".done-{files}-{size}"), "w").close()
+PY
+fi
+bytes=$(du -sb "$tree" | cut -f1)
+echo "tree: $files files, $bytes bytes in $tree"
+sync
+echo "--- rg -c 'AKIA[0-9A-Z]{16}' (warm cache, second run timed)"
+rg -c 'AKIA[0-9A-Z]{16}' "$tree" > /dev/null || true
+/usr/bin/time -f "rg: %e s wall, %M KB max RSS" rg -c 'AKIA[0-9A-Z]{16}' "$tree" > /dev/null || true
+echo "--- snapaudit check snapshots/example --source (warm cache, second run timed)"
+target/release/snapaudit check snapshots/example --source "$tree" --format json > /dev/null || true
+/usr/bin/time -f "snapaudit: %e s wall, %M KB max RSS" target/release/snapaudit check snapshots/example --source "$tree" --format json > /tmp/snapaudit-bench.json || true
+python3 -c "import json; d=json.load(open('/tmp/snapaudit-bench.json'))['sources']; print('snapaudit scanned', d['files_scanned'], 'files,', d['bytes_scanned'], 'bytes,', d['key_ids_found'], 'key IDs')"
+echo "--- snapaudit check snapshots/example (no --source), for the check itself"
+/usr/bin/time -f "check alone: %e s wall" target/release/snapaudit check snapshots/example --format json > /dev/null || true
