@@ -10,7 +10,6 @@
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
-use rayon::prelude::*;
 use regex::bytes::Regex;
 
 use crate::snapshot::SourceFile;
@@ -239,7 +238,11 @@ pub fn scan(roots: &[PathBuf], options: &Options) -> SourceScan {
         roots: roots.iter().map(|r| r.display().to_string()).collect(),
         ..SourceScan::default()
     };
-    let mut files: Vec<(PathBuf, String)> = Vec::new();
+    // Walk and scan in the same parallel pass (the walker's threads read and search each
+    // file as they find it); results are sorted by path afterwards, so the output does not
+    // depend on the threads.
+    let found: std::sync::Mutex<Vec<(PathBuf, String, FileResult)>> =
+        std::sync::Mutex::new(Vec::new());
     for root in roots {
         if !root.is_dir() {
             out.skipped.push(Skipped {
@@ -258,35 +261,44 @@ pub fn scan(roots: &[PathBuf], options: &Options) -> SourceScan {
             .parents(!options.no_ignore)
             .require_git(false)
             .filter_entry(|e| e.file_name() != ".git")
-            .sort_by_file_name(|a, b| a.cmp(b))
-            .build();
-        for entry in walker {
-            match entry {
-                Ok(e) => {
-                    let display = e.path().display().to_string();
-                    match e.file_type() {
-                        Some(t) if t.is_symlink() => out.skipped.push(Skipped {
-                            path: display,
-                            reason: "symbolic link (not followed)".into(),
-                        }),
-                        Some(t) if t.is_file() => files.push((e.into_path(), display)),
-                        _ => {}
+            .build_parallel();
+        let root_name = root.display().to_string();
+        walker.run(|| {
+            let found = &found;
+            let max = options.max_file_size;
+            let root_name = root_name.clone();
+            Box::new(move |entry| {
+                let result = match entry {
+                    Ok(e) => {
+                        let display = e.path().display().to_string();
+                        match e.file_type() {
+                            Some(t) if t.is_symlink() => Some((
+                                e.into_path(),
+                                display,
+                                FileResult::Skipped("symbolic link (not followed)".into()),
+                            )),
+                            Some(t) if t.is_file() => {
+                                let r = scan_file(e.path(), max);
+                                Some((e.into_path(), display, r))
+                            }
+                            _ => None,
+                        }
                     }
+                    Err(err) => Some((
+                        PathBuf::new(),
+                        root_name.clone(),
+                        FileResult::Skipped(format!("cannot walk: {err}")),
+                    )),
+                };
+                if let (Some(r), Ok(mut all)) = (result, found.lock()) {
+                    all.push(r);
                 }
-                Err(e) => out.skipped.push(Skipped {
-                    path: root.display().to_string(),
-                    reason: format!("cannot walk: {e}"),
-                }),
-            }
-        }
+                ignore::WalkState::Continue
+            })
+        });
     }
-    let results: Vec<(PathBuf, String, FileResult)> = files
-        .into_par_iter()
-        .map(|(path, display)| {
-            let r = scan_file(&path, options.max_file_size);
-            (path, display, r)
-        })
-        .collect();
+    let mut results = found.into_inner().unwrap_or_default();
+    results.sort_by(|a, b| a.1.cmp(&b.1));
     for (path, display, result) in results {
         match result {
             FileResult::Skipped(reason) => out.skipped.push(Skipped {
