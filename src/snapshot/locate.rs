@@ -1,12 +1,15 @@
 //! From a value's path to its place in the file: byte span, line and column.
 //!
-//! serde_json keeps no positions, so a file is parsed a second time with `jsonc-parser`
-//! (strict JSON options) only when something in it has to be shown, and all the paths asked
-//! of one file are resolved in one parse.
+//! serde_json keeps no positions, so a file is scanned a second time, with `jsonc-parser`'s
+//! tokenizer, only when something in it has to be shown; all the paths asked of one file
+//! are resolved in one pass. The pass builds no tree: it follows the tokens with a stack
+//! and looks a value up only where a wanted path can still lie below (a trie of the
+//! wanted paths), so locating a few values in a large file costs one tokenization.
 
-use jsonc_parser::ast::{ObjectPropName, Value};
-use jsonc_parser::common::Ranged;
-use jsonc_parser::{CollectOptions, ParseOptions};
+use std::collections::HashMap;
+
+use jsonc_parser::tokens::Token;
+use jsonc_parser::Scanner;
 
 use super::path::Step;
 
@@ -19,69 +22,171 @@ pub struct Span {
     pub key: Option<(usize, usize)>,
 }
 
-fn strict() -> ParseOptions {
-    ParseOptions {
-        allow_comments: false,
-        allow_loose_object_property_names: false,
-        allow_trailing_commas: false,
-    }
+/// The wanted paths, as a trie.
+#[derive(Default)]
+struct Trie {
+    /// Indices of the paths that end here.
+    here: Vec<usize>,
+    keys: HashMap<String, Trie>,
+    items: HashMap<usize, Trie>,
+}
+
+enum Frame<'t> {
+    Object {
+        node: Option<&'t Trie>,
+        key: Option<(String, (usize, usize))>,
+    },
+    Array {
+        node: Option<&'t Trie>,
+        index: usize,
+    },
+}
+
+/// An open container whose span is wanted: where it started, and for which paths.
+struct Open<'t> {
+    depth: usize,
+    start: usize,
+    key: Option<(usize, usize)>,
+    node: &'t Trie,
 }
 
 /// Resolves every path in `paths` against `text`. A path that does not exist in the text
-/// (or a text that does not parse) gives `None`.
+/// (or a text that is not strict JSON) gives `None`. Of repeated member names, the last
+/// wins, as in serde_json.
 pub fn locate_all(text: &str, paths: &[Vec<Step>]) -> Vec<Option<Span>> {
-    let parsed = jsonc_parser::parse_to_ast(text, &CollectOptions::default(), &strict());
-    let root = match parsed {
-        Ok(result) => result.value,
-        Err(_) => None,
-    };
-    paths
-        .iter()
-        .map(|steps| root.as_ref().and_then(|r| walk(r, steps)))
-        .collect()
+    let mut trie = Trie::default();
+    for (i, steps) in paths.iter().enumerate() {
+        let mut node = &mut trie;
+        for step in steps {
+            node = match step {
+                Step::Key(k) => node.keys.entry(k.to_string()).or_default(),
+                Step::Index(ix) => node.items.entry(*ix).or_default(),
+            };
+        }
+        node.here.push(i);
+    }
+    let mut out = vec![None; paths.len()];
+    if scan(text, &trie, &mut out).is_none() {
+        return vec![None; paths.len()];
+    }
+    out
+}
+
+fn set(out: &mut [Option<Span>], node: &Trie, span: Span) {
+    for &i in &node.here {
+        out[i] = Some(span);
+    }
+}
+
+/// One pass over the tokens. `None` when the text is not well-formed strict JSON.
+fn scan(text: &str, root: &Trie, out: &mut [Option<Span>]) -> Option<()> {
+    let mut scanner = Scanner::new(text);
+    let mut stack: Vec<Frame> = Vec::new();
+    let mut open: Vec<Open> = Vec::new();
+    let mut done_root = false;
+    while let Some(token) = scanner.scan().ok()? {
+        let (start, end) = (scanner.token_start(), scanner.token_end());
+        // The trie node of the value that starts here, and its member name.
+        let (node, key) = match stack.last_mut() {
+            None => {
+                if done_root {
+                    return None;
+                }
+                (Some(root), None)
+            }
+            Some(Frame::Array { node, index }) => (node.and_then(|n| n.items.get(index)), None),
+            Some(Frame::Object { node, key }) => match (&token, key.as_ref()) {
+                // A member name, or the colon after it: not a value.
+                (Token::String(name), None) => {
+                    *key = Some((name.to_string(), (start, end - start)));
+                    continue;
+                }
+                (Token::Colon, _) => continue,
+                (Token::Comma, _) => {
+                    *key = None;
+                    continue;
+                }
+                (Token::CloseBrace, _) => (None, None),
+                (_, Some((name, range))) => {
+                    (node.and_then(|n| n.keys.get(name.as_str())), Some(*range))
+                }
+                (_, None) => return None,
+            },
+        };
+        match token {
+            Token::OpenBrace | Token::OpenBracket => {
+                if let Some(n) = node.filter(|n| !n.here.is_empty()) {
+                    open.push(Open {
+                        depth: stack.len(),
+                        start,
+                        key,
+                        node: n,
+                    });
+                }
+                let below = node.filter(|n| !n.keys.is_empty() || !n.items.is_empty());
+                stack.push(if token == Token::OpenBrace {
+                    Frame::Object {
+                        node: below,
+                        key: None,
+                    }
+                } else {
+                    Frame::Array {
+                        node: below,
+                        index: 0,
+                    }
+                });
+            }
+            Token::CloseBrace | Token::CloseBracket => {
+                stack.pop()?;
+                if open.last().is_some_and(|o| o.depth == stack.len()) {
+                    if let Some(o) = open.pop() {
+                        set(
+                            out,
+                            o.node,
+                            Span {
+                                offset: o.start,
+                                len: end - o.start,
+                                key: o.key,
+                            },
+                        );
+                    }
+                }
+                if stack.is_empty() {
+                    done_root = true;
+                }
+            }
+            Token::Comma => {
+                if let Some(Frame::Array { index, .. }) = stack.last_mut() {
+                    *index += 1;
+                }
+            }
+            Token::String(_) | Token::Number(_) | Token::Boolean(_) | Token::Null => {
+                if let Some(n) = node {
+                    set(
+                        out,
+                        n,
+                        Span {
+                            offset: start,
+                            len: end - start,
+                            key,
+                        },
+                    );
+                }
+                if stack.is_empty() {
+                    done_root = true;
+                }
+            }
+            Token::Colon | Token::Word(_) | Token::CommentLine(_) | Token::CommentBlock(_) => {
+                return None
+            }
+        }
+    }
+    stack.is_empty().then_some(())
 }
 
 /// Resolves one path.
 pub fn locate(text: &str, steps: &[Step]) -> Option<Span> {
     locate_all(text, &[steps.to_vec()]).pop().flatten()
-}
-
-fn walk(root: &Value<'_>, steps: &[Step]) -> Option<Span> {
-    let mut cur = root;
-    let mut key = None;
-    for step in steps {
-        match (cur, step) {
-            (Value::Object(obj), Step::Key(k)) => {
-                // The last member of a name wins, as in serde_json.
-                let prop = obj
-                    .properties
-                    .iter()
-                    .rev()
-                    .find(|p| prop_name(&p.name) == k.as_ref())?;
-                let r = prop.name.range();
-                key = Some((r.start, r.end - r.start));
-                cur = &prop.value;
-            }
-            (Value::Array(arr), Step::Index(i)) => {
-                cur = arr.elements.get(*i)?;
-                key = None;
-            }
-            _ => return None,
-        }
-    }
-    let r = cur.range();
-    Some(Span {
-        offset: r.start,
-        len: r.end - r.start,
-        key,
-    })
-}
-
-fn prop_name<'a>(name: &'a ObjectPropName<'_>) -> &'a str {
-    match name {
-        ObjectPropName::String(s) => s.value.as_ref(),
-        ObjectPropName::Word(w) => w.value,
-    }
 }
 
 #[cfg(test)]

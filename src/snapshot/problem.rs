@@ -13,6 +13,9 @@ pub struct SourceFile {
     pub name: String,
     pub text: Arc<str>,
     named: NamedSource<Arc<str>>,
+    /// Byte offsets where lines start, built on the first `line_col` (so that locating
+    /// many findings in one large file stays linear).
+    lines: Arc<std::sync::OnceLock<Vec<usize>>>,
 }
 
 impl fmt::Debug for SourceFile {
@@ -28,7 +31,12 @@ impl SourceFile {
         let name = name.into();
         let text = text.into();
         let named = NamedSource::new(&name, text.clone());
-        SourceFile { name, text, named }
+        SourceFile {
+            name,
+            text,
+            named,
+            lines: Arc::new(std::sync::OnceLock::new()),
+        }
     }
 
     pub fn named_source(&self) -> &NamedSource<Arc<str>> {
@@ -37,7 +45,25 @@ impl SourceFile {
 
     /// 1-based line and character column of a byte offset.
     pub fn line_col(&self, offset: usize) -> (usize, usize) {
-        line_col(&self.text, offset)
+        let text = &*self.text;
+        let starts = self.lines.get_or_init(|| {
+            std::iter::once(0)
+                .chain(
+                    text.bytes()
+                        .enumerate()
+                        .filter(|(_, b)| *b == b'\n')
+                        .map(|(i, _)| i + 1),
+                )
+                .collect()
+        });
+        let mut offset = offset.min(text.len());
+        while !text.is_char_boundary(offset) {
+            offset -= 1;
+        }
+        let line = starts.partition_point(|&s| s <= offset);
+        let line_start = starts.get(line.saturating_sub(1)).copied().unwrap_or(0);
+        let column = text[line_start..offset].chars().count() + 1;
+        (line, column)
     }
 }
 

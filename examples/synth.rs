@@ -1,0 +1,419 @@
+//! A large, realistic snapshot for benchmarks (docs/performance.md), in the documented
+//! format, from a seed.
+//!
+//! ```sh
+//! cargo run --release --example synth -- --out /tmp/big --scale 1
+//! cargo run --release --example synth -- --out /tmp/big-later --scale 1 --drift 0.02
+//! ```
+//!
+//! At `--scale 1`: 20,000 IAM users (with the credential report and every per-user file),
+//! 100,000 security groups, 200,000 instances with their network interfaces, across 17
+//! regions, with about 5% of everything misconfigured. `--drift F` changes a fraction F of
+//! the resources (instance types, security group rules, users' MFA) while keeping the rest
+//! identical, for `diff`.
+
+#![allow(
+    clippy::expect_used,
+    clippy::unwrap_used,
+    clippy::panic,
+    reason = "a benchmark tool"
+)]
+
+use std::fmt::Write as _;
+use std::io::Write as _;
+use std::path::{Path, PathBuf};
+
+use base64::Engine as _;
+use serde_json::{json, Value};
+use sha2::{Digest, Sha256};
+
+const REGIONS: [&str; 17] = [
+    "us-east-1",
+    "us-east-2",
+    "us-west-1",
+    "us-west-2",
+    "ca-central-1",
+    "eu-west-1",
+    "eu-west-2",
+    "eu-west-3",
+    "eu-central-1",
+    "eu-north-1",
+    "ap-south-1",
+    "ap-northeast-1",
+    "ap-northeast-2",
+    "ap-northeast-3",
+    "ap-southeast-1",
+    "ap-southeast-2",
+    "sa-east-1",
+];
+const ACCOUNT: &str = "123456789012";
+
+struct Args {
+    out: PathBuf,
+    scale: f64,
+    seed: u64,
+    drift: f64,
+    misconfig: f64,
+}
+
+fn args() -> Args {
+    let mut a = Args {
+        out: PathBuf::from("/tmp/snapaudit-synth"),
+        scale: 1.0,
+        seed: 7,
+        drift: 0.0,
+        misconfig: 0.05,
+    };
+    let mut it = std::env::args().skip(1);
+    while let Some(flag) = it.next() {
+        let v = it.next().unwrap_or_else(|| panic!("{flag} needs a value"));
+        match flag.as_str() {
+            "--out" => a.out = PathBuf::from(v),
+            "--scale" => a.scale = v.parse().expect("--scale F"),
+            "--seed" => a.seed = v.parse().expect("--seed N"),
+            "--drift" => a.drift = v.parse().expect("--drift F"),
+            "--misconfig" => a.misconfig = v.parse().expect("--misconfig F"),
+            other => panic!("unknown flag {other}"),
+        }
+    }
+    a
+}
+
+struct Writer {
+    root: PathBuf,
+    calls: Vec<Value>,
+    bytes: u64,
+}
+
+impl Writer {
+    fn write(
+        &mut self,
+        rel: &str,
+        service: &str,
+        operation: &str,
+        region: &str,
+        params: Value,
+        value: &Value,
+    ) {
+        let path = self.root.join(rel);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        let mut buf = Vec::new();
+        let fmt = serde_json::ser::PrettyFormatter::with_indent(b"    ");
+        let mut ser = serde_json::Serializer::with_formatter(&mut buf, fmt);
+        serde::Serialize::serialize(value, &mut ser).unwrap();
+        buf.push(b'\n');
+        std::fs::File::create(&path)
+            .unwrap()
+            .write_all(&buf)
+            .unwrap();
+        self.bytes += buf.len() as u64;
+        let sha: String = Sha256::digest(&buf)
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect();
+        self.calls.push(
+            json!({"path": rel, "service": service, "operation": operation, "region": region,
+                               "parameters": params, "status": "ok", "sha256": sha}),
+        );
+    }
+
+    fn fail(&mut self, rel: &str, service: &str, operation: &str, region: &str, code: &str) {
+        self.calls.push(json!({"path": rel, "service": service, "operation": operation, "region": region,
+                               "parameters": {}, "status": "error", "error": {"code": code, "message": "synthetic"}}));
+    }
+}
+
+fn time(days_before: u64) -> String {
+    // Capture time 2026-11-02T09:00:00Z minus `days_before` days.
+    let capture = chrono::DateTime::parse_from_rfc3339("2026-11-02T09:00:00+00:00").unwrap();
+    (capture - chrono::Duration::days(days_before as i64))
+        .format("%Y-%m-%dT%H:%M:%S+00:00")
+        .to_string()
+}
+
+fn main() {
+    let a = args();
+    let mut rng = fastrand::Rng::with_seed(a.seed);
+    // Drift draws from its own stream, so the base stays identical whatever --drift is.
+    let mut drift_rng = fastrand::Rng::with_seed(a.seed ^ 0x5eed);
+    let mut drifted = |p: f64| p > 0.0 && drift_rng.f64() < p;
+    let n_users = (20_000.0 * a.scale) as usize;
+    let n_sgs = (100_000.0 * a.scale) as usize;
+    let n_instances = (200_000.0 * a.scale) as usize;
+    if a.out.exists() {
+        std::fs::remove_dir_all(&a.out).unwrap();
+    }
+    let mut w = Writer {
+        root: a.out.clone(),
+        calls: Vec::new(),
+        bytes: 0,
+    };
+    let bad = |rng: &mut fastrand::Rng| rng.f64() < a.misconfig;
+
+    w.write("sts/get-caller-identity.json", "sts", "GetCallerIdentity", "us-east-1", json!({}),
+        &json!({"UserId": "AIDASYNTH", "Account": ACCOUNT, "Arn": format!("arn:aws:iam::{ACCOUNT}:user/auditor")}));
+    w.write("iam/get-account-password-policy.json", "iam", "GetAccountPasswordPolicy", "us-east-1", json!({}),
+        &json!({"PasswordPolicy": {"MinimumPasswordLength": 12, "RequireSymbols": true, "RequireNumbers": true,
+            "RequireUppercaseCharacters": true, "RequireLowercaseCharacters": true, "AllowUsersToChangePassword": true,
+            "ExpirePasswords": false, "PasswordReusePrevention": 24}}));
+    w.write("iam/get-account-summary.json", "iam", "GetAccountSummary", "us-east-1", json!({}),
+        &json!({"SummaryMap": {"AccountMFAEnabled": 1, "AccountAccessKeysPresent": 0, "Users": n_users, "MFADevices": n_users / 2}}));
+
+    // IAM users, keys, MFA, credential report.
+    let mut users = Vec::with_capacity(n_users);
+    let mut virtual_mfa = Vec::new();
+    let mut details = Vec::with_capacity(n_users);
+    let mut csv = String::from("user,arn,user_creation_time,password_enabled,password_last_used,password_last_changed,password_next_rotation,mfa_active,access_key_1_active,access_key_1_last_rotated,access_key_1_last_used_date,access_key_1_last_used_region,access_key_1_last_used_service,access_key_2_active,access_key_2_last_rotated,access_key_2_last_used_date,access_key_2_last_used_region,access_key_2_last_used_service,cert_1_active,cert_1_last_rotated,cert_2_active,cert_2_last_rotated\n");
+    let _ = writeln!(csv, "<root_account>,arn:aws:iam::{ACCOUNT}:root,{},not_supported,{},not_supported,not_supported,true,false,N/A,N/A,N/A,N/A,false,N/A,N/A,N/A,N/A,false,N/A,false,N/A", time(2000), time(200));
+    for i in 0..n_users {
+        let name = format!("user-{i:06}");
+        let arn = format!("arn:aws:iam::{ACCOUNT}:user/{name}");
+        let created = time(100 + rng.u64(0..2000));
+        let console = rng.f64() < 0.6;
+        let mut mfa = console && !bad(&mut rng);
+        if drifted(a.drift) {
+            mfa = !mfa;
+        }
+        users.push(json!({"Path": "/", "UserName": name, "UserId": format!("AIDA{i:016}"), "Arn": arn, "CreateDate": created}));
+        let n_keys = if rng.f64() < 0.5 {
+            1
+        } else if bad(&mut rng) {
+            2
+        } else {
+            0
+        };
+        let mut keys = Vec::new();
+        let mut cells = Vec::new();
+        for k in 0..2 {
+            if k < n_keys {
+                let id = format!("AKIA{:012}{k:04}", i);
+                let age = if bad(&mut rng) {
+                    200 + rng.u64(0..800)
+                } else {
+                    rng.u64(1..80)
+                };
+                let used = time(rng.u64(0..30));
+                keys.push(json!({"UserName": name, "AccessKeyId": id, "Status": "Active", "CreateDate": time(age)}));
+                w.write(&format!("iam/get-access-key-last-used/{id}.json"), "iam", "GetAccessKeyLastUsed", "us-east-1",
+                    json!({"AccessKeyId": id}),
+                    &json!({"UserName": name, "AccessKeyLastUsed": {"LastUsedDate": used, "ServiceName": "s3", "Region": "us-east-1"}}));
+                cells.push(format!("true,{},{used},us-east-1,s3", time(age)));
+            } else {
+                cells.push("false,N/A,N/A,N/A,N/A".into());
+            }
+        }
+        w.write(
+            &format!("iam/list-access-keys/{name}.json"),
+            "iam",
+            "ListAccessKeys",
+            "us-east-1",
+            json!({"UserName": name}),
+            &json!({"AccessKeyMetadata": keys}),
+        );
+        let devices: Vec<Value> = if mfa {
+            let serial = format!("arn:aws:iam::{ACCOUNT}:mfa/{name}");
+            virtual_mfa.push(json!({"SerialNumber": serial, "User": {"UserName": name, "Arn": arn}, "EnableDate": created}));
+            vec![json!({"UserName": name, "SerialNumber": serial, "EnableDate": created})]
+        } else {
+            Vec::new()
+        };
+        w.write(
+            &format!("iam/list-mfa-devices/{name}.json"),
+            "iam",
+            "ListMFADevices",
+            "us-east-1",
+            json!({"UserName": name}),
+            &json!({"MFADevices": devices}),
+        );
+        let _ = writeln!(
+            csv,
+            "{name},{arn},{created},{console},{},{created},N/A,{mfa},{},{},false,N/A,false,N/A",
+            if console {
+                time(rng.u64(0..90))
+            } else {
+                "N/A".into()
+            },
+            cells[0],
+            cells[1]
+        );
+        let attached: Vec<Value> = if bad(&mut rng) {
+            vec![
+                json!({"PolicyName": "power", "PolicyArn": format!("arn:aws:iam::{ACCOUNT}:policy/power")}),
+            ]
+        } else {
+            Vec::new()
+        };
+        details.push(json!({"Path": "/", "UserName": name, "UserId": format!("AIDA{i:016}"), "Arn": arn, "CreateDate": created,
+            "UserPolicyList": [], "GroupList": ["developers"], "AttachedManagedPolicies": attached}));
+    }
+    w.write(
+        "iam/list-users.json",
+        "iam",
+        "ListUsers",
+        "us-east-1",
+        json!({}),
+        &json!({"Users": users}),
+    );
+    w.write(
+        "iam/list-virtual-mfa-devices.json",
+        "iam",
+        "ListVirtualMFADevices",
+        "us-east-1",
+        json!({}),
+        &json!({"VirtualMFADevices": virtual_mfa}),
+    );
+    w.write("iam/get-account-authorization-details.json", "iam", "GetAccountAuthorizationDetails", "us-east-1", json!({}),
+        &json!({"UserDetailList": details, "GroupDetailList": [], "RoleDetailList": [], "Policies": [
+            {"PolicyName": "power", "PolicyId": "ANPASYNTH", "Arn": format!("arn:aws:iam::{ACCOUNT}:policy/power"), "Path": "/",
+             "DefaultVersionId": "v1", "AttachmentCount": 1, "IsAttachable": true, "CreateDate": time(900), "UpdateDate": time(900),
+             "PolicyVersionList": [{"Document": {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]},
+                                    "VersionId": "v1", "IsDefaultVersion": true, "CreateDate": time(900)}]}]}));
+    let content = base64::engine::general_purpose::STANDARD.encode(csv.as_bytes());
+    w.write("iam/get-credential-report.json", "iam", "GetCredentialReport", "us-east-1", json!({}),
+        &json!({"Content": content, "ReportFormat": "text/csv", "GeneratedTime": "2026-11-02T08:59:30+00:00"}));
+
+    // EC2, per region.
+    let per = |n: usize, r: usize| n / REGIONS.len() + usize::from(r < n % REGIONS.len());
+    let mut sg_base = 0usize;
+    let mut inst_base = 0usize;
+    for (ri, region) in REGIONS.iter().enumerate() {
+        let vpc = format!("vpc-{ri:04}00000000d");
+        let default_vpc = format!("vpc-{ri:04}00000000e");
+        w.write(&format!("ec2/{region}/describe-vpcs.json"), "ec2", "DescribeVpcs", region, json!({}),
+            &json!({"Vpcs": [
+                {"CidrBlock": "10.0.0.0/16", "State": "available", "VpcId": vpc, "OwnerId": ACCOUNT, "IsDefault": false},
+                {"CidrBlock": "172.31.0.0/16", "State": "available", "VpcId": default_vpc, "OwnerId": ACCOUNT, "IsDefault": true}]}));
+        let n_sg = per(n_sgs, ri);
+        let mut sgs = Vec::with_capacity(n_sg);
+        for g in 0..n_sg {
+            let id = format!("sg-{:017x}", sg_base + g);
+            let mut perms = vec![
+                json!({"IpProtocol": "tcp", "FromPort": 443, "ToPort": 443, "UserIdGroupPairs": [],
+                "IpRanges": [{"CidrIp": "10.0.0.0/8"}], "Ipv6Ranges": [], "PrefixListIds": []}),
+            ];
+            if bad(&mut rng) || drifted(a.drift) {
+                perms.push(json!({"IpProtocol": "tcp", "FromPort": 22, "ToPort": 22, "UserIdGroupPairs": [],
+                    "IpRanges": [{"CidrIp": "0.0.0.0/0"}], "Ipv6Ranges": [], "PrefixListIds": []}));
+            }
+            sgs.push(json!({"GroupName": if g == 0 { "default".to_owned() } else { format!("app-{g}") },
+                "Description": "synthetic", "IpPermissions": perms, "OwnerId": ACCOUNT, "GroupId": id,
+                "IpPermissionsEgress": [{"IpProtocol": "-1", "UserIdGroupPairs": [], "IpRanges": [{"CidrIp": "0.0.0.0/0"}],
+                    "Ipv6Ranges": [], "PrefixListIds": []}], "VpcId": vpc}));
+        }
+        let n_inst = per(n_instances, ri);
+        let images: Vec<String> = (0..20).map(|k| format!("ami-{ri:04}{k:013}")).collect();
+        let mut reservations = Vec::with_capacity(n_inst);
+        let mut enis = Vec::with_capacity(n_inst);
+        for k in 0..n_inst {
+            let n = inst_base + k;
+            let id = format!("i-{n:017x}");
+            let eni = format!("eni-{n:017x}");
+            let sg = format!("sg-{:017x}", sg_base + rng.usize(0..n_sg.max(1)));
+            let public = bad(&mut rng);
+            let itype = if drifted(a.drift) {
+                "m5.large"
+            } else {
+                "t3.micro"
+            };
+            let in_vpc = if bad(&mut rng) { &default_vpc } else { &vpc };
+            let mut inst = json!({"AmiLaunchIndex": 0, "ImageId": images[rng.usize(0..images.len())], "InstanceId": id,
+                "InstanceType": itype, "LaunchTime": time(rng.u64(1..400)),
+                "Placement": {"AvailabilityZone": format!("{region}a"), "GroupName": "", "Tenancy": "default"},
+                "PrivateDnsName": format!("ip-10-0-{}-{}.ec2.internal", k % 250, k % 200), "PrivateIpAddress": format!("10.0.{}.{}", k % 250, k % 200),
+                "State": {"Code": 16, "Name": "running"}, "SubnetId": format!("subnet-{ri:017}"), "VpcId": in_vpc,
+                "NetworkInterfaces": [{"NetworkInterfaceId": eni, "Groups": [{"GroupId": sg, "GroupName": "app"}],
+                    "PrivateIpAddress": format!("10.0.{}.{}", k % 250, k % 200), "Status": "in-use", "VpcId": in_vpc}],
+                "SecurityGroups": [{"GroupId": sg, "GroupName": "app"}],
+                "Tags": [{"Key": "Name", "Value": format!("web-{n}")}, {"Key": "team", "Value": format!("team-{}", n % 40)}]});
+            if public {
+                inst["PublicIpAddress"] = json!(format!("54.{}.{}.{}", ri, k % 250, k % 200));
+            }
+            reservations.push(json!({"Groups": [], "Instances": [inst], "OwnerId": ACCOUNT, "ReservationId": format!("r-{n:017x}")}));
+            enis.push(json!({"Attachment": {"InstanceId": id, "Status": "attached", "DeviceIndex": 0},
+                "AvailabilityZone": format!("{region}a"), "Groups": [{"GroupId": sg, "GroupName": "app"}],
+                "InterfaceType": "interface", "NetworkInterfaceId": eni, "OwnerId": ACCOUNT, "PrivateIpAddress": "10.0.0.1",
+                "Status": "in-use", "SubnetId": format!("subnet-{ri:017}"), "VpcId": in_vpc}));
+        }
+        let image_docs: Vec<Value> = images.iter().enumerate().map(|(k, id)| json!({
+            "ImageId": id, "Name": format!("base-{k}"), "CreationDate": format!("{}.000Z", &time(if k < 2 { 500 } else { 30 })[..19]),
+            "OwnerId": ACCOUNT, "State": "available", "Public": false})).collect();
+        w.write(
+            &format!("ec2/{region}/describe-security-groups.json"),
+            "ec2",
+            "DescribeSecurityGroups",
+            region,
+            json!({}),
+            &json!({"SecurityGroups": sgs}),
+        );
+        w.write(
+            &format!("ec2/{region}/describe-instances.json"),
+            "ec2",
+            "DescribeInstances",
+            region,
+            json!({}),
+            &json!({"Reservations": reservations}),
+        );
+        w.write(
+            &format!("ec2/{region}/describe-network-interfaces.json"),
+            "ec2",
+            "DescribeNetworkInterfaces",
+            region,
+            json!({}),
+            &json!({"NetworkInterfaces": enis}),
+        );
+        w.write(
+            &format!("ec2/{region}/describe-images.json"),
+            "ec2",
+            "DescribeImages",
+            region,
+            json!({"Filters": [{"Name": "image-id", "Values": images}]}),
+            &json!({"Images": image_docs}),
+        );
+        let trail = json!({"Name": "org-trail", "S3BucketName": "logs", "IncludeGlobalServiceEvents": true, "IsMultiRegionTrail": true,
+            "HomeRegion": "us-east-1", "TrailARN": format!("arn:aws:cloudtrail:us-east-1:{ACCOUNT}:trail/org-trail"),
+            "LogFileValidationEnabled": true, "KmsKeyId": format!("arn:aws:kms:us-east-1:{ACCOUNT}:key/synth"),
+            "HasCustomEventSelectors": false, "HasInsightSelectors": false, "IsOrganizationTrail": false});
+        w.write(
+            &format!("cloudtrail/{region}/describe-trails.json"),
+            "cloudtrail",
+            "DescribeTrails",
+            region,
+            json!({}),
+            &json!({"trailList": [trail]}),
+        );
+        sg_base += n_sg;
+        inst_base += n_inst;
+    }
+    w.write("cloudtrail/us-east-1/get-trail-status/org-trail.json", "cloudtrail", "GetTrailStatus", "us-east-1", json!({"Name": "org-trail"}),
+        &json!({"IsLogging": true, "LatestDeliveryTime": "2026-11-02T08:55:00+00:00", "StartLoggingTime": time(700)}));
+    w.write("cloudtrail/us-east-1/get-event-selectors/org-trail.json", "cloudtrail", "GetEventSelectors", "us-east-1", json!({"TrailName": "org-trail"}),
+        &json!({"TrailARN": format!("arn:aws:cloudtrail:us-east-1:{ACCOUNT}:trail/org-trail"),
+                "EventSelectors": [{"ReadWriteType": "All", "IncludeManagementEvents": true, "DataResources": [], "ExcludeManagementEventSources": []}]}));
+    w.write("cloudwatch/us-east-1/describe-alarms.json", "cloudwatch", "DescribeAlarms", "us-east-1", json!({}),
+        &json!({"MetricAlarms": [{"AlarmName": "billing", "AlarmArn": format!("arn:aws:cloudwatch:us-east-1:{ACCOUNT}:alarm:billing"),
+            "ActionsEnabled": true, "AlarmActions": [format!("arn:aws:sns:us-east-1:{ACCOUNT}:billing")], "MetricName": "EstimatedCharges",
+            "Namespace": "AWS/Billing", "Statistic": "Maximum", "Period": 21600, "EvaluationPeriods": 1, "Threshold": 1000.0,
+            "ComparisonOperator": "GreaterThanThreshold", "StateValue": "OK"}], "CompositeAlarms": []}));
+    w.fail(
+        "support/describe-trusted-advisor-checks.json",
+        "support",
+        "DescribeTrustedAdvisorChecks",
+        "us-east-1",
+        "SubscriptionRequiredException",
+    );
+
+    let mut calls = std::mem::take(&mut w.calls);
+    calls.sort_by(|a, b| a["path"].as_str().cmp(&b["path"].as_str()));
+    let mut regions: Vec<&str> = REGIONS.to_vec();
+    regions.sort_unstable();
+    let manifest = json!({"schema_version": 1, "tool": {"name": "snapaudit-synth", "version": env!("CARGO_PKG_VERSION")},
+        "account_id": ACCOUNT, "caller_arn": format!("arn:aws:iam::{ACCOUNT}:user/auditor"), "partition": "aws",
+        "regions": regions, "started_at": "2026-11-02T09:00:00Z",
+        "finished_at": "2026-11-02T09:20:00Z", "calls": calls});
+    let mut text = serde_json::to_string_pretty(&manifest).unwrap();
+    text.push('\n');
+    std::fs::write(w.root.join("manifest.json"), &text).unwrap();
+    let files = manifest["calls"].as_array().map(|c| c.len()).unwrap_or(0);
+    eprintln!("wrote {} ({} calls, {} bytes of responses): {n_users} users, {n_sgs} security groups, {n_instances} instances",
+        Path::new(&a.out).display(), files, w.bytes + text.len() as u64);
+}

@@ -1,0 +1,36 @@
+#!/usr/bin/env bash
+# Whole-process benchmark of check and diff on large synthetic snapshots (docs/performance.md).
+# Usage: scripts/bench.sh [SCALE...]   (default: 0.1 1; 1 = 20k users, 100k groups, 200k instances)
+# Prints, per scale: snapshot bytes, the parse-only floor, check (wall, peak RSS), their
+# ratios, and diff of two snapshots of that scale (2% drift) against one check.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+scales=("$@")
+[ ${#scales[@]} -eq 0 ] && scales=(0.1 1)
+cargo build --release --quiet --example synth --example parse_floor
+cargo build --release --quiet
+bin=target/release
+work=${BENCH_DIR:-/tmp/snapaudit-bench}
+mkdir -p "$work"
+measure() { # label, command... → "seconds peak_kb"
+    local out
+    out=$( { /usr/bin/time -f "%e %M" "$@" > /dev/null 2> /dev/null; } 2>&1 | tail -1 ) || true
+    echo "$out"
+}
+printf '%-6s %12s %9s %9s %10s %7s %8s %9s %7s\n' scale bytes floor_s check_s check_rss check/fl rss/bytes diff_s diff/chk
+for s in "${scales[@]}"; do
+    a="$work/a-$s"; b="$work/b-$s"
+    [ -f "$a/manifest.json" ] || "$bin/examples/synth" --out "$a" --scale "$s" 2>/dev/null
+    [ -f "$b/manifest.json" ] || "$bin/examples/synth" --out "$b" --scale "$s" --drift 0.02 2>/dev/null
+    bytes=$(du -sb "$a" | cut -f1)
+    # Warm the page cache once, then time.
+    "$bin/examples/parse_floor" "$a" 2>/dev/null
+    read -r floor _ < <(measure "$bin/examples/parse_floor" "$a")
+    read -r check rss < <(measure "$bin/snapaudit" check "$a" --format json)
+    read -r diff _ < <(measure "$bin/snapaudit" diff "$a" "$b" --format json)
+    python3 - "$s" "$bytes" "$floor" "$check" "$rss" "$diff" <<'PY'
+import sys
+s, b, fl, ch, rss, df = sys.argv[1], int(sys.argv[2]), float(sys.argv[3]), float(sys.argv[4]), int(sys.argv[5]), float(sys.argv[6])
+print(f"{s:<6} {b:>12} {fl:>9.2f} {ch:>9.2f} {rss*1024:>10} {ch/fl:>7.2f} {rss*1024/b:>8.2f} {df:>9.2f} {df/ch:>7.2f}")
+PY
+done
