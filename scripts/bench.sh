@@ -12,10 +12,12 @@ cargo build --release --quiet
 bin=target/release
 work=${BENCH_DIR:-/tmp/snapaudit-bench}
 mkdir -p "$work"
-measure() { # label, command... → "seconds peak_kb"
-    local out
-    out=$( { /usr/bin/time -f "%e %M" "$@" > /dev/null 2> /dev/null; } 2>&1 | tail -1 ) || true
-    echo "$out"
+measure() { # command... → "seconds peak_kb" (exit codes 1 and 2 are results here, not failures)
+    local t
+    t=$(mktemp)
+    /usr/bin/time -o "$t" -f "%e %M" "$@" > /dev/null 2>&1 || true
+    tail -1 "$t"
+    rm -f "$t"
 }
 printf '%-6s %12s %9s %9s %10s %7s %8s %9s %7s\n' scale bytes floor_s check_s check_rss check/fl rss/bytes diff_s diff/chk
 for s in "${scales[@]}"; do
