@@ -688,6 +688,10 @@ pub fn register(engine: &mut Engine) {
 
     // queries, helpers, reporting
     engine
+        .register_fn("tally", |d: Doc, expr: &str| -> RhaiResult<Map> {
+            tally(&d.root()?, expr)
+        })
+        .register_fn("tally", |n: Node, expr: &str| tally(&n, expr))
         .register_fn("query", |d: Doc, expr: &str| -> RhaiResult<Dynamic> {
             query(&d.root()?, expr)
         })
@@ -767,13 +771,13 @@ fn make_runtime() -> jmespath::Runtime {
     }
 }
 
-fn query(node: &Node, expr: &str) -> RhaiResult<Dynamic> {
+/// Runs a JMESPath expression against a node; the raw result.
+fn search(node: &Node, expr: &str) -> RhaiResult<Rcvar> {
     let compiled = COMPILED.with(|c| {
         let mut cache = c.borrow_mut();
         if let Some(found) = cache.get(expr) {
             return Ok(found.clone());
         }
-        // Parse the user's own expression first, so errors speak of what they wrote.
         jmespath::parse(expr)?;
         let compiled = runtime().compile(&format!("{ROOT_FN}() | ({expr})"))?;
         if cache.len() < 1024 {
@@ -788,8 +792,33 @@ fn query(node: &Node, expr: &str) -> RhaiResult<Dynamic> {
     QUERY_ROOT.with(|r| *r.borrow_mut() = Some(node.var.clone()));
     let result = compiled.search(Variable::Null);
     QUERY_ROOT.with(|r| *r.borrow_mut() = None);
-    match result {
-        Ok(result) => Ok(from_query(&node.file, &result)),
-        Err(e) => fail(format!("JMESPath: {e}")),
+    result.or_else(|e| fail(format!("JMESPath: {e}")))
+}
+
+/// `tally(doc, "NetworkInterfaces[].Groups[].GroupId")`: how many times each value of the
+/// expression's result list occurs, as a map (computed in Rust: an index for joins over
+/// large lists, without a Rhai loop).
+fn tally(node: &Node, expr: &str) -> RhaiResult<Map> {
+    let result = search(node, expr)?;
+    let mut counts: std::collections::HashMap<String, i64> = std::collections::HashMap::new();
+    let mut add = |v: &Rcvar| match &**v {
+        Variable::String(s) => *counts.entry(s.clone()).or_default() += 1,
+        Variable::Number(n) => *counts.entry(n.to_string()).or_default() += 1,
+        Variable::Bool(b) => *counts.entry(b.to_string()).or_default() += 1,
+        _ => {}
+    };
+    match &*result {
+        Variable::Array(items) => items.iter().for_each(&mut add),
+        Variable::Null => {}
+        _ => add(&result),
     }
+    Ok(counts
+        .into_iter()
+        .map(|(k, v)| (k.into(), Dynamic::from(v)))
+        .collect())
+}
+
+fn query(node: &Node, expr: &str) -> RhaiResult<Dynamic> {
+    let result = search(node, expr)?;
+    Ok(from_query(&node.file, &result))
 }
