@@ -131,10 +131,21 @@ fn parse_csv(
     let mut rows = Vec::new();
     for record in reader.records() {
         let record = record.map_err(|e| Box::new(csv_problem(&source, &e, "here")))?;
-        let (line, start) = match record.position() {
+        let (mut line, mut start) = match record.position() {
             Some(p) => (p.line() as usize, p.byte() as usize),
             None => (0, 0),
         };
+        // The reader skips blank lines; the record starts after them.
+        while let Some(b) = text
+            .as_bytes()
+            .get(start)
+            .filter(|b| matches!(b, b'\n' | b'\r'))
+        {
+            if *b == b'\n' {
+                line += 1;
+            }
+            start += 1;
+        }
         let spans = cell_spans(&text, start, record.len());
         rows.push(ReportRow {
             line,
@@ -213,6 +224,18 @@ fn cell_spans(text: &str, start: usize, count: usize) -> Vec<(usize, usize)> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn blank_lines_before_a_row_do_not_shift_its_cells() {
+        // Found by the credential_report fuzz target.
+        let csv = "user,arn,user_cd\n\n\n\nr,arn,usr\n\n\n";
+        let report = decode(Some(&encode(csv)), None, "x.json", || None).expect("decodes");
+        let row = &report.rows[0];
+        assert_eq!(row.line, 5);
+        for (cell, (o, l)) in row.cells.iter().zip(&row.spans) {
+            assert_eq!(&report.source.text[*o..*o + *l], cell);
+        }
+    }
 
     fn encode(csv: &str) -> String {
         base64::engine::general_purpose::STANDARD.encode(csv)
