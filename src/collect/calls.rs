@@ -165,6 +165,11 @@ where
         .map_err(|e| ("UnreadableResponse".to_owned(), e.0))
 }
 
+/// IAM's pagination: the marker of the next page, while the answer is truncated.
+fn next_marker(truncated: bool, marker: Option<&str>) -> Option<String> {
+    marker.filter(|_| truncated).map(str::to_owned)
+}
+
 /// Everything one call needs to be recorded.
 struct Spec {
     path: String,
@@ -443,19 +448,17 @@ async fn iam(sdk: &Sdk, models: &Arc<Models>, sem: &Arc<Semaphore>) -> Vec<Done>
                     .send()
             },
             |o: &aws_sdk_iam::operation::list_users::ListUsersOutput| {
-                o.is_truncated()
-                    .then(|| o.marker().map(str::to_owned))
-                    .flatten()
+                next_marker(o.is_truncated(), o.marker())
             },
         ),
     )
     .await;
     out.push(run(sem, one("iam/list-virtual-mfa-devices.json", "ListVirtualMFADevices"),
         paged(m, "ListVirtualMFADevices", |t, cap| c.list_virtual_mfa_devices().set_marker(t).customize().interceptor(cap).send(),
-            |o: &aws_sdk_iam::operation::list_virtual_mfa_devices::ListVirtualMfaDevicesOutput| o.is_truncated().then(|| o.marker().map(str::to_owned)).flatten())).await);
+            |o: &aws_sdk_iam::operation::list_virtual_mfa_devices::ListVirtualMfaDevicesOutput| next_marker(o.is_truncated(), o.marker()))).await);
     out.push(run(sem, one("iam/get-account-authorization-details.json", "GetAccountAuthorizationDetails"),
         paged(m, "GetAccountAuthorizationDetails", |t, cap| c.get_account_authorization_details().set_marker(t).customize().interceptor(cap).send(),
-            |o: &aws_sdk_iam::operation::get_account_authorization_details::GetAccountAuthorizationDetailsOutput| o.is_truncated().then(|| o.marker().map(str::to_owned)).flatten())).await);
+            |o: &aws_sdk_iam::operation::get_account_authorization_details::GetAccountAuthorizationDetailsOutput| next_marker(o.is_truncated(), o.marker()))).await);
 
     let names = match &users.outcome {
         Outcome::Ok(v) => strings(v, "Users", "UserName"),
@@ -489,9 +492,7 @@ async fn iam(sdk: &Sdk, models: &Arc<Models>, sem: &Arc<Semaphore>) -> Vec<Done>
                             .send()
                     },
                     |o: &aws_sdk_iam::operation::list_access_keys::ListAccessKeysOutput| {
-                        o.is_truncated()
-                            .then(|| o.marker().map(str::to_owned))
-                            .flatten()
+                        next_marker(o.is_truncated(), o.marker())
                     },
                 ),
             )
@@ -518,9 +519,7 @@ async fn iam(sdk: &Sdk, models: &Arc<Models>, sem: &Arc<Semaphore>) -> Vec<Done>
                                 .send()
                         },
                         |o: &aws_sdk_iam::operation::list_mfa_devices::ListMfaDevicesOutput| {
-                            o.is_truncated()
-                                .then(|| o.marker().map(str::to_owned))
-                                .flatten()
+                            next_marker(o.is_truncated(), o.marker())
                         },
                     ),
                 )

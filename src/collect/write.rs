@@ -5,8 +5,6 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use sha2::{Digest, Sha256};
-
 use super::{CollectError, Done, Outcome};
 use crate::snapshot::manifest::{self, Manifest, ToolInfo, SCHEMA_VERSION};
 
@@ -167,7 +165,7 @@ impl Staging {
                     }
                     private_file(&path, text.as_bytes()).map_err(|e| io(&path, e))?;
                     written.bytes += text.len() as u64;
-                    calls.push(d.manifest_call(Some(sha256(text.as_bytes()))));
+                    calls.push(d.manifest_call(Some(manifest::sha256_hex(text.as_bytes()))));
                 }
                 Outcome::Failed { code, .. } => {
                     let bucket = if manifest::is_absence_code(code) {
@@ -202,13 +200,6 @@ impl Staging {
         private_file(&path, text.as_bytes()).map_err(|e| io(&path, e))?;
         Ok(written)
     }
-}
-
-fn sha256(bytes: &[u8]) -> String {
-    Sha256::digest(bytes)
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
 }
 
 /// Resolves on SIGINT (Ctrl-C) or SIGTERM.

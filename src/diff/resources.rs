@@ -302,18 +302,7 @@ impl Walk<'_> {
                     shown.push(key.clone());
                     match (x.get(key), y.get(key)) {
                         (Some(va), Some(vb)) => self.value(va, vb, resource, shown, members),
-                        (va, vb) => {
-                            if self.volatile.matches(members) {
-                                self.hidden += 1;
-                            } else {
-                                let kind = if va.is_some() {
-                                    Kind::Removed
-                                } else {
-                                    Kind::Added
-                                };
-                                self.push(kind, resource, shown, va, vb);
-                            }
-                        }
+                        (va, vb) => self.one_side(resource, shown, members, va, vb),
                     }
                     shown.pop();
                     members.pop();
@@ -368,18 +357,7 @@ impl Walk<'_> {
                     (Some(va), Some(vb)) => {
                         self.value(va, vb, &inner_resource, &mut inner_shown, members)
                     }
-                    (va, vb) => {
-                        if self.volatile.matches(members) {
-                            self.hidden += 1;
-                        } else {
-                            let kind = if va.is_some() {
-                                Kind::Removed
-                            } else {
-                                Kind::Added
-                            };
-                            self.push(kind, &inner_resource, &inner_shown, va, vb);
-                        }
-                    }
+                    (va, vb) => self.one_side(&inner_resource, &inner_shown, members, va, vb),
                 }
             }
             return;
@@ -396,32 +374,34 @@ impl Walk<'_> {
         for (k, (n, v)) in &ca {
             let m = cb.get(k).map(|e| e.0).unwrap_or(0);
             for _ in m..*n {
-                self.push_element(Kind::Removed, resource, shown, members, v);
+                self.one_side(resource, shown, members, Some(v), None);
             }
         }
         for (k, (n, v)) in &cb {
             let m = ca.get(k).map(|e| e.0).unwrap_or(0);
             for _ in m..*n {
-                self.push_element(Kind::Added, resource, shown, members, v);
+                self.one_side(resource, shown, members, None, Some(v));
             }
         }
     }
 
-    fn push_element(
+    /// A value present on one side only: added or removed, unless it is volatile.
+    fn one_side(
         &mut self,
-        kind: Kind,
         resource: &str,
         shown: &[String],
         members: &[String],
-        v: &Rcvar,
+        old: Option<&Rcvar>,
+        new: Option<&Rcvar>,
     ) {
         if self.volatile.matches(members) {
             self.hidden += 1;
             return;
         }
-        let (old, new) = match kind {
-            Kind::Removed => (Some(v), None),
-            _ => (None, Some(v)),
+        let kind = if old.is_some() {
+            Kind::Removed
+        } else {
+            Kind::Added
         };
         self.push(kind, resource, shown, old, new);
     }

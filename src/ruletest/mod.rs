@@ -13,7 +13,6 @@ use std::sync::Arc;
 
 use base64::Engine as _;
 use serde::Serialize;
-use sha2::{Digest, Sha256};
 
 use crate::config::Config;
 use crate::engine::{self, Outcome, RuleResult};
@@ -505,11 +504,21 @@ fn materialize(case: &Case, base: &Path, dir: &Path) -> Result<(), String> {
             let rel = rel.to_string_lossy().replace('\\', "/");
             let bytes =
                 std::fs::read(entry.path()).map_err(|e| format!("cannot read `{rel}`: {e}"))?;
-            set_call(&rel, CallStatus::Ok, Some(sha256(&bytes)), None);
+            set_call(
+                &rel,
+                CallStatus::Ok,
+                Some(crate::snapshot::manifest::sha256_hex(&bytes)),
+                None,
+            );
         }
     } else {
         for (rel, bytes) in &written {
-            set_call(rel, CallStatus::Ok, Some(sha256(bytes)), None);
+            set_call(
+                rel,
+                CallStatus::Ok,
+                Some(crate::snapshot::manifest::sha256_hex(bytes)),
+                None,
+            );
         }
     }
     for (rel, spec) in &case.errors {
@@ -546,15 +555,6 @@ fn new_call(rel: &str) -> Call {
         sha256: None,
         error: None,
     }
-}
-
-fn sha256(bytes: &[u8]) -> String {
-    let digest = Sha256::digest(bytes);
-    let mut hex = String::with_capacity(64);
-    for b in digest {
-        let _ = write!(hex, "{b:02x}");
-    }
-    hex
 }
 
 /// Human output: one line per case, what differs under a failed one, then a summary.

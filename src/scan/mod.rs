@@ -98,25 +98,16 @@ pub struct SourceScan {
     pub bytes_scanned: u64,
 }
 
-fn key_regex() -> &'static Regex {
-    static RE: OnceLock<Regex> = OnceLock::new();
-    RE.get_or_init(|| {
-        // Built from constants; a failure would be a bug caught by every test.
-        Regex::new(r"(?:AKIA|ASIA|ABIA|ACCA)[A-Z0-9]{16}").unwrap_or_else(|_| unreachable_regex())
-    })
+fn key_regex() -> Option<&'static Regex> {
+    static RE: OnceLock<Option<Regex>> = OnceLock::new();
+    RE.get_or_init(|| Regex::new(r"(?:AKIA|ASIA|ABIA|ACCA)[A-Z0-9]{16}").ok())
+        .as_ref()
 }
 
-fn secret_regex() -> &'static Regex {
-    static RE: OnceLock<Regex> = OnceLock::new();
-    RE.get_or_init(|| Regex::new(r"[A-Za-z0-9/+]{40}").unwrap_or_else(|_| unreachable_regex()))
-}
-
-#[allow(
-    clippy::panic,
-    reason = "constant patterns that compile in every test run"
-)]
-fn unreachable_regex() -> Regex {
-    panic!("constant regular expression does not compile")
+fn secret_regex() -> Option<&'static Regex> {
+    static RE: OnceLock<Option<Regex>> = OnceLock::new();
+    RE.get_or_init(|| Regex::new(r"[A-Za-z0-9/+]{40}").ok())
+        .as_ref()
 }
 
 fn is_word(b: u8) -> bool {
@@ -179,14 +170,17 @@ fn this_and_next_line(bytes: &[u8], offset: usize) -> (usize, usize) {
 /// Access key IDs (whole tokens) and their nearby secrets in one file's bytes.
 pub fn find(bytes: &[u8]) -> Vec<(String, Span, Option<Span>)> {
     let mut out = Vec::new();
-    for m in key_regex().find_iter(bytes) {
+    let (Some(keys), Some(secrets)) = (key_regex(), secret_regex()) else {
+        return out;
+    };
+    for m in keys.find_iter(bytes) {
         let (s, e) = (m.start(), m.end());
         if (s > 0 && is_word(bytes[s - 1])) || (e < bytes.len() && is_word(bytes[e])) {
             continue;
         }
         let id = String::from_utf8_lossy(m.as_bytes()).into_owned();
         let (ls, le) = this_and_next_line(bytes, s);
-        let secret = secret_regex()
+        let secret = secrets
             .find_iter(&bytes[ls..le])
             .map(|c| (ls + c.start(), ls + c.end()))
             .find(|&(cs, ce)| {
@@ -340,9 +334,13 @@ impl SourceScan {
         f.masked
             .get_or_init(|| {
                 let mut bytes = std::fs::read(&f.path).ok()?;
-                for (_, _, secret) in find(&bytes.clone()) {
-                    if let Some(s) = secret {
-                        for b in &mut bytes[s.offset..s.offset + s.len] {
+                for h in self.hits.iter().filter(|h| h.file == file) {
+                    if let Some(sp) = h.secret {
+                        for b in bytes
+                            .get_mut(sp.offset..sp.offset + sp.len)
+                            .into_iter()
+                            .flatten()
+                        {
                             *b = b'*';
                         }
                     }

@@ -8,7 +8,6 @@ use std::sync::{Arc, OnceLock};
 use chrono::{DateTime, Utc};
 use jmespath::{Rcvar, Variable};
 use rayon::prelude::*;
-use sha2::{Digest, Sha256};
 
 use super::credential_report::{self, CredentialReport};
 use super::locate;
@@ -514,7 +513,7 @@ fn parse_response(
     let mut problems = Vec::new();
     let shown = show(&file.rel);
     if let Some(expected) = expected_sha {
-        let actual = hex(&Sha256::digest(&file.bytes));
+        let actual = manifest::sha256_hex(&file.bytes);
         if !actual.eq_ignore_ascii_case(expected) {
             problems.push(
                 Problem::warning(
@@ -565,16 +564,6 @@ fn parse_response(
             (SnapFile::new(file.rel, status, None, call), problems)
         }
     }
-}
-
-fn hex(bytes: &[u8]) -> String {
-    use std::fmt::Write as _;
-    bytes
-        .iter()
-        .fold(String::with_capacity(bytes.len() * 2), |mut s, b| {
-            let _ = write!(s, "{b:02x}");
-            s
-        })
 }
 
 /// Regions of a hand-made snapshot: the region folders under each regional service.

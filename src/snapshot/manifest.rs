@@ -73,3 +73,15 @@ pub fn is_absence_code(code: &str) -> bool {
         || code.ends_with(".NotFound")
         || code.ends_with("NotFoundException")
 }
+
+/// The manifest's digest of a file: lowercase hex SHA-256 of its bytes.
+pub fn sha256_hex(bytes: &[u8]) -> String {
+    use sha2::{Digest, Sha256};
+    use std::fmt::Write as _;
+    Sha256::digest(bytes)
+        .iter()
+        .fold(String::with_capacity(64), |mut s, b| {
+            let _ = write!(s, "{b:02x}");
+            s
+        })
+}
