@@ -72,7 +72,7 @@ impl Diagnostic for FindingDiagnostic<'_> {
         self.0
             .location
             .as_ref()
-            .map(|l| l.source.named_source() as &dyn SourceCode)
+            .map(|l| &l.source as &dyn SourceCode)
     }
 
     fn labels(&self) -> Option<Box<dyn Iterator<Item = LabeledSpan> + '_>> {
@@ -82,10 +82,9 @@ impl Diagnostic for FindingDiagnostic<'_> {
             .label
             .clone()
             .unwrap_or_else(|| self.0.severity.to_string());
-        Some(Box::new(std::iter::once(LabeledSpan::new(
+        Some(Box::new(std::iter::once(LabeledSpan::new_with_span(
             Some(text),
-            loc.offset,
-            loc.length,
+            loc.source.label_span(loc.offset, loc.length),
         ))))
     }
 }

@@ -4,7 +4,10 @@
 use std::fmt;
 use std::sync::Arc;
 
-use miette::{Diagnostic, LabeledSpan, NamedSource, SourceCode, SourceSpan};
+use miette::{
+    Diagnostic, LabeledSpan, MietteError, MietteSpanContents, SourceCode, SourceSpan,
+    SpanContents,
+};
 
 /// A file's text, shared by every label that points into it.
 #[derive(Clone)]
@@ -12,7 +15,6 @@ pub struct SourceFile {
     /// The name shown to the user (the path as given on the command line, joined).
     pub name: String,
     pub text: Arc<str>,
-    named: NamedSource<Arc<str>>,
     /// Byte offsets where lines start, built on the first `line_col` (so that locating
     /// many findings in one large file stays linear).
     lines: Arc<std::sync::OnceLock<Vec<usize>>>,
@@ -30,23 +32,17 @@ impl SourceFile {
     pub fn new(name: impl Into<String>, text: impl Into<Arc<str>>) -> Self {
         let name = name.into();
         let text = text.into();
-        let named = NamedSource::new(&name, text.clone());
         SourceFile {
             name,
             text,
-            named,
             lines: Arc::new(std::sync::OnceLock::new()),
         }
     }
 
-    pub fn named_source(&self) -> &NamedSource<Arc<str>> {
-        &self.named
-    }
-
-    /// 1-based line and character column of a byte offset.
-    pub fn line_col(&self, offset: usize) -> (usize, usize) {
+    /// Byte offsets where lines start.
+    fn line_starts(&self) -> &[usize] {
         let text = &*self.text;
-        let starts = self.lines.get_or_init(|| {
+        self.lines.get_or_init(|| {
             std::iter::once(0)
                 .chain(
                     text.bytes()
@@ -55,15 +51,114 @@ impl SourceFile {
                         .map(|(i, _)| i + 1),
                 )
                 .collect()
-        });
-        let mut offset = offset.min(text.len());
-        while !text.is_char_boundary(offset) {
-            offset -= 1;
+        })
+    }
+
+    /// 0-based index of the line holding byte `offset`.
+    fn line_of(&self, offset: usize) -> usize {
+        self.line_starts()
+            .partition_point(|&s| s <= offset)
+            .saturating_sub(1)
+    }
+
+    /// Where line `line` (0-based) ends, before its newline.
+    fn line_end(&self, line: usize) -> usize {
+        self.line_starts()
+            .get(line + 1)
+            .map(|next| next - 1)
+            .unwrap_or(self.text.len())
+    }
+
+    /// 1-based line and character column of a byte offset.
+    pub fn line_col(&self, offset: usize) -> (usize, usize) {
+        let offset = floor_boundary(&self.text, offset);
+        let line = self.line_of(offset);
+        let line_start = self.line_starts().get(line).copied().unwrap_or(0);
+        let column = self.text[line_start..offset].chars().count() + 1;
+        (line + 1, column)
+    }
+
+    /// The span a label underlines: on a long line (minified JSON, a file that is one huge
+    /// line) it is cut to a short stretch of that line, so that a diagnostic never prints
+    /// megabytes.
+    pub fn label_span(&self, offset: usize, len: usize) -> SourceSpan {
+        let offset = floor_boundary(&self.text, offset);
+        let line = self.line_of(offset);
+        let (start, end) = (self.line_starts()[line], self.line_end(line));
+        if end - start <= LONG_LINE {
+            return (offset, len).into();
         }
-        let line = starts.partition_point(|&s| s <= offset);
-        let line_start = starts.get(line.saturating_sub(1)).copied().unwrap_or(0);
-        let column = text[line_start..offset].chars().count() + 1;
-        (line, column)
+        let stop = ceil_boundary(&self.text, (offset + len).min(end).min(offset + WINDOW));
+        (offset, stop.max(offset) - offset).into()
+    }
+}
+
+/// Lines longer than this (in bytes) are shown as a window around the span.
+const LONG_LINE: usize = 1024;
+/// How much of a long line is shown on each side of a span.
+const WINDOW: usize = 160;
+
+fn floor_boundary(text: &str, offset: usize) -> usize {
+    let mut offset = offset.min(text.len());
+    while !text.is_char_boundary(offset) {
+        offset -= 1;
+    }
+    offset
+}
+
+fn ceil_boundary(text: &str, offset: usize) -> usize {
+    let mut offset = offset.min(text.len());
+    while !text.is_char_boundary(offset) {
+        offset += 1;
+    }
+    offset
+}
+
+/// miette reads the lines around a span through the line index (its own reader scans the
+/// file from the start for every label), and long lines are cut to a window.
+impl SourceCode for SourceFile {
+    fn read_span<'a>(
+        &'a self,
+        span: &SourceSpan,
+        before: usize,
+        after: usize,
+    ) -> Result<Box<dyn SpanContents<'a> + 'a>, MietteError> {
+        let text = &*self.text;
+        let start = span.offset();
+        let end = start + span.len();
+        if end > text.len() {
+            return Err(MietteError::OutOfBounds);
+        }
+        let starts = self.line_starts();
+        let first = self.line_of(start);
+        let last = self.line_of(end.saturating_sub(1).max(start));
+        let column_of = |offset: usize| {
+            let line_start = starts[self.line_of(offset)];
+            text[line_start..offset].chars().count()
+        };
+        let (from, to, line, column) = if before == 0 && after == 0 {
+            (start, end, first, column_of(start))
+        } else {
+            let top = first.saturating_sub(before);
+            let bottom = (last + after).min(starts.len() - 1);
+            let long = (top..=bottom).any(|l| self.line_end(l) - starts[l] > LONG_LINE);
+            if long {
+                let from = floor_boundary(text, starts[first].max(start.saturating_sub(WINDOW)));
+                let to = ceil_boundary(text, self.line_end(last).min(end.max(start) + WINDOW));
+                (from, to, first, column_of(from))
+            } else {
+                let to = starts.get(bottom + 1).copied().unwrap_or(text.len());
+                (starts[top], to, top, 0)
+            }
+        };
+        Ok(Box::new(MietteSpanContents::new_named(
+            self.name.clone(),
+            &text.as_bytes()[from..to],
+            (from, to - from).into(),
+            line,
+            column,
+            last - first + 1,
+        )))
     }
 }
 
@@ -184,14 +279,15 @@ impl Diagnostic for Problem {
     }
 
     fn source_code(&self) -> Option<&dyn SourceCode> {
-        self.source
-            .as_ref()
-            .map(|s| s.named_source() as &dyn SourceCode)
+        self.source.as_ref().map(|s| s as &dyn SourceCode)
     }
 
     fn labels(&self) -> Option<Box<dyn Iterator<Item = LabeledSpan> + '_>> {
         let (offset, len) = self.span?;
-        let span = SourceSpan::from((offset, len));
+        let span = match &self.source {
+            Some(source) => source.label_span(offset, len),
+            None => SourceSpan::from((offset, len)),
+        };
         Some(Box::new(std::iter::once(LabeledSpan::new_with_span(
             self.label.clone(),
             span,
