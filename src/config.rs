@@ -40,6 +40,7 @@ pub struct Limits {
     pub max_array_size: usize,
     pub max_map_size: usize,
     pub timeout_ms: u64,
+    pub max_snapshot_file_mb: u64,
 }
 
 #[derive(Debug, Deserialize)]
@@ -51,6 +52,19 @@ struct File {
     limits: Option<toml::Table>,
     #[serde(default)]
     diff: Option<DiffSection>,
+}
+
+impl Limits {
+    /// How a snapshot is loaded under these limits.
+    pub fn load_options(
+        &self,
+        as_of: Option<chrono::DateTime<chrono::Utc>>,
+    ) -> crate::snapshot::load::LoadOptions {
+        crate::snapshot::load::LoadOptions {
+            as_of,
+            max_file_bytes: self.max_snapshot_file_mb.saturating_mul(1 << 20),
+        }
+    }
 }
 
 impl Config {
@@ -70,6 +84,7 @@ impl Config {
                     max_array_size: 2_000_000,
                     max_map_size: 2_000_000,
                     timeout_ms: 10_000,
+                    max_snapshot_file_mb: 512,
                 },
                 volatile: None,
             },
@@ -171,7 +186,7 @@ fn parse(text: &str, name: &str, base: Option<&Config>) -> Result<Config, Box<Pr
     let limits: Limits = toml::Value::Table(limits_table).try_into().map_err(|e: toml::de::Error| {
         Box::new(
             Problem::error("config::invalid", format!("`{name}` [limits]: {}", e.message()))
-                .with_help("limits: max_operations, max_call_levels, max_expr_depth, max_string_size, max_array_size, max_map_size, timeout_ms")
+                .with_help("limits: max_operations, max_call_levels, max_expr_depth, max_string_size, max_array_size, max_map_size, timeout_ms, max_snapshot_file_mb")
                 .at(source(), text.find("[limits]").unwrap_or(0), 8, "here"),
         )
     })?;

@@ -13,7 +13,6 @@ use snapaudit::diff::{self, Status};
 use snapaudit::engine::{self, Outcome};
 use snapaudit::report::{self, human};
 use snapaudit::rules;
-use snapaudit::snapshot::load::LoadOptions;
 use snapaudit::snapshot::{Problem, ProblemSeverity, Snapshot};
 
 use super::check::{load_config, parse_as_of, policy_dirs, threshold, FailOn};
@@ -63,7 +62,7 @@ pub struct DiffArgs {
 pub fn run(args: DiffArgs) -> Result<ExitCode> {
     let config = load_config(args.config.as_ref())?;
     let as_of = parse_as_of(args.as_of.as_deref())?;
-    let options = LoadOptions { as_of };
+    let options = config.limits.load_options(as_of);
     let old = Arc::new(Snapshot::load(&args.old, &options).into_diagnostic()?);
     let new = Arc::new(Snapshot::load(&args.new, &options).into_diagnostic()?);
     if !args.allow_different_accounts

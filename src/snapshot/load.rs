@@ -14,6 +14,7 @@ use super::locate;
 use super::manifest::{self, CallStatus, Manifest};
 use super::path::{JsonPath, Step};
 use super::problem::{Problem, SourceFile};
+use super::{parse, shape};
 use crate::time::{format_time, parse_time};
 
 pub const MANIFEST: &str = "manifest.json";
@@ -122,10 +123,24 @@ pub enum TimeSource {
     Unknown,
 }
 
-#[derive(Debug, Default, Clone)]
+#[derive(Debug, Clone)]
 pub struct LoadOptions {
     /// `--as-of`: the evaluation time, overriding the capture time.
     pub as_of: Option<DateTime<Utc>>,
+    /// Files larger than this are refused unread (`[limits] max_snapshot_file_mb`).
+    pub max_file_bytes: u64,
+}
+
+/// The default of `[limits] max_snapshot_file_mb`, in bytes.
+pub const DEFAULT_MAX_FILE_BYTES: u64 = 512 << 20;
+
+impl Default for LoadOptions {
+    fn default() -> Self {
+        LoadOptions {
+            as_of: None,
+            max_file_bytes: DEFAULT_MAX_FILE_BYTES,
+        }
+    }
 }
 
 /// A loaded snapshot.
@@ -175,6 +190,12 @@ struct RawFile {
     bytes: Vec<u8>,
 }
 
+/// What reading the directory gave: the files, and the files refused unread (with why).
+struct Tree {
+    files: Vec<RawFile>,
+    refused: Vec<(String, String)>,
+}
+
 impl Snapshot {
     /// Loads the snapshot at `dir`. Per-file problems are collected in `problems`; only a
     /// directory that cannot be read at all is an error.
@@ -185,7 +206,8 @@ impl Snapshot {
             return Err(LoadError::NotADirectory(display_dir));
         }
         let mut problems = Vec::new();
-        let raw = read_tree(dir, &display_dir, &mut problems)?;
+        let Tree { files: raw, refused } =
+            read_tree(dir, &display_dir, options.max_file_bytes, &mut problems)?;
         let show = |rel: &str| join_display(&display_dir, rel);
 
         // The manifest first: it says how every call ended.
@@ -222,13 +244,39 @@ impl Snapshot {
         let mut files = BTreeMap::new();
         for (file, mut found) in parsed {
             problems.append(&mut found);
+            if manifest.is_some() && file.manifest_call.is_none() {
+                problems.push(
+                    Problem::warning(
+                        "snapshot::unlisted-file",
+                        format!("`{}` is not in the manifest: it was not part of the capture", show(&file.path)),
+                    )
+                    .with_help("it is audited as it is; if it was added by hand, check where it came from")
+                    .with_file(file.path.clone()),
+                );
+            }
             files.insert(file.path.clone(), Arc::new(file));
+        }
+        for (rel, message) in refused {
+            let call = calls.get(rel.as_str()).copied();
+            let status = DocStatus::Malformed { message };
+            files.insert(rel.clone(), Arc::new(SnapFile::new(rel, status, None, call)));
         }
 
         // Calls the manifest records that have no file: failures, absences, or lost files.
         if let Some(m) = &manifest {
             for (i, call) in m.calls.iter().enumerate() {
                 let rel = call.path.clone();
+                if !is_safe_path(&rel) {
+                    problems.push(
+                        Problem::error(
+                            "snapshot::unsafe-path",
+                            format!("the manifest lists `{rel}`, which is not a path inside the snapshot; it is refused"),
+                        )
+                        .with_help("manifest paths are relative, with `/` and no `.`, `..` or empty parts; the manifest was edited or damaged")
+                        .with_file(MANIFEST),
+                    );
+                    continue;
+                }
                 let in_tree = files.contains_key(&rel);
                 match call.status {
                     CallStatus::Error => {
@@ -375,12 +423,24 @@ fn join_display(dir: &str, rel: &str) -> String {
     }
 }
 
+/// Whether a manifest path names a place inside the snapshot: relative, `/`-separated, no
+/// empty, `.` or `..` parts, no backslash or NUL.
+fn is_safe_path(rel: &str) -> bool {
+    !rel.is_empty()
+        && !rel.contains(['\\', '\0'])
+        && rel
+            .split('/')
+            .all(|part| !part.is_empty() && part != "." && part != "..")
+}
+
 fn read_tree(
     dir: &Path,
     display_dir: &str,
+    max_bytes: u64,
     problems: &mut Vec<Problem>,
-) -> Result<Vec<RawFile>, LoadError> {
+) -> Result<Tree, LoadError> {
     let mut out = Vec::new();
+    let mut refused = Vec::new();
     for entry in walkdir::WalkDir::new(dir)
         .follow_links(false)
         .sort_by_file_name()
@@ -427,6 +487,24 @@ fn read_tree(
         if !entry.file_type().is_file() {
             continue;
         }
+        let size = entry.metadata().map(|m| m.len()).unwrap_or(0);
+        if size > max_bytes && rel.ends_with(".json") {
+            problems.push(
+                Problem::error(
+                    "snapshot::file-too-large",
+                    format!(
+                        "`{}` is {} MiB, more than the {} MiB a snapshot file may have; it was not read",
+                        join_display(display_dir, &rel),
+                        size >> 20,
+                        max_bytes >> 20
+                    ),
+                )
+                .with_help("if the file is a genuine response, raise `max_snapshot_file_mb` under [limits] in snapaudit.toml")
+                .with_file(rel.clone()),
+            );
+            refused.push((rel, format!("not read: larger than {} MiB", max_bytes >> 20)));
+            continue;
+        }
         match std::fs::read(entry.path()) {
             Ok(bytes) => out.push(RawFile { rel, bytes }),
             Err(e) => problems.push(
@@ -438,7 +516,10 @@ fn read_tree(
             ),
         }
     }
-    Ok(out)
+    Ok(Tree {
+        files: out,
+        refused,
+    })
 }
 
 fn parse_manifest(bytes: &[u8], shown: &str, problems: &mut Vec<Problem>) -> Option<Manifest> {
@@ -516,11 +597,11 @@ fn parse_response(
         let actual = manifest::sha256_hex(&file.bytes);
         if !actual.eq_ignore_ascii_case(expected) {
             problems.push(
-                Problem::warning(
+                Problem::error(
                     "snapshot::sha256-mismatch",
-                    format!("`{shown}` does not match the sha256 in the manifest: it changed after capture"),
+                    format!("`{shown}` was changed after capture: its sha256 does not match the manifest (tampering or damage)"),
                 )
-                .with_help(format!("manifest: {expected}\nfile:     {actual}"))
+                .with_help(format!("the findings on this file are not evidence of what the API said; collect again, or restore the file\nmanifest: {expected}\nfile:     {actual}"))
                 .with_file(file.rel.clone()),
             );
         }
@@ -544,11 +625,48 @@ fn parse_response(
             return (SnapFile::new(file.rel, status, None, call), problems);
         }
     };
-    match serde_json::from_str::<Variable>(&text) {
-        Ok(v) => (
-            SnapFile::new(file.rel, DocStatus::Ok, Some(Rcvar::new(v)), call),
-            problems,
-        ),
+    match parse::parse(&text) {
+        Ok(v) => {
+            if let Some(wrong) = shape::check(&file.rel, &v) {
+                let span = locate::locate(&text, &wrong.path.steps());
+                let (offset, len) = span.map(|s| (s.offset, s.len)).unwrap_or((0, 0));
+                let mut problem = Problem::error(
+                    "snapshot::wrong-shape",
+                    format!("`{shown}` is not the aws CLI's response for this call: {}", wrong.message),
+                )
+                .with_help("the file was edited, or holds another call's output; rules that read it report `error`")
+                .with_file(file.rel.clone());
+                if span.is_some() {
+                    problem = problem.at(SourceFile::new(shown.clone(), text), offset, len, "here");
+                }
+                problems.push(problem);
+                let status = DocStatus::Malformed {
+                    message: format!("wrong shape: {}", wrong.message),
+                };
+                return (SnapFile::new(file.rel, status, None, call), problems);
+            }
+            (
+                SnapFile::new(file.rel, DocStatus::Ok, Some(Rcvar::new(v)), call),
+                problems,
+            )
+        }
+        Err(e) if e.to_string().starts_with(parse::DUPLICATE_KEY) => {
+            problems.push(
+                json_problem(
+                    "snapshot::duplicate-key",
+                    &shown,
+                    &file.rel,
+                    &text,
+                    &e,
+                    "readers disagree on which of the two values counts, and the aws CLI never writes a name twice: the file was edited or not made by the CLI; rules that read it report `error`",
+                )
+                .with_message(format!("`{shown}` has {}", e.to_string().split(" at line ").next().unwrap_or_default())),
+            );
+            let status = DocStatus::Malformed {
+                message: format!("{e}"),
+            };
+            (SnapFile::new(file.rel, status, None, call), problems)
+        }
         Err(e) => {
             problems.push(json_problem(
                 "snapshot::malformed-json",

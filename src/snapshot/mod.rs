@@ -9,8 +9,10 @@ pub mod credential_report;
 pub mod load;
 pub mod locate;
 pub mod manifest;
+pub mod parse;
 pub mod path;
 pub mod problem;
+pub mod shape;
 
 pub use load::{DocStatus, SnapFile, Snapshot, TimeSource};
 pub use problem::{Problem, ProblemSeverity, SourceFile};
