@@ -208,6 +208,7 @@ fn a_tampered_file_is_reported() {
 
 #[test]
 fn broken_and_hostile_rules_are_diagnosed_and_the_rest_still_run() {
+    let started = std::time::Instant::now();
     let out = snapaudit(&[
         "check",
         "snapshots/example",
@@ -259,6 +260,55 @@ fn broken_and_hostile_rules_are_diagnosed_and_the_rest_still_run() {
             5,
             "'eval' is disabled",
         ),
+        (
+            "test.recurses",
+            "rule::limit",
+            "recurses.rhai",
+            6,
+            "nested function calls too deeply",
+        ),
+        (
+            "test.grows-a-string",
+            "rule::limit",
+            "grows.rhai",
+            6,
+            "built a value that is too large: Length of string",
+        ),
+        (
+            "test.grows-an-array",
+            "rule::limit",
+            "grows_array.rhai",
+            6,
+            "built a value that is too large: Size of array",
+        ),
+        (
+            "test.grows-maps",
+            "rule::limit",
+            "grows_maps.rhai",
+            7,
+            "built a value that is too large: Size of object map",
+        ),
+        (
+            "test.opens-a-file",
+            "rule::runtime",
+            "opens_file.rhai",
+            5,
+            "called a function that does not exist: read_file",
+        ),
+        (
+            "test.opens-a-socket",
+            "rule::runtime",
+            "opens_socket.rhai",
+            5,
+            "called a function that does not exist: open_socket",
+        ),
+        (
+            "test.throws-everywhere",
+            "rule::runtime",
+            "throws_everywhere.rhai",
+            6,
+            "cannot judge sg-",
+        ),
     ];
     for (id, code, file, line, text) in expect {
         let (result, reason) = rule_result(&run, id);
@@ -280,5 +330,61 @@ fn broken_and_hostile_rules_are_diagnosed_and_the_rest_still_run() {
     assert_eq!(d["line"], 3);
     // The default pack ran as usual.
     assert_eq!(findings_of(&run, "iam.password-policy.min-length").len(), 1);
+    assert_eq!(run["summary"]["total_findings"], 35);
+    // Not a speed claim: a guard that the budget stopped the loops (13 hostile rules with a
+    // 300 ms budget each; a hang would never return).
+    assert!(started.elapsed() < std::time::Duration::from_secs(60));
+}
+
+#[test]
+fn every_misuse_of_the_host_api_is_a_located_rule_error() {
+    let cases = [
+        ("json(42)", "snapshot.json(42);", "rule::runtime", "called a function that does not exist: json (snapshot, i64)"),
+        ("json(..)", r#"snapshot.json("../../etc/passwd");"#, "rule::runtime", "is not a snapshot path"),
+        ("json(/)", r#"snapshot.json("/etc/passwd");"#, "rule::runtime", "is not a snapshot path"),
+        ("query", r#"query(snapshot.json("iam/list-users.json"), "[[[");"#, "rule::runtime", "invalid JMESPath expression"),
+        ("tally", r#"tally(snapshot.json("iam/list-users.json"), "foo(");"#, "rule::runtime", "invalid JMESPath expression"),
+        ("days_since", r#"days_since("not a time");"#, "rule::runtime", "`not a time` is not a time"),
+        ("timestamp", r#"timestamp("garbage");"#, "rule::runtime", "`garbage` is not a time"),
+        ("report()", "report();", "rule::runtime", "called a function that does not exist: report ()"),
+        ("report(i64, i64)", "report(42, 42);", "rule::runtime", "called a function that does not exist: report (i64, i64)"),
+        ("report(row, …)", "for row in snapshot.credential_report() { report(row, 1, 2); }", "rule::runtime", "report (row, i64, i64)"),
+        ("config", "let x = config.no_such_setting;", "rule::runtime", "unknown config setting `no_such_setting`"),
+        ("regions(…)", "snapshot.regions(1, 2);", "rule::runtime", "regions (snapshot, i64, i64)"),
+        ("pad", r#"let s = "x"; s.pad(1000000000, "y");"#, "rule::limit", "too large"),
+    ];
+    let dir = tempfile::tempdir().unwrap();
+    for (i, (name, code, _, _)) in cases.iter().enumerate() {
+        std::fs::write(
+            dir.path().join(format!("r{i:02}.rhai")),
+            format!("//! id = \"host.r{i:02}\"\n//! title = \"{name}\"\n//! severity = \"low\"\n\n{code}\n"),
+        )
+        .unwrap();
+    }
+    let out = snapaudit(&[
+        "check",
+        "snapshots/example",
+        "--format",
+        "json",
+        "--policies",
+        "policies",
+        "--policies",
+        dir.path().to_str().unwrap(),
+    ]);
+    assert!(!out.stderr.contains("panicked"), "{}", out.stderr);
+    assert_eq!(out.code, 2);
+    let run = out.json();
+    for (i, (name, _, code, text)) in cases.iter().enumerate() {
+        let (result, reason) = rule_result(&run, &format!("host.r{i:02}"));
+        assert_eq!(result, "error", "{name}: {reason}");
+        assert!(reason.contains(text), "{name}: {reason}");
+        let file = format!("{}/r{i:02}.rhai", dir.path().display());
+        let d = run["diagnostics"]
+            .as_array()
+            .and_then(|ds| ds.iter().find(|d| d["file"] == file))
+            .unwrap_or_else(|| panic!("{name}: no diagnostic"));
+        assert_eq!(d["code"], *code, "{name}");
+        assert_eq!(d["line"], 5, "{name}");
+    }
     assert_eq!(run["summary"]["total_findings"], 35);
 }

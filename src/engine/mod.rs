@@ -185,6 +185,11 @@ fn classify(rule: &Rule, err: &EvalAltResult, timeout: Duration, has_findings: b
             format!("rule `{}` tried to import a module; rules cannot read files", rule.meta.id),
             "rules are self-contained: put shared logic in the rule file itself".to_owned(),
         ),
+        EvalAltResult::ErrorFunctionNotFound(signature, _) => (
+            "rule::runtime",
+            format!("rule `{}` called a function that does not exist: {signature}", rule.meta.id),
+            "rules can call Rhai's built-ins and the snapshot API (docs/rules.md); there is no function to read files, run programs or reach the network".to_owned(),
+        ),
         other => (
             "rule::runtime",
             format!("rule `{}` failed: {}", rule.meta.id, strip_position(&other.to_string())),

@@ -534,8 +534,14 @@ pub fn register(engine: &mut Engine) {
 
     // snapshot
     engine
-        .register_fn("json", |s: &mut SnapshotApi, path: &str| {
-            Doc(s.0.file(path))
+        .register_fn("json", |s: &mut SnapshotApi, path: &str| -> RhaiResult<Doc> {
+            if !crate::snapshot::load::is_safe_path(path) {
+                return Err(format!(
+                    "`{path}` is not a snapshot path: paths are relative to the snapshot, with `/` and no `.`, `..` or empty parts"
+                )
+                .into());
+            }
+            Ok(Doc(s.0.file(path)))
         })
         .register_fn("regions", |s: &mut SnapshotApi| -> Array {
             s.0.regions

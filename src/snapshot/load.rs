@@ -425,7 +425,7 @@ fn join_display(dir: &str, rel: &str) -> String {
 
 /// Whether a manifest path names a place inside the snapshot: relative, `/`-separated, no
 /// empty, `.` or `..` parts, no backslash or NUL.
-fn is_safe_path(rel: &str) -> bool {
+pub fn is_safe_path(rel: &str) -> bool {
     !rel.is_empty()
         && !rel.contains(['\\', '\0'])
         && rel

@@ -1,0 +1,527 @@
+//! A corpus of hostile snapshots, each with the diagnostic it must give: the snapshot is
+//! `snapshots/example` damaged in one way. Every case must end with exit code 2 (or with
+//! per-rule errors), name the damage at its file and line, leave the undamaged rules'
+//! results as they were, and never panic; `diff` against the undamaged snapshot must not
+//! panic either. Damaged files get a matching sha256 in the manifest (except in the
+//! tampering case), so that each case shows its own diagnostic.
+
+#![allow(
+    clippy::expect_used,
+    clippy::unwrap_used,
+    clippy::panic,
+    reason = "tests fail loudly"
+)]
+
+mod common;
+
+use std::io::Read as _;
+use std::process::{Command, Stdio};
+
+use base64::Engine as _;
+use common::{findings_of, rule_result, snapaudit, Fixture};
+use serde_json::Value;
+
+const SG: &str = "ec2/us-east-1/describe-security-groups.json";
+const INSTANCES: &str = "ec2/eu-west-1/describe-instances.json";
+const USERS: &str = "iam/list-users.json";
+const DETAILS: &str = "iam/get-account-authorization-details.json";
+const REPORT: &str = "iam/get-credential-report.json";
+
+/// Writes `bytes` to `rel` and records their sha256 in the manifest, as a collector would
+/// have: the damage is in the data, not a mismatch.
+fn reseal(f: &Fixture, rel: &str, bytes: &[u8]) {
+    std::fs::write(f.path().join(rel), bytes).unwrap();
+    let sha = snapaudit::snapshot::manifest::sha256_hex(bytes);
+    f.edit_call(rel, |mut c| {
+        c["sha256"] = sha.clone().into();
+        Some(c)
+    });
+}
+
+/// Replaces the credential report's CSV.
+fn report_csv(f: &Fixture, edit: impl Fn(&str) -> String) {
+    let doc: Value = serde_json::from_str(&f.read(REPORT)).unwrap();
+    let csv = base64::engine::general_purpose::STANDARD
+        .decode(doc["Content"].as_str().unwrap())
+        .unwrap();
+    let csv = edit(&String::from_utf8(csv).unwrap());
+    let b64 = base64::engine::general_purpose::STANDARD.encode(csv);
+    let text = f
+        .read(REPORT)
+        .replace(doc["Content"].as_str().unwrap(), &b64);
+    reseal(f, REPORT, text.as_bytes());
+}
+
+fn run_check(f: &Fixture) -> (i32, Value, String) {
+    let out = snapaudit(&["check", &f.arg(), "--format", "json"]);
+    assert!(!out.stderr.contains("panicked"), "{}", out.stderr);
+    (out.code, out.json(), out.stderr)
+}
+
+fn diagnostic<'a>(run: &'a Value, code: &str) -> &'a Value {
+    run["diagnostics"]
+        .as_array()
+        .and_then(|d| d.iter().find(|x| x["code"] == code))
+        .unwrap_or_else(|| panic!("no `{code}` diagnostic in {:#}", run["diagnostics"]))
+}
+
+/// What a case must show.
+struct Expect {
+    code: &'static str,
+    severity: &'static str,
+    file: &'static str,
+    /// `Some(line)` when the diagnostic is located in the file.
+    line: Option<u64>,
+    message: &'static str,
+    /// A rule that reads the damaged data and must report `error`, not pass or fail.
+    errs: Option<&'static str>,
+}
+
+/// Runs one case: the expected diagnostic, exit code 2, the other rules unaffected, and a
+/// `diff` that does not panic.
+fn case(name: &str, damage: impl Fn(&Fixture), expect: Expect) {
+    let f = Fixture::example();
+    damage(&f);
+    let (code, run, stderr) = run_check(&f);
+    assert_eq!(code, 2, "{name}: {stderr}");
+    let d = diagnostic(&run, expect.code);
+    assert_eq!(d["severity"], expect.severity, "{name}: {d}");
+    assert_eq!(d["file"], expect.file, "{name}: {d}");
+    assert!(
+        d["message"].as_str().unwrap().contains(expect.message),
+        "{name}: {d}"
+    );
+    match expect.line {
+        Some(line) => assert_eq!(d["line"], line, "{name}: {d}"),
+        None => assert!(d["line"].is_null(), "{name}: {d}"),
+    }
+    if let Some(id) = expect.errs {
+        assert_eq!(rule_result(&run, id).0, "error", "{name}: {id}");
+    }
+    // Nothing is reported from the damaged file (rules may still report on other files).
+    let from_damaged = run["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|x| x["location"]["file"] == expect.file)
+        .count();
+    if expect.code != "snapshot::sha256-mismatch" {
+        assert_eq!(from_damaged, 0, "{name}");
+    }
+    // Rules on undamaged data give what they give on the example.
+    assert_eq!(rule_result(&run, "iam.password-policy.min-length").0, "fail");
+    assert_eq!(
+        findings_of(&run, "cloudtrail.kms-encryption").len(),
+        1,
+        "{name}"
+    );
+    // The human output names the damage too, without printing a huge file.
+    let human = snapaudit(&["check", &f.arg()]);
+    assert_eq!(human.code, 2, "{name}");
+    assert!(human.stderr.contains(expect.code), "{name}: {}", human.stderr);
+    assert!(human.stderr.len() < 200_000, "{name}: {} bytes", human.stderr.len());
+    let diff = snapaudit(&["diff", "snapshots/example", &f.arg(), "--format", "json"]);
+    assert!(!diff.stderr.contains("panicked"), "{name}: {}", diff.stderr);
+    assert!(matches!(diff.code, 0..=2), "{name}: {}", diff.code);
+}
+
+#[test]
+fn truncated_json() {
+    case(
+        "truncated",
+        |f| {
+            let text = f.read(INSTANCES);
+            reseal(f, INSTANCES, &text.as_bytes()[..text.len() / 2]);
+        },
+        Expect {
+            code: "snapshot::malformed-json",
+            severity: "error",
+            file: INSTANCES,
+            line: Some(154),
+            message: "EOF while parsing",
+            errs: Some("ec2.instance.public-ip"),
+        },
+    );
+}
+
+#[test]
+fn a_string_where_the_cli_prints_a_list() {
+    case(
+        "wrong type",
+        |f| {
+            let text = f.read(SG);
+            let start = text.find("[").unwrap();
+            let end = text.rfind("]").unwrap();
+            let damaged = format!("{}\"sg-0123\"{}", &text[..start], &text[end + 1..]);
+            reseal(f, SG, damaged.as_bytes());
+        },
+        Expect {
+            code: "snapshot::wrong-shape",
+            severity: "error",
+            file: SG,
+            line: Some(2),
+            message: "`SecurityGroups` is a string; the aws CLI prints a list of objects",
+            errs: Some("ec2.security-group.world-open"),
+        },
+    );
+}
+
+#[test]
+fn a_list_where_the_cli_prints_an_object() {
+    case(
+        "wrong root",
+        |f| reseal(f, DETAILS, b"[\n  {\"UserName\": \"alice\"}\n]\n"),
+        Expect {
+            code: "snapshot::wrong-shape",
+            severity: "error",
+            file: DETAILS,
+            line: Some(1),
+            message: "the file holds a list; the aws CLI prints an object for this call",
+            errs: Some("iam.user.direct-policies"),
+        },
+    );
+}
+
+#[test]
+fn deeply_nested_arrays() {
+    case(
+        "deep nesting",
+        |f| reseal(f, SG, "[".repeat(1_000_000).as_bytes()),
+        Expect {
+            code: "snapshot::malformed-json",
+            severity: "error",
+            file: SG,
+            line: Some(1),
+            message: "recursion limit exceeded",
+            errs: Some("ec2.security-group.world-open"),
+        },
+    );
+}
+
+#[test]
+fn invalid_utf8() {
+    case(
+        "invalid utf-8",
+        |f| {
+            let mut bytes = f.read(DETAILS).into_bytes();
+            let at = bytes.windows(5).position(|w| w == b"alice").unwrap();
+            bytes[at] = 0xff;
+            reseal(f, DETAILS, &bytes);
+        },
+        Expect {
+            code: "snapshot::not-utf8",
+            severity: "error",
+            file: DETAILS,
+            line: Some(5),
+            message: "is not UTF-8 text",
+            errs: Some("iam.user.direct-policies"),
+        },
+    );
+}
+
+#[test]
+fn duplicate_member_names() {
+    case(
+        "duplicate keys",
+        |f| {
+            // A second, empty `SecurityGroups` after the real one would hide every group
+            // from a reader that keeps the last value.
+            let text = f.read(SG);
+            let end = text.rfind('}').unwrap();
+            let damaged = format!("{},\n    \"SecurityGroups\": []\n}}\n", text[..end].trim_end());
+            reseal(f, SG, damaged.as_bytes());
+        },
+        Expect {
+            code: "snapshot::duplicate-key",
+            severity: "error",
+            file: SG,
+            line: Some(267),
+            message: "duplicate key `SecurityGroups` in one object",
+            errs: Some("ec2.security-group.world-open"),
+        },
+    );
+}
+
+#[test]
+fn base64_with_garbage() {
+    case(
+        "bad base64",
+        |f| {
+            let text = f.read(REPORT);
+            let doc: Value = serde_json::from_str(&text).unwrap();
+            let content = doc["Content"].as_str().unwrap();
+            let damaged = text.replace(content, &format!("{}*%$#", &content[..40]));
+            reseal(f, REPORT, damaged.as_bytes());
+        },
+        Expect {
+            code: "snapshot::credential-report",
+            severity: "error",
+            file: REPORT,
+            line: Some(2),
+            message: "not valid base64",
+            errs: Some("iam.user.console-mfa"),
+        },
+    );
+}
+
+#[test]
+fn csv_with_a_missing_column() {
+    case(
+        "csv missing column",
+        |f| {
+            report_csv(f, |csv| {
+                let mut lines: Vec<String> = csv.lines().map(str::to_owned).collect();
+                let cut = lines[3].rfind(',').unwrap();
+                lines[3].truncate(cut);
+                lines.join("\n") + "\n"
+            })
+        },
+        Expect {
+            code: "snapshot::credential-report",
+            severity: "error",
+            file: REPORT,
+            line: Some(4),
+            message: "a row has 21 cells, the header has 22",
+            errs: Some("iam.user.console-mfa"),
+        },
+    );
+}
+
+#[test]
+fn csv_with_an_extra_column() {
+    case(
+        "csv extra column",
+        |f| {
+            report_csv(f, |csv| {
+                let mut lines: Vec<String> = csv.lines().map(str::to_owned).collect();
+                lines[2].push_str(",surprise");
+                lines.join("\n") + "\n"
+            })
+        },
+        Expect {
+            code: "snapshot::credential-report",
+            severity: "error",
+            file: REPORT,
+            line: Some(3),
+            message: "a row has 23 cells, the header has 22",
+            errs: Some("iam.root.mfa"),
+        },
+    );
+}
+
+#[test]
+fn csv_with_an_unclosed_quote() {
+    case(
+        "csv quote",
+        |f| {
+            report_csv(f, |csv| {
+                let mut lines: Vec<String> = csv.lines().map(str::to_owned).collect();
+                lines[2] = lines[2].replacen(",", ",\"", 1);
+                lines.join("\n") + "\n"
+            })
+        },
+        Expect {
+            code: "snapshot::credential-report",
+            severity: "error",
+            file: REPORT,
+            line: Some(3),
+            message: "credential report CSV is malformed",
+            errs: Some("iam.user.console-mfa"),
+        },
+    );
+}
+
+#[test]
+fn a_file_changed_after_capture_is_reported_as_tampering() {
+    case(
+        "tampering",
+        |f| {
+            let text = f.read(USERS).replace("alice", "mallory");
+            f.write(USERS, &text);
+        },
+        Expect {
+            code: "snapshot::sha256-mismatch",
+            severity: "error",
+            file: USERS,
+            line: None,
+            message: "was changed after capture: its sha256 does not match the manifest (tampering or damage)",
+            errs: None,
+        },
+    );
+}
+
+#[test]
+fn a_listed_file_that_is_absent() {
+    case(
+        "listed, absent",
+        |f| f.remove(SG),
+        Expect {
+            code: "snapshot::missing-file",
+            severity: "error",
+            file: SG,
+            line: None,
+            message: "but the file is missing",
+            errs: Some("ec2.security-group.world-open"),
+        },
+    );
+}
+
+#[test]
+fn a_file_the_manifest_does_not_list() {
+    let f = Fixture::example();
+    f.write("iam/list-roles.json", "{\n    \"Roles\": []\n}\n");
+    let (code, run, _) = run_check(&f);
+    assert_eq!(code, 1, "a warning, not an error: the findings are unchanged");
+    let d = diagnostic(&run, "snapshot::unlisted-file");
+    assert_eq!(d["severity"], "warning");
+    assert_eq!(d["file"], "iam/list-roles.json");
+    assert_eq!(run["summary"]["total_findings"], 35);
+}
+
+#[test]
+fn manifest_paths_outside_the_snapshot_are_refused() {
+    for path in ["../outside.json", "/etc/passwd", "iam/../../x.json", "iam//x.json"] {
+        let f = Fixture::example();
+        let mut m: Value = serde_json::from_str(&f.read("manifest.json")).unwrap();
+        m["calls"].as_array_mut().unwrap().push(serde_json::json!({
+            "path": path, "service": "iam", "operation": "ListUsers", "status": "ok",
+            "sha256": "0000000000000000000000000000000000000000000000000000000000000000"
+        }));
+        f.write("manifest.json", &serde_json::to_string_pretty(&m).unwrap());
+        let (code, run, _) = run_check(&f);
+        assert_eq!(code, 2, "{path}");
+        let d = diagnostic(&run, "snapshot::unsafe-path");
+        assert!(d["message"].as_str().unwrap().contains(path), "{d}");
+        assert_eq!(d["file"], "manifest.json");
+        assert_eq!(run["summary"]["total_findings"], 35, "{path}");
+    }
+}
+
+#[test]
+fn symlinks_out_of_the_snapshot_are_not_followed() {
+    let f = Fixture::example();
+    let outside = tempfile::tempdir().unwrap();
+    // A "security groups" file outside the snapshot that would open SSH to the world.
+    let planted = f.read(SG).replace("sg-0a1b2c3d4e5f60001", "sg-planted0000000001");
+    std::fs::write(outside.path().join("groups.json"), &planted).unwrap();
+    f.remove(SG);
+    std::os::unix::fs::symlink(outside.path().join("groups.json"), f.path().join(SG)).unwrap();
+    std::os::unix::fs::symlink(outside.path(), f.path().join("ec2/linked-dir")).unwrap();
+    let (code, run, stderr) = run_check(&f);
+    assert_eq!(code, 2, "the listed file is not there: {stderr}");
+    let links: Vec<&Value> = run["diagnostics"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|d| d["code"] == "snapshot::symlink")
+        .collect();
+    assert_eq!(links.len(), 2, "{links:?}");
+    assert_eq!(diagnostic(&run, "snapshot::missing-file")["file"], SG);
+    assert_eq!(
+        rule_result(&run, "ec2.security-group.world-open").0,
+        "error"
+    );
+    assert!(!run.to_string().contains("sg-planted"));
+}
+
+#[test]
+fn a_broken_manifest_is_located_and_the_files_are_audited_without_it() {
+    let f = Fixture::example();
+    let text = f.read("manifest.json");
+    f.write("manifest.json", &text[..text.len() - 40]);
+    let (code, run, _) = run_check(&f);
+    assert_eq!(code, 2);
+    let d = diagnostic(&run, "snapshot::manifest");
+    assert_eq!(d["file"], "manifest.json");
+    assert!(d["line"].as_u64().is_some());
+    assert!(findings_of(&run, "iam.root.mfa").len() == 1);
+}
+
+/// Runs the binary and returns its exit code, standard output and peak resident memory (KiB).
+fn run_measured(args: &[&str]) -> (i32, String, u64) {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_snapaudit"))
+        .args(args)
+        .current_dir(common::root())
+        .env("NO_COLOR", "1")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut stdout = child.stdout.take().unwrap();
+    let reader = std::thread::spawn(move || {
+        let mut s = String::new();
+        stdout.read_to_string(&mut s).map(|_| s)
+    });
+    let mut status = 0;
+    // SAFETY: an all-zero rusage is a valid value, and wait4 writes only to the two
+    // pointers given, which live across the call; the child is ours and not yet reaped.
+    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+    let pid = libc::pid_t::try_from(child.id()).unwrap();
+    let waited = unsafe { libc::wait4(pid, &mut status, 0, &mut usage) };
+    assert_eq!(waited, pid);
+    let out = reader.join().unwrap().unwrap();
+    (libc::WEXITSTATUS(status), out, usage.ru_maxrss as u64)
+}
+
+#[test]
+fn a_1_gib_single_line_file_is_refused_unread_in_bounded_memory() {
+    let f = Fixture::example();
+    // One line of 1 GiB (sparse on disk: the size is what matters, and it is never read).
+    let file = std::fs::File::create(f.path().join(SG)).unwrap();
+    file.set_len(1 << 30).unwrap();
+    drop(file);
+    let (code, out, rss_kib) = run_measured(&["check", &f.arg(), "--format", "json"]);
+    assert_eq!(code, 2);
+    let run: Value = serde_json::from_str(&out).unwrap();
+    let d = diagnostic(&run, "snapshot::file-too-large");
+    assert_eq!(d["file"], SG);
+    assert!(
+        d["message"]
+            .as_str()
+            .unwrap()
+            .contains("is 1024 MiB, more than the 512 MiB a snapshot file may have"),
+        "{d}"
+    );
+    let (result, reason) = rule_result(&run, "ec2.security-group.world-open");
+    assert_eq!(result, "error");
+    assert!(reason.contains("larger than 512 MiB"), "{reason}");
+    assert!(rss_kib < 200 * 1024, "peak RSS {rss_kib} KiB");
+    assert_eq!(run["summary"]["total_findings"].as_u64().unwrap() > 20, true);
+}
+
+#[test]
+fn a_long_single_line_file_under_the_limit_is_read_and_located() {
+    let f = Fixture::example();
+    // The security groups minified to one line, with 8 MB of blanks before the end.
+    let doc: Value = serde_json::from_str(&f.read(SG)).unwrap();
+    let mut line = serde_json::to_string(&doc).unwrap();
+    line.insert_str(line.len() - 1, &" ".repeat(8 << 20));
+    reseal(&f, SG, line.as_bytes());
+    let (code, out, rss_kib) = run_measured(&["check", &f.arg(), "--format", "json"]);
+    assert_eq!(code, 1);
+    let run: Value = serde_json::from_str(&out).unwrap();
+    let world = findings_of(&run, "ec2.security-group.admin-ports-open");
+    assert!(!world.is_empty());
+    for finding in world {
+        assert_eq!(finding["location"]["file"], SG);
+        assert_eq!(finding["location"]["line"], 1);
+    }
+    assert!(rss_kib < 400 * 1024, "peak RSS {rss_kib} KiB");
+    // The human output shows a window of the line, not 8 MB.
+    let human = snapaudit(&["check", &f.arg()]);
+    assert!(human.stdout.contains("describe-security-groups.json:1:"));
+    assert!(human.stdout.len() < 200_000, "{} bytes", human.stdout.len());
+    // A lower limit refuses it.
+    let config = f.path().join("small.toml");
+    std::fs::write(&config, "[limits]\nmax_snapshot_file_mb = 4\n").unwrap();
+    let out = snapaudit(&[
+        "check",
+        &f.arg(),
+        "--format",
+        "json",
+        "--config",
+        config.to_str().unwrap(),
+    ]);
+    assert_eq!(out.code, 2);
+    assert_eq!(diagnostic(&out.json(), "snapshot::file-too-large")["file"], SG);
+}
