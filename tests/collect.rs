@@ -668,10 +668,16 @@ fn cloudwatch_cbor_converts_to_the_cli_shape() {
 }
 
 /// What a fault proxy does with one request.
+#[derive(Clone, Copy)]
 enum Fault {
     Pass,
     Respond(u16, &'static str),
+    /// Waits, then passes the request on.
     Delay(Duration),
+    /// Closes the connection with a TCP reset instead of answering.
+    Reset,
+    /// Passes the request on and sends back only the first half of the answer's bytes.
+    Truncate,
 }
 
 /// A proxy on 127.0.0.1 in front of moto that injects faults chosen by `rule` from the
@@ -688,7 +694,8 @@ fn proxy(upstream: u16, rule: Arc<dyn Fn(&str) -> Fault + Send + Sync>) -> u16 {
                     return;
                 };
                 let text = String::from_utf8_lossy(&request).into_owned();
-                match rule(&text) {
+                let fault = rule(&text);
+                match fault {
                     Fault::Respond(status, body) => {
                         let _ = write!(
                             client,
@@ -697,8 +704,12 @@ fn proxy(upstream: u16, rule: Arc<dyn Fn(&str) -> Fault + Send + Sync>) -> u16 {
                         );
                         return;
                     }
+                    Fault::Reset => {
+                        reset(&client);
+                        return;
+                    }
                     Fault::Delay(d) => std::thread::sleep(d),
-                    Fault::Pass => {}
+                    Fault::Pass | Fault::Truncate => {}
                 }
                 let Ok(mut up) = TcpStream::connect(("127.0.0.1", upstream)) else {
                     return;
@@ -706,11 +717,73 @@ fn proxy(upstream: u16, rule: Arc<dyn Fn(&str) -> Fault + Send + Sync>) -> u16 {
                 let _ = up.write_all(&close_connection(&request));
                 let mut response = Vec::new();
                 let _ = up.read_to_end(&mut response);
+                if let Fault::Truncate = fault {
+                    response.truncate(response.len() / 2);
+                }
                 let _ = client.write_all(&response);
             });
         }
     });
     port
+}
+
+/// Drops the connection with RST rather than FIN (SO_LINGER with a zero timeout).
+fn reset(stream: &TcpStream) {
+    use std::os::fd::AsRawFd;
+    let linger = libc::linger {
+        l_onoff: 1,
+        l_linger: 0,
+    };
+    // SAFETY: setsockopt reads `size_of::<linger>()` bytes from a live local value, on a
+    // socket this thread owns until it is dropped just after.
+    unsafe {
+        libc::setsockopt(
+            stream.as_raw_fd(),
+            libc::SOL_SOCKET,
+            libc::SO_LINGER,
+            std::ptr::addr_of!(linger).cast(),
+            libc::socklen_t::try_from(std::mem::size_of::<libc::linger>()).unwrap_or(8),
+        );
+    }
+}
+
+/// Which faults to inject: for requests whose text contains a marker (`Action=ListUsers`,
+/// `CloudTrail_20131101.DescribeTrails`), the fault for the first `times` requests (every
+/// request when `times` is None); and how many requests each marker saw.
+struct Plan {
+    faults: Vec<(&'static str, Fault, Option<usize>)>,
+    seen: std::sync::Mutex<std::collections::HashMap<&'static str, usize>>,
+}
+
+impl Plan {
+    fn new(faults: Vec<(&'static str, Fault, Option<usize>)>) -> Arc<Plan> {
+        Arc::new(Plan {
+            faults,
+            seen: std::sync::Mutex::new(std::collections::HashMap::new()),
+        })
+    }
+
+    fn rule(self: &Arc<Self>) -> Arc<dyn Fn(&str) -> Fault + Send + Sync> {
+        let plan = self.clone();
+        Arc::new(move |req: &str| {
+            for (marker, fault, times) in &plan.faults {
+                if req.contains(marker) {
+                    let mut seen = plan.seen.lock().unwrap();
+                    let n = seen.entry(marker).or_insert(0);
+                    *n += 1;
+                    return match times {
+                        Some(t) if *n > *t => Fault::Pass,
+                        _ => *fault,
+                    };
+                }
+            }
+            Fault::Pass
+        })
+    }
+
+    fn requests(&self, marker: &str) -> usize {
+        self.seen.lock().unwrap().get(marker).copied().unwrap_or(0)
+    }
 }
 
 fn read_request(stream: &mut TcpStream) -> Option<Vec<u8>> {
@@ -972,4 +1045,160 @@ fn pages_are_merged_like_the_cli() {
         "both pages are in the file"
     );
     assert!(value.get("NextToken").is_none());
+}
+
+const INTERNAL_ERROR: &str = r#"<ErrorResponse xmlns="https://iam.amazonaws.com/doc/2010-05-08/"><Error><Type>Receiver</Type><Code>InternalError</Code><Message>We encountered an internal error. Please try again.</Message></Error><RequestId>4d1c8e0a-0000-0000-0000-000000000003</RequestId></ErrorResponse>"#;
+
+/// A hostile network between the collector and moto: 500s, connection resets, truncated
+/// bodies and answers slower than `--timeout`, first as passing faults (the SDK's retries
+/// must absorb them: the files equal a clean collection's) and then as persistent ones
+/// (recorded in the manifest with their codes, the run ends in bounded time, exit 3). The
+/// run logs at `RUST_LOG=trace` with `-v`, and neither the snapshot nor the log may hold
+/// the secret key or the session token.
+#[test]
+fn the_collector_survives_a_hostile_network() {
+    let moto = Moto::start();
+    let direct = Env::new(moto.port);
+    seed(&direct, true);
+    let clean = direct.dir.path().join("clean");
+    let out = collect(&direct, &clean, &[]);
+    assert_eq!(
+        out.status.code(),
+        Some(3),
+        "moto has no Trusted Advisor or CloudWatch"
+    );
+
+    let slow = Fault::Delay(Duration::from_secs(4));
+    let plan = Plan::new(vec![
+        // Transient: fail, then answer.
+        (
+            "Action=ListUsers",
+            Fault::Respond(500, INTERNAL_ERROR),
+            Some(2),
+        ),
+        ("Action=DescribeSecurityGroups", Fault::Reset, Some(1)),
+        ("Action=GetAccountSummary", Fault::Truncate, Some(1)),
+        ("Action=DescribeVpcs", slow, Some(1)),
+        // Persistent: every attempt fails.
+        (
+            "Action=GetAccountAuthorizationDetails",
+            Fault::Respond(500, INTERNAL_ERROR),
+            None,
+        ),
+        ("Action=DescribeNetworkInterfaces", Fault::Reset, None),
+        ("Action=ListVirtualMFADevices", Fault::Truncate, None),
+        ("CloudTrail_20131101.DescribeTrails", slow, None),
+    ]);
+    let env = Env::new(proxy(moto.port, plan.rule()));
+    let snap = env.dir.path().join("snap");
+    let started = Instant::now();
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_snapaudit"));
+    env.apply(&mut cmd);
+    let out = cmd
+        .env("RUST_LOG", "trace")
+        .args([
+            "collect",
+            "--region",
+            "us-east-1",
+            "--region",
+            "eu-west-1",
+            "--out",
+            snap.to_str().unwrap(),
+            "--timeout",
+            "2",
+            "--max-attempts",
+            "3",
+            "-v",
+        ])
+        .output()
+        .unwrap();
+    let elapsed = started.elapsed();
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert_eq!(
+        out.status.code(),
+        Some(3),
+        "{}",
+        &stderr[stderr.len().saturating_sub(3000)..]
+    );
+    // Not a speed claim: every call is bounded by its attempts × timeout plus backoff.
+    assert!(
+        elapsed < Duration::from_secs(180),
+        "the run took {elapsed:?}"
+    );
+    assert!(stderr.contains("TRACE"), "the log ran at trace level");
+
+    let m = manifest(&snap);
+    // Transient faults were retried and absorbed: the same bytes as without the proxy.
+    for (marker, path) in [
+        ("Action=ListUsers", "iam/list-users.json"),
+        (
+            "Action=DescribeSecurityGroups",
+            "ec2/us-east-1/describe-security-groups.json",
+        ),
+        ("Action=GetAccountSummary", "iam/get-account-summary.json"),
+        ("Action=DescribeVpcs", "ec2/eu-west-1/describe-vpcs.json"),
+    ] {
+        assert!(plan.requests(marker) >= 2, "{marker} was not retried");
+        assert_eq!(call(&m, path)["status"], "ok", "{path}: {}", call(&m, path));
+        assert_eq!(
+            std::fs::read_to_string(snap.join(path)).unwrap(),
+            std::fs::read_to_string(clean.join(path)).unwrap(),
+            "{path}"
+        );
+    }
+    // Persistent faults are recorded with their codes after three attempts each.
+    for (marker, path, code) in [
+        (
+            "Action=GetAccountAuthorizationDetails",
+            "iam/get-account-authorization-details.json",
+            "InternalError",
+        ),
+        (
+            "Action=DescribeNetworkInterfaces",
+            "ec2/us-east-1/describe-network-interfaces.json",
+            "DispatchFailure",
+        ),
+        (
+            "Action=ListVirtualMFADevices",
+            "iam/list-virtual-mfa-devices.json",
+            "ResponseError",
+        ),
+        (
+            "CloudTrail_20131101.DescribeTrails",
+            "cloudtrail/us-east-1/describe-trails.json",
+            "Timeout",
+        ),
+    ] {
+        let c = call(&m, path);
+        assert_eq!(c["status"], "error", "{path}");
+        assert_eq!(c["error"]["code"], code, "{path}: {c}");
+        assert!(!snap.join(path).exists(), "{path}");
+        assert!(
+            plan.requests(marker) >= 3,
+            "{marker}: {} requests",
+            plan.requests(marker)
+        );
+    }
+    // The summary says the snapshot is partial, and `check` reports the gaps as errors.
+    assert!(
+        stderr.contains("InternalError ×1"),
+        "{}",
+        &stderr[stderr.len().saturating_sub(2000)..]
+    );
+    let check = env.snapaudit(&["check", snap.to_str().unwrap(), "--format", "json"]);
+    assert_eq!(check.status.code(), Some(2));
+    let run: Value = serde_json::from_slice(&check.stdout).unwrap();
+    let result = |id: &str| {
+        run["rules"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|r| r["id"] == id)
+            .unwrap()["result"]
+            .clone()
+    };
+    assert_eq!(result("iam.policy.full-admin"), "error");
+    assert_eq!(result("cloudtrail.multi-region"), "error");
+    // Nothing secret in the snapshot, the summary or the trace-level log.
+    assert_no_secrets(&snap, &[out.stdout, out.stderr].concat());
 }

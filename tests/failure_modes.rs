@@ -339,19 +339,84 @@ fn broken_and_hostile_rules_are_diagnosed_and_the_rest_still_run() {
 #[test]
 fn every_misuse_of_the_host_api_is_a_located_rule_error() {
     let cases = [
-        ("json(42)", "snapshot.json(42);", "rule::runtime", "called a function that does not exist: json (snapshot, i64)"),
-        ("json(..)", r#"snapshot.json("../../etc/passwd");"#, "rule::runtime", "is not a snapshot path"),
-        ("json(/)", r#"snapshot.json("/etc/passwd");"#, "rule::runtime", "is not a snapshot path"),
-        ("query", r#"query(snapshot.json("iam/list-users.json"), "[[[");"#, "rule::runtime", "invalid JMESPath expression"),
-        ("tally", r#"tally(snapshot.json("iam/list-users.json"), "foo(");"#, "rule::runtime", "invalid JMESPath expression"),
-        ("days_since", r#"days_since("not a time");"#, "rule::runtime", "`not a time` is not a time"),
-        ("timestamp", r#"timestamp("garbage");"#, "rule::runtime", "`garbage` is not a time"),
-        ("report()", "report();", "rule::runtime", "called a function that does not exist: report ()"),
-        ("report(i64, i64)", "report(42, 42);", "rule::runtime", "called a function that does not exist: report (i64, i64)"),
-        ("report(row, …)", "for row in snapshot.credential_report() { report(row, 1, 2); }", "rule::runtime", "report (row, i64, i64)"),
-        ("config", "let x = config.no_such_setting;", "rule::runtime", "unknown config setting `no_such_setting`"),
-        ("regions(…)", "snapshot.regions(1, 2);", "rule::runtime", "regions (snapshot, i64, i64)"),
-        ("pad", r#"let s = "x"; s.pad(1000000000, "y");"#, "rule::limit", "too large"),
+        (
+            "json(42)",
+            "snapshot.json(42);",
+            "rule::runtime",
+            "called a function that does not exist: json (snapshot, i64)",
+        ),
+        (
+            "json(..)",
+            r#"snapshot.json("../../etc/passwd");"#,
+            "rule::runtime",
+            "is not a snapshot path",
+        ),
+        (
+            "json(/)",
+            r#"snapshot.json("/etc/passwd");"#,
+            "rule::runtime",
+            "is not a snapshot path",
+        ),
+        (
+            "query",
+            r#"query(snapshot.json("iam/list-users.json"), "[[[");"#,
+            "rule::runtime",
+            "invalid JMESPath expression",
+        ),
+        (
+            "tally",
+            r#"tally(snapshot.json("iam/list-users.json"), "foo(");"#,
+            "rule::runtime",
+            "invalid JMESPath expression",
+        ),
+        (
+            "days_since",
+            r#"days_since("not a time");"#,
+            "rule::runtime",
+            "`not a time` is not a time",
+        ),
+        (
+            "timestamp",
+            r#"timestamp("garbage");"#,
+            "rule::runtime",
+            "`garbage` is not a time",
+        ),
+        (
+            "report()",
+            "report();",
+            "rule::runtime",
+            "called a function that does not exist: report ()",
+        ),
+        (
+            "report(i64, i64)",
+            "report(42, 42);",
+            "rule::runtime",
+            "called a function that does not exist: report (i64, i64)",
+        ),
+        (
+            "report(row, …)",
+            "for row in snapshot.credential_report() { report(row, 1, 2); }",
+            "rule::runtime",
+            "report (row, i64, i64)",
+        ),
+        (
+            "config",
+            "let x = config.no_such_setting;",
+            "rule::runtime",
+            "unknown config setting `no_such_setting`",
+        ),
+        (
+            "regions(…)",
+            "snapshot.regions(1, 2);",
+            "rule::runtime",
+            "regions (snapshot, i64, i64)",
+        ),
+        (
+            "pad",
+            r#"let s = "x"; s.pad(1000000000, "y");"#,
+            "rule::limit",
+            "too large",
+        ),
     ];
     let dir = tempfile::tempdir().unwrap();
     for (i, (name, code, _, _)) in cases.iter().enumerate() {

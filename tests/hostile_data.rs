@@ -109,7 +109,10 @@ fn case(name: &str, damage: impl Fn(&Fixture), expect: Expect) {
         assert_eq!(from_damaged, 0, "{name}");
     }
     // Rules on undamaged data give what they give on the example.
-    assert_eq!(rule_result(&run, "iam.password-policy.min-length").0, "fail");
+    assert_eq!(
+        rule_result(&run, "iam.password-policy.min-length").0,
+        "fail"
+    );
     assert_eq!(
         findings_of(&run, "cloudtrail.kms-encryption").len(),
         1,
@@ -118,8 +121,16 @@ fn case(name: &str, damage: impl Fn(&Fixture), expect: Expect) {
     // The human output names the damage too, without printing a huge file.
     let human = snapaudit(&["check", &f.arg()]);
     assert_eq!(human.code, 2, "{name}");
-    assert!(human.stderr.contains(expect.code), "{name}: {}", human.stderr);
-    assert!(human.stderr.len() < 200_000, "{name}: {} bytes", human.stderr.len());
+    assert!(
+        human.stderr.contains(expect.code),
+        "{name}: {}",
+        human.stderr
+    );
+    assert!(
+        human.stderr.len() < 200_000,
+        "{name}: {} bytes",
+        human.stderr.len()
+    );
     let diff = snapaudit(&["diff", "snapshots/example", &f.arg(), "--format", "json"]);
     assert!(!diff.stderr.contains("panicked"), "{name}: {}", diff.stderr);
     assert!(matches!(diff.code, 0..=2), "{name}: {}", diff.code);
@@ -228,7 +239,10 @@ fn duplicate_member_names() {
             // from a reader that keeps the last value.
             let text = f.read(SG);
             let end = text.rfind('}').unwrap();
-            let damaged = format!("{},\n    \"SecurityGroups\": []\n}}\n", text[..end].trim_end());
+            let damaged = format!(
+                "{},\n    \"SecurityGroups\": []\n}}\n",
+                text[..end].trim_end()
+            );
             reseal(f, SG, damaged.as_bytes());
         },
         Expect {
@@ -371,7 +385,10 @@ fn a_file_the_manifest_does_not_list() {
     let f = Fixture::example();
     f.write("iam/list-roles.json", "{\n    \"Roles\": []\n}\n");
     let (code, run, _) = run_check(&f);
-    assert_eq!(code, 1, "a warning, not an error: the findings are unchanged");
+    assert_eq!(
+        code, 1,
+        "a warning, not an error: the findings are unchanged"
+    );
     let d = diagnostic(&run, "snapshot::unlisted-file");
     assert_eq!(d["severity"], "warning");
     assert_eq!(d["file"], "iam/list-roles.json");
@@ -380,7 +397,12 @@ fn a_file_the_manifest_does_not_list() {
 
 #[test]
 fn manifest_paths_outside_the_snapshot_are_refused() {
-    for path in ["../outside.json", "/etc/passwd", "iam/../../x.json", "iam//x.json"] {
+    for path in [
+        "../outside.json",
+        "/etc/passwd",
+        "iam/../../x.json",
+        "iam//x.json",
+    ] {
         let f = Fixture::example();
         let mut m: Value = serde_json::from_str(&f.read("manifest.json")).unwrap();
         m["calls"].as_array_mut().unwrap().push(serde_json::json!({
@@ -402,7 +424,9 @@ fn symlinks_out_of_the_snapshot_are_not_followed() {
     let f = Fixture::example();
     let outside = tempfile::tempdir().unwrap();
     // A "security groups" file outside the snapshot that would open SSH to the world.
-    let planted = f.read(SG).replace("sg-0a1b2c3d4e5f60001", "sg-planted0000000001");
+    let planted = f
+        .read(SG)
+        .replace("sg-0a1b2c3d4e5f60001", "sg-planted0000000001");
     std::fs::write(outside.path().join("groups.json"), &planted).unwrap();
     f.remove(SG);
     std::os::unix::fs::symlink(outside.path().join("groups.json"), f.path().join(SG)).unwrap();
@@ -438,6 +462,10 @@ fn a_broken_manifest_is_located_and_the_files_are_audited_without_it() {
 }
 
 /// Runs the binary and returns its exit code, standard output and peak resident memory (KiB).
+#[allow(
+    clippy::zombie_processes,
+    reason = "the child is reaped by wait4, which also gives its peak memory"
+)]
 fn run_measured(args: &[&str]) -> (i32, String, u64) {
     let mut child = Command::new(env!("CARGO_BIN_EXE_snapaudit"))
         .args(args)
@@ -486,7 +514,7 @@ fn a_1_gib_single_line_file_is_refused_unread_in_bounded_memory() {
     assert_eq!(result, "error");
     assert!(reason.contains("larger than 512 MiB"), "{reason}");
     assert!(rss_kib < 200 * 1024, "peak RSS {rss_kib} KiB");
-    assert_eq!(run["summary"]["total_findings"].as_u64().unwrap() > 20, true);
+    assert!(run["summary"]["total_findings"].as_u64().unwrap() > 20);
 }
 
 #[test]
@@ -523,5 +551,8 @@ fn a_long_single_line_file_under_the_limit_is_read_and_located() {
         config.to_str().unwrap(),
     ]);
     assert_eq!(out.code, 2);
-    assert_eq!(diagnostic(&out.json(), "snapshot::file-too-large")["file"], SG);
+    assert_eq!(
+        diagnostic(&out.json(), "snapshot::file-too-large")["file"],
+        SG
+    );
 }

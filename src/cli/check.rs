@@ -125,7 +125,8 @@ pub struct Positions {
 pub fn run(args: CheckArgs, positions: &Positions) -> Result<ExitCode> {
     let config = load_config(args.config.as_ref())?;
     let as_of = parse_as_of(args.as_of.as_deref())?;
-    let mut snapshot = Snapshot::load(&args.snapshot, &config.limits.load_options(as_of)).into_diagnostic()?;
+    let mut snapshot =
+        Snapshot::load(&args.snapshot, &config.limits.load_options(as_of)).into_diagnostic()?;
     if !args.sources.is_empty() {
         for root in &args.sources {
             if !root.is_dir() {

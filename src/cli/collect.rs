@@ -29,6 +29,12 @@ pub struct CollectArgs {
     /// default when standard error is not a terminal)
     #[arg(long, short)]
     pub verbose: bool,
+    /// Seconds one attempt of a call may take before it is abandoned (and retried)
+    #[arg(long, default_value_t = 30, value_name = "SECS", value_parser = clap::value_parser!(u64).range(1..=3600))]
+    pub timeout: u64,
+    /// Attempts per call: the first one and its retries, with the SDK's backoff
+    #[arg(long, default_value_t = 3, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=20))]
+    pub max_attempts: u32,
 }
 
 pub fn run(args: CollectArgs) -> Result<ExitCode> {
@@ -39,7 +45,10 @@ pub fn run(args: CollectArgs) -> Result<ExitCode> {
         out: args.out,
         concurrency: args.concurrency,
         verbose: args.verbose,
+        timeout: std::time::Duration::from_secs(args.timeout),
+        max_attempts: args.max_attempts,
     };
+    collect::log::start(args.verbose);
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()

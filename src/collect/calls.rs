@@ -9,7 +9,9 @@ use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 
+use aws_config::retry::RetryConfig;
 use aws_config::{BehaviorVersion, Region, SdkConfig};
+use aws_sdk_sts::config::ProvideCredentials as _;
 use aws_smithy_runtime_api::client::result::SdkError;
 use aws_smithy_types::error::display::DisplayErrorContext;
 use aws_smithy_types::error::metadata::ProvideErrorMetadata;
@@ -40,17 +42,33 @@ pub struct Sdk {
 
 impl Sdk {
     pub async fn new(options: &Options) -> Sdk {
-        let mut loader = aws_config::defaults(BehaviorVersion::latest()).timeout_config(
-            TimeoutConfig::builder()
-                .connect_timeout(Duration::from_secs(10))
-                .operation_attempt_timeout(Duration::from_secs(30))
-                .operation_timeout(Duration::from_secs(120))
-                .build(),
-        );
+        let attempts = options.max_attempts.max(1);
+        // A call may take every attempt's time plus the backoff between attempts (at most
+        // 20 s each in the SDK's standard mode).
+        let whole = options.timeout * attempts + Duration::from_secs(20) * (attempts - 1);
+        let mut loader = aws_config::defaults(BehaviorVersion::latest())
+            .timeout_config(
+                TimeoutConfig::builder()
+                    .connect_timeout(options.timeout.min(Duration::from_secs(10)))
+                    .read_timeout(options.timeout)
+                    .operation_attempt_timeout(options.timeout)
+                    .operation_timeout(whole)
+                    .build(),
+            )
+            .retry_config(RetryConfig::standard().with_max_attempts(attempts));
         if let Some(p) = &options.profile {
             loader = loader.profile_name(p);
         }
         let base = loader.load().await;
+        // Whatever the log prints, these never appear in it (collect::log).
+        if let Some(provider) = base.credentials_provider() {
+            if let Ok(credentials) = provider.provide_credentials().await {
+                super::log::forget(credentials.secret_access_key());
+                if let Some(token) = credentials.session_token() {
+                    super::log::forget(token);
+                }
+            }
+        }
         let default_region = base.region().map(|r| r.to_string());
         let global = match default_region.as_deref() {
             Some(r) if r.starts_with("cn-") => "cn-north-1",
@@ -104,6 +122,7 @@ where
     let code = e.code().map(str::to_owned).unwrap_or_else(|| {
         match &e {
             SdkError::TimeoutError(_) => "Timeout",
+            SdkError::DispatchFailure(d) if d.is_timeout() => "Timeout",
             SdkError::DispatchFailure(_) => "DispatchFailure",
             SdkError::ResponseError(_) => "ResponseError",
             SdkError::ConstructionFailure(_) => "ConstructionFailure",

@@ -10,6 +10,7 @@
 pub mod calls;
 pub mod capture;
 pub mod convert;
+pub mod log;
 pub mod out;
 pub mod write;
 
@@ -86,7 +87,7 @@ pub enum CollectError {
 }
 
 /// What the user asked for.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct Options {
     pub profile: Option<String>,
     pub regions: Vec<String>,
@@ -96,6 +97,10 @@ pub struct Options {
     pub concurrency: usize,
     /// Print one line per call (to standard error).
     pub verbose: bool,
+    /// How long one attempt of a call may take, connecting included.
+    pub timeout: Duration,
+    /// Attempts per call (the first one and its retries), with the SDK's standard backoff.
+    pub max_attempts: u32,
 }
 
 /// What a collection did.

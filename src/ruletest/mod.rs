@@ -204,8 +204,14 @@ fn try_case(set: &RuleSet, case: &Case, base: &Path) -> Result<Vec<RuleCheck>, S
 
     let dir = tempfile::tempdir().map_err(|e| format!("cannot make a temporary directory: {e}"))?;
     materialize(case, base, dir.path())?;
-    let mut snapshot =
-        Snapshot::load(dir.path(), &LoadOptions { as_of, ..LoadOptions::default() }).map_err(|e| e.to_string())?;
+    let mut snapshot = Snapshot::load(
+        dir.path(),
+        &LoadOptions {
+            as_of,
+            ..LoadOptions::default()
+        },
+    )
+    .map_err(|e| e.to_string())?;
     let src = tempfile::tempdir().map_err(|e| format!("cannot make a temporary directory: {e}"))?;
     if !case.sources.is_empty() {
         for (rel, text) in &case.sources {

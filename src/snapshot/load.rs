@@ -206,8 +206,10 @@ impl Snapshot {
             return Err(LoadError::NotADirectory(display_dir));
         }
         let mut problems = Vec::new();
-        let Tree { files: raw, refused } =
-            read_tree(dir, &display_dir, options.max_file_bytes, &mut problems)?;
+        let Tree {
+            files: raw,
+            refused,
+        } = read_tree(dir, &display_dir, options.max_file_bytes, &mut problems)?;
         let show = |rel: &str| join_display(&display_dir, rel);
 
         // The manifest first: it says how every call ended.
@@ -248,9 +250,14 @@ impl Snapshot {
                 problems.push(
                     Problem::warning(
                         "snapshot::unlisted-file",
-                        format!("`{}` is not in the manifest: it was not part of the capture", show(&file.path)),
+                        format!(
+                            "`{}` is not in the manifest: it was not part of the capture",
+                            show(&file.path)
+                        ),
                     )
-                    .with_help("it is audited as it is; if it was added by hand, check where it came from")
+                    .with_help(
+                        "it is audited as it is; if it was added by hand, check where it came from",
+                    )
                     .with_file(file.path.clone()),
                 );
             }
@@ -259,7 +266,10 @@ impl Snapshot {
         for (rel, message) in refused {
             let call = calls.get(rel.as_str()).copied();
             let status = DocStatus::Malformed { message };
-            files.insert(rel.clone(), Arc::new(SnapFile::new(rel, status, None, call)));
+            files.insert(
+                rel.clone(),
+                Arc::new(SnapFile::new(rel, status, None, call)),
+            );
         }
 
         // Calls the manifest records that have no file: failures, absences, or lost files.
@@ -502,7 +512,10 @@ fn read_tree(
                 .with_help("if the file is a genuine response, raise `max_snapshot_file_mb` under [limits] in snapaudit.toml")
                 .with_file(rel.clone()),
             );
-            refused.push((rel, format!("not read: larger than {} MiB", max_bytes >> 20)));
+            refused.push((
+                rel,
+                format!("not read: larger than {} MiB", max_bytes >> 20),
+            ));
             continue;
         }
         match std::fs::read(entry.path()) {

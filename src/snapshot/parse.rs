@@ -109,7 +109,10 @@ mod tests {
             .err()
             .map(|e| (e.to_string(), e.line()));
         let (message, line) = e.unwrap_or_default();
-        assert!(message.starts_with("duplicate key `Users` in one object"), "{message}");
+        assert!(
+            message.starts_with("duplicate key `Users` in one object"),
+            "{message}"
+        );
         assert_eq!(line, 3);
         // The same name in two different objects is fine.
         assert!(parse(r#"[{"a": 1}, {"a": 2}]"#).is_ok());
@@ -119,7 +122,10 @@ mod tests {
     fn trailing_text_and_deep_nesting_are_errors() {
         assert!(parse("{} {}").is_err());
         let deep = "[".repeat(100_000);
-        let e = parse(&deep).err().map(|e| e.to_string()).unwrap_or_default();
+        let e = parse(&deep)
+            .err()
+            .map(|e| e.to_string())
+            .unwrap_or_default();
         assert!(e.starts_with("recursion limit exceeded"), "{e}");
     }
 }

@@ -46,7 +46,11 @@ const SHAPES: &[(&str, &[(&str, Kind)])] = &[
     ),
     (
         "iam/get-credential-report.json",
-        &[("Content", Str), ("ReportFormat", Str), ("GeneratedTime", Str)],
+        &[
+            ("Content", Str),
+            ("ReportFormat", Str),
+            ("GeneratedTime", Str),
+        ],
     ),
     ("iam/list-users.json", &[("Users", Objects)]),
     ("iam/list-access-keys/*", &[("AccessKeyMetadata", Objects)]),
@@ -73,14 +77,20 @@ const SHAPES: &[(&str, &[(&str, Kind)])] = &[
         "ec2/*/describe-security-groups.json",
         &[("SecurityGroups", Objects)],
     ),
-    ("ec2/*/describe-instances.json", &[("Reservations", Objects)]),
+    (
+        "ec2/*/describe-instances.json",
+        &[("Reservations", Objects)],
+    ),
     (
         "ec2/*/describe-network-interfaces.json",
         &[("NetworkInterfaces", Objects)],
     ),
     ("ec2/*/describe-vpcs.json", &[("Vpcs", Objects)]),
     ("ec2/*/describe-images.json", &[("Images", Objects)]),
-    ("cloudtrail/*/describe-trails.json", &[("trailList", Objects)]),
+    (
+        "cloudtrail/*/describe-trails.json",
+        &[("trailList", Objects)],
+    ),
     ("cloudtrail/*/get-trail-status/*", &[("IsLogging", Bool)]),
     (
         "cloudtrail/*/get-event-selectors/*",
@@ -202,7 +212,11 @@ mod tests {
         let sg = "ec2/us-east-1/describe-security-groups.json";
         let ptr = |m: Option<Mismatch>| m.map(|m| m.path.pointer());
         assert_eq!(ptr(check(sg, &parse(r#"{"SecurityGroups": [{}]}"#))), None);
-        assert_eq!(ptr(check(sg, &parse(r#"{}"#))), None, "a missing member is fine");
+        assert_eq!(
+            ptr(check(sg, &parse(r#"{}"#))),
+            None,
+            "a missing member is fine"
+        );
         let m = check(sg, &parse(r#"{"SecurityGroups": "oops"}"#));
         assert_eq!(
             m.map(|m| (m.path.pointer(), m.message)),
@@ -216,6 +230,9 @@ mod tests {
         let m = check("iam/list-access-keys/bob.json", &parse("[1]"));
         assert_eq!(ptr(m), Some(String::new()));
         assert_eq!(ptr(check("iam/my-own-file.json", &parse("[1]"))), None);
-        assert_eq!(ptr(check("ec2/a/b/describe-vpcs.json", &parse("[1]"))), None);
+        assert_eq!(
+            ptr(check("ec2/a/b/describe-vpcs.json", &parse("[1]"))),
+            None
+        );
     }
 }
