@@ -19,7 +19,7 @@ static SECRETS: RwLock<Vec<String>> = RwLock::new(Vec::new());
 /// query parameters, and assignments to secret or token fields.
 static PATTERNS: LazyLock<Option<Regex>> = LazyLock::new(|| {
     Regex::new(
-        r#"(?i)((?:x-amz-security-token|security_token|session_token|sessiontoken|secret_access_key|secretaccesskey|aws_secret_access_key)["']?\s*(?:[:=]|=>)\s*\\?["']?)[^"'\s,&;)}]+"#,
+        r#"(?i)((?:x-amz-security-token|security_token|session_token|sessiontoken|secret_access_key|secretaccesskey|aws_secret_access_key)["']?\s*(?:[:=]|=>)\s*(?:Some\()?\\?["']?)[^"'\s,&;)}]+"#,
     )
     .ok()
 });
