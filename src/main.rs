@@ -3,6 +3,11 @@
 
 mod cli;
 
+/// Loading a large snapshot makes tens of millions of small allocations from several
+/// threads; mimalloc does that faster than the system allocator, with less fragmentation.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 use std::process::ExitCode;
 
 use clap::{CommandFactory, FromArgMatches, Parser, Subcommand};

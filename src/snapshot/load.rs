@@ -190,9 +190,10 @@ struct RawFile {
     bytes: Vec<u8>,
 }
 
-/// What reading the directory gave: the files, and the files refused unread (with why).
+/// What walking the directory gave: the regular files to read (snapshot-relative path and
+/// full path), and the files refused unread (with why).
 struct Tree {
-    files: Vec<RawFile>,
+    files: Vec<(String, PathBuf)>,
     refused: Vec<(String, String)>,
 }
 
@@ -215,11 +216,16 @@ impl Snapshot {
         // The manifest first: it says how every call ended.
         let mut manifest = None;
         let mut responses = Vec::with_capacity(raw.len());
-        for file in raw {
-            if file.rel == MANIFEST {
-                manifest = parse_manifest(&file.bytes, &show(MANIFEST), &mut problems);
-            } else if file.rel.ends_with(".json") {
-                responses.push(file);
+        for (rel, path) in raw {
+            if rel == MANIFEST {
+                match std::fs::read(&path) {
+                    Ok(bytes) => {
+                        manifest = parse_manifest(&bytes, &show(MANIFEST), &mut problems);
+                    }
+                    Err(e) => problems.push(read_problem(&show(MANIFEST), MANIFEST, &e)),
+                }
+            } else if rel.ends_with(".json") {
+                responses.push((rel, path));
             }
         }
         let calls: HashMap<&str, usize> = manifest
@@ -233,14 +239,26 @@ impl Snapshot {
             })
             .unwrap_or_default();
 
+        // Each file is read, checked and parsed in one task, and its bytes are dropped as
+        // soon as it is parsed: the whole snapshot's text is never in memory at once.
         let parsed: Vec<(SnapFile, Vec<Problem>)> = responses
             .into_par_iter()
-            .map(|file| {
-                let call = calls.get(file.rel.as_str()).copied();
+            .map(|(rel, path)| {
+                let call = calls.get(rel.as_str()).copied();
+                let bytes = match std::fs::read(&path) {
+                    Ok(b) => b,
+                    Err(e) => {
+                        let problem = read_problem(&show(&rel), &rel, &e);
+                        let status = DocStatus::Malformed {
+                            message: format!("cannot be read: {e}"),
+                        };
+                        return (SnapFile::new(rel, status, None, call), vec![problem]);
+                    }
+                };
                 let expected_sha = call
                     .and_then(|i| manifest.as_ref().map(|m| &m.calls[i]))
                     .and_then(|c| c.sha256.as_deref());
-                parse_response(file, call, expected_sha, &show)
+                parse_response(RawFile { rel, bytes }, call, expected_sha, &show)
             })
             .collect();
         let mut files = BTreeMap::new();
@@ -518,21 +536,16 @@ fn read_tree(
             ));
             continue;
         }
-        match std::fs::read(entry.path()) {
-            Ok(bytes) => out.push(RawFile { rel, bytes }),
-            Err(e) => problems.push(
-                Problem::error(
-                    "snapshot::io",
-                    format!("cannot read `{}`: {e}", join_display(display_dir, &rel)),
-                )
-                .with_file(rel),
-            ),
-        }
+        out.push((rel, entry.path().to_path_buf()));
     }
     Ok(Tree {
         files: out,
         refused,
     })
+}
+
+fn read_problem(shown: &str, rel: &str, e: &std::io::Error) -> Problem {
+    Problem::error("snapshot::io", format!("cannot read `{shown}`: {e}")).with_file(rel.to_owned())
 }
 
 fn parse_manifest(bytes: &[u8], shown: &str, problems: &mut Vec<Problem>) -> Option<Manifest> {

@@ -132,6 +132,7 @@ impl SourceCode for SourceFile {
         let first = self.line_of(start);
         let last = self.line_of(end.saturating_sub(1).max(start));
         let column_of = |offset: usize| {
+            let offset = floor_boundary(text, offset);
             let line_start = starts[self.line_of(offset)];
             text[line_start..offset].chars().count()
         };
