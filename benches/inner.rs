@@ -20,8 +20,9 @@ const EXAMPLE: &str = "snapshots/example";
 /// `describe-instances` with the example's reservations repeated `n` times (ids made
 /// unique), pretty-printed as the CLI prints it.
 fn instances(n: usize) -> String {
-    let text = std::fs::read_to_string(Path::new(EXAMPLE).join("ec2/eu-west-1/describe-instances.json"))
-        .unwrap_or_default();
+    let text =
+        std::fs::read_to_string(Path::new(EXAMPLE).join("ec2/eu-west-1/describe-instances.json"))
+            .unwrap_or_default();
     let doc: serde_json::Value = serde_json::from_str(&text).unwrap_or_default();
     let one = doc["Reservations"].as_array().cloned().unwrap_or_default();
     let mut all = Vec::new();
@@ -41,7 +42,9 @@ fn parsing(c: &mut Criterion) {
     g.bench_function("serde_json::Value (floor)", |b| {
         b.iter(|| serde_json::from_str::<serde_json::Value>(&text).map(|_| ()))
     });
-    g.bench_function("snapshot::parse", |b| b.iter(|| parse::parse(&text).map(|_| ())));
+    g.bench_function("snapshot::parse", |b| {
+        b.iter(|| parse::parse(&text).map(|_| ()))
+    });
     g.finish();
 }
 
@@ -61,9 +64,11 @@ fn locating(c: &mut Criterion) {
                 ]
             })
             .collect();
-        g.bench_with_input(BenchmarkId::new("paths in one file", wanted), &paths, |b, p| {
-            b.iter(|| locate_all(&text, p))
-        });
+        g.bench_with_input(
+            BenchmarkId::new("paths in one file", wanted),
+            &paths,
+            |b, p| b.iter(|| locate_all(&text, p)),
+        );
     }
     g.finish();
 }
@@ -78,7 +83,15 @@ fn credential_reports(c: &mut Criterion) {
     let mut g = c.benchmark_group("credential report");
     g.throughput(Throughput::Elements(20_000));
     g.bench_function("decode 20k rows", |b| {
-        b.iter(|| credential_report::decode(Some(&b64), Some("2026-11-02T08:59:30+00:00"), "r.json", || None).map(|_| ()))
+        b.iter(|| {
+            credential_report::decode(
+                Some(&b64),
+                Some("2026-11-02T08:59:30+00:00"),
+                "r.json",
+                || None,
+            )
+            .map(|_| ())
+        })
     });
     g.finish();
 }
@@ -87,7 +100,9 @@ fn whole_example(c: &mut Criterion) {
     let config = Config::defaults();
     let options = LoadOptions::default();
     let mut g = c.benchmark_group("example snapshot");
-    g.bench_function("load", |b| b.iter(|| Snapshot::load(Path::new(EXAMPLE), &options).map(|_| ())));
+    g.bench_function("load", |b| {
+        b.iter(|| Snapshot::load(Path::new(EXAMPLE), &options).map(|_| ()))
+    });
     let engine = snapaudit::rules::sandbox::engine(&config.limits);
     let set = snapaudit::rules::load(&engine, &[Path::new("policies").to_path_buf()]);
     if let Ok(snapshot) = Snapshot::load(Path::new(EXAMPLE), &options) {
@@ -99,5 +114,11 @@ fn whole_example(c: &mut Criterion) {
     g.finish();
 }
 
-criterion_group!(benches, parsing, locating, credential_reports, whole_example);
+criterion_group!(
+    benches,
+    parsing,
+    locating,
+    credential_reports,
+    whole_example
+);
 criterion_main!(benches);

@@ -3,10 +3,10 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use jmespath::{Rcvar, Variable};
 use serde::Serialize;
 
 use crate::snapshot::credential_report::{self, CredentialReport};
+use crate::snapshot::value::Value;
 use crate::snapshot::{DocStatus, Snapshot};
 
 /// Members that name an item of a list, most specific first. The first one present in
@@ -269,8 +269,8 @@ impl Walk<'_> {
         kind: Kind,
         resource: &str,
         shown: &[String],
-        old: Option<&Rcvar>,
-        new: Option<&Rcvar>,
+        old: Option<&Value>,
+        new: Option<&Value>,
     ) {
         self.changes.push(Change {
             file: self.file.to_owned(),
@@ -286,8 +286,8 @@ impl Walk<'_> {
     /// file's root, for volatile matching.
     fn value(
         &mut self,
-        a: &Rcvar,
-        b: &Rcvar,
+        a: &Value,
+        b: &Value,
         resource: &str,
         shown: &mut Vec<String>,
         members: &mut Vec<String>,
@@ -295,12 +295,13 @@ impl Walk<'_> {
         if a == b {
             return;
         }
-        match (&**a, &**b) {
-            (Variable::Object(x), Variable::Object(y)) => {
-                for key in x.keys().chain(y.keys()).collect::<BTreeSet<_>>() {
-                    members.push(key.clone());
-                    shown.push(key.clone());
-                    match (x.get(key), y.get(key)) {
+        match (a, b) {
+            (Value::Object(x), Value::Object(y)) => {
+                let keys: BTreeSet<&str> = x.iter().chain(y.iter()).map(|(k, _)| &**k).collect();
+                for key in keys {
+                    members.push(key.to_owned());
+                    shown.push(key.to_owned());
+                    match (a.get(key), b.get(key)) {
                         (Some(va), Some(vb)) => self.value(va, vb, resource, shown, members),
                         (va, vb) => self.one_side(resource, shown, members, va, vb),
                     }
@@ -308,7 +309,7 @@ impl Walk<'_> {
                     members.pop();
                 }
             }
-            (Variable::Array(x), Variable::Array(y)) => self.array(x, y, resource, shown, members),
+            (Value::Array(x), Value::Array(y)) => self.array(x, y, resource, shown, members),
             _ => {
                 if self.volatile.matches(members) {
                     self.hidden += 1;
@@ -319,19 +320,19 @@ impl Walk<'_> {
         }
     }
 
-    fn array(
+    fn array<'v>(
         &mut self,
-        x: &[Rcvar],
-        y: &[Rcvar],
+        x: &'v [Value],
+        y: &'v [Value],
         resource: &str,
         shown: &[String],
         members: &mut Vec<String>,
     ) {
         if let Some(key) = natural_key(x, y) {
-            let index = |items: &[Rcvar]| -> BTreeMap<String, Rcvar> {
+            let index = |items: &'v [Value]| -> BTreeMap<String, &'v Value> {
                 items
                     .iter()
-                    .filter_map(|v| id_of(v, key).map(|id| (id, v.clone())))
+                    .filter_map(|v| id_of(v, key).map(|id| (id, v)))
                     .collect()
             };
             let (ia, ib) = (index(x), index(y));
@@ -346,14 +347,18 @@ impl Walk<'_> {
                 } else {
                     // An item that only groups others (a reservation of instances) is
                     // named with theirs too: `r-0abc (i-0def)`.
-                    let inner = ia.get(id).or(ib.get(id)).map(child_ids).unwrap_or_default();
+                    let inner = ia
+                        .get(id)
+                        .or(ib.get(id))
+                        .map(|v| child_ids(v))
+                        .unwrap_or_default();
                     if inner.is_empty() {
                         (id.clone(), Vec::new())
                     } else {
                         (format!("{id} ({})", inner.join(", ")), Vec::new())
                     }
                 };
-                match (ia.get(id), ib.get(id)) {
+                match (ia.get(id).copied(), ib.get(id).copied()) {
                     (Some(va), Some(vb)) => {
                         self.value(va, vb, &inner_resource, &mut inner_shown, members)
                     }
@@ -363,10 +368,10 @@ impl Walk<'_> {
             return;
         }
         // No natural id: compare as multisets, so order does not matter.
-        let count = |items: &[Rcvar]| -> BTreeMap<String, (usize, Rcvar)> {
-            let mut m: BTreeMap<String, (usize, Rcvar)> = BTreeMap::new();
+        let count = |items: &'v [Value]| -> BTreeMap<String, (usize, &'v Value)> {
+            let mut m: BTreeMap<String, (usize, &'v Value)> = BTreeMap::new();
             for v in items {
-                m.entry(canonical(v)).or_insert((0, v.clone())).0 += 1;
+                m.entry(canonical(v)).or_insert((0, v)).0 += 1;
             }
             m
         };
@@ -374,13 +379,13 @@ impl Walk<'_> {
         for (k, (n, v)) in &ca {
             let m = cb.get(k).map(|e| e.0).unwrap_or(0);
             for _ in m..*n {
-                self.one_side(resource, shown, members, Some(v), None);
+                self.one_side(resource, shown, members, Some(*v), None);
             }
         }
         for (k, (n, v)) in &cb {
             let m = ca.get(k).map(|e| e.0).unwrap_or(0);
             for _ in m..*n {
-                self.one_side(resource, shown, members, None, Some(v));
+                self.one_side(resource, shown, members, None, Some(*v));
             }
         }
     }
@@ -391,8 +396,8 @@ impl Walk<'_> {
         resource: &str,
         shown: &[String],
         members: &[String],
-        old: Option<&Rcvar>,
-        new: Option<&Rcvar>,
+        old: Option<&Value>,
+        new: Option<&Value>,
     ) {
         if self.volatile.matches(members) {
             self.hidden += 1;
@@ -409,11 +414,8 @@ impl Walk<'_> {
 
 /// The natural ids of the items of an object's lists, when its lists are keyed by
 /// instance ids (reservations).
-fn child_ids(v: &Rcvar) -> Vec<String> {
-    let Variable::Object(m) = &**v else {
-        return Vec::new();
-    };
-    let Some(Variable::Array(items)) = m.get("Instances").map(|x| &**x) else {
+fn child_ids(v: &Value) -> Vec<String> {
+    let Some(Value::Array(items)) = v.get("Instances") else {
         return Vec::new();
     };
     items
@@ -422,19 +424,16 @@ fn child_ids(v: &Rcvar) -> Vec<String> {
         .collect()
 }
 
-fn id_of(v: &Rcvar, key: &str) -> Option<String> {
-    match &**v {
-        Variable::Object(m) => match m.get(key).map(|x| &**x) {
-            Some(Variable::String(s)) => Some(s.clone()),
-            Some(Variable::Number(n)) => Some(n.to_string()),
-            _ => None,
-        },
+fn id_of(v: &Value, key: &str) -> Option<String> {
+    match v.get(key) {
+        Some(Value::String(s)) => Some(s.to_string()),
+        Some(Value::Number(n)) => Some(n.to_string()),
         _ => None,
     }
 }
 
 /// The natural id that keys both lists: present in every item, distinct within each list.
-fn natural_key(x: &[Rcvar], y: &[Rcvar]) -> Option<&'static str> {
+fn natural_key(x: &[Value], y: &[Value]) -> Option<&'static str> {
     if x.is_empty() && y.is_empty() {
         return None;
     }
@@ -450,17 +449,17 @@ fn natural_key(x: &[Rcvar], y: &[Rcvar]) -> Option<&'static str> {
 
 /// A value's text with object members and array items sorted, for multiset matching: two
 /// items that differ only in the order of a nested list are the same item.
-fn canonical(v: &Rcvar) -> String {
-    match &**v {
-        // jmespath objects are ordered maps.
-        Variable::Object(m) => {
+fn canonical(v: &Value) -> String {
+    match v {
+        // Members are sorted by name.
+        Value::Object(m) => {
             let members: Vec<String> = m
                 .iter()
                 .map(|(k, v)| format!("{k:?}:{}", canonical(v)))
                 .collect();
             format!("{{{}}}", members.join(","))
         }
-        Variable::Array(items) => {
+        Value::Array(items) => {
             let mut texts: Vec<String> = items.iter().map(canonical).collect();
             texts.sort_unstable();
             format!("[{}]", texts.join(","))
@@ -469,6 +468,6 @@ fn canonical(v: &Rcvar) -> String {
     }
 }
 
-fn to_json(v: &Rcvar) -> serde_json::Value {
-    serde_json::to_value(&**v).unwrap_or(serde_json::Value::Null)
+fn to_json(v: &Value) -> serde_json::Value {
+    v.to_json()
 }

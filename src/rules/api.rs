@@ -6,6 +6,8 @@ use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 use jmespath::{Rcvar, Variable};
+
+use crate::snapshot::value::{Origins, Value};
 use rhai::{Array, Dynamic, Engine, EvalAltResult, ImmutableString, Map, Position};
 
 use super::context::{self, Evidence, RawFinding, Resource};
@@ -47,11 +49,11 @@ pub struct SnapshotApi(pub Arc<Snapshot>);
 #[derive(Clone)]
 pub struct Doc(pub Arc<SnapFile>);
 
-/// An object or array from a response file.
+/// An object or array from a response file (cloning one shares it).
 #[derive(Clone)]
 pub struct Node {
     file: Arc<SnapFile>,
-    var: Rcvar,
+    value: Value,
     path: JsonPath,
 }
 
@@ -80,7 +82,7 @@ impl Doc {
         match (&file.status, &file.data) {
             (DocStatus::Ok, Some(data)) => Ok(Node {
                 file: file.clone(),
-                var: data.clone(),
+                value: data.clone(),
                 path: JsonPath::root(),
             }),
             (DocStatus::Absent { code, .. }, _) => {
@@ -100,25 +102,45 @@ impl Doc {
 
 /// Turns a value of `file` at `path` into a Rhai value: objects and arrays become nodes,
 /// scalars native values tagged with their place.
-fn wrap(file: &Arc<SnapFile>, var: &Rcvar, path: JsonPath) -> Dynamic {
-    match &**var {
-        Variable::Array(_) | Variable::Object(_) => Dynamic::from(Node {
+fn wrap(file: &Arc<SnapFile>, value: &Value, path: JsonPath) -> Dynamic {
+    if value.is_container() {
+        return Dynamic::from(Node {
             file: file.clone(),
-            var: var.clone(),
+            value: value.clone(),
             path,
-        }),
-        scalar => context::tag(
-            plain(scalar),
-            Evidence::Json {
-                file: file.clone(),
-                path,
-            },
+        });
+    }
+    context::tag(
+        plain(value),
+        Evidence::Json {
+            file: file.clone(),
+            path,
+        },
+    )
+}
+
+/// A plain Rhai copy of a JSON value, without locations.
+fn plain(value: &Value) -> Dynamic {
+    match value {
+        Value::Null => Dynamic::UNIT,
+        Value::Bool(b) => Dynamic::from(*b),
+        Value::String(s) => Dynamic::from(ImmutableString::from(&**s)),
+        Value::Number(n) => match n.as_i64() {
+            Some(i) => Dynamic::from(i),
+            None => Dynamic::from(n.as_f64().unwrap_or(f64::NAN)),
+        },
+        Value::Array(items) => Dynamic::from_array(items.iter().map(plain).collect()),
+        Value::Object(members) => Dynamic::from_map(
+            members
+                .iter()
+                .map(|(k, v)| ((&**k).into(), plain(v)))
+                .collect::<Map>(),
         ),
     }
 }
 
-/// A plain Rhai copy of a JSON value, without locations.
-fn plain(var: &Variable) -> Dynamic {
+/// A plain Rhai copy of a JMESPath value that is not the file's own.
+fn plain_var(var: &Variable) -> Dynamic {
     match var {
         Variable::Null | Variable::Expref(_) => Dynamic::UNIT,
         Variable::Bool(b) => Dynamic::from(*b),
@@ -127,49 +149,47 @@ fn plain(var: &Variable) -> Dynamic {
             Some(i) => Dynamic::from(i),
             None => Dynamic::from(n.as_f64().unwrap_or(f64::NAN)),
         },
-        Variable::Array(items) => Dynamic::from_array(items.iter().map(|v| plain(v)).collect()),
+        Variable::Array(items) => Dynamic::from_array(items.iter().map(|v| plain_var(v)).collect()),
         Variable::Object(members) => Dynamic::from_map(
             members
                 .iter()
-                .map(|(k, v)| (k.as_str().into(), plain(v)))
+                .map(|(k, v)| (k.as_str().into(), plain_var(v)))
                 .collect::<Map>(),
         ),
     }
 }
 
-/// A JMESPath result: values that are the file's own keep their place.
-fn from_query(file: &Arc<SnapFile>, var: &Rcvar) -> Dynamic {
-    if let Some(path) = file.path_of(var) {
-        return wrap(file, var, path);
+/// A JMESPath result: values that are copies of the file's own (found by the copy's
+/// address in `origins`) become the file's values again, with their place.
+fn from_query(file: &Arc<SnapFile>, var: &Rcvar, origins: &Origins) -> Dynamic {
+    if let Some((path, value)) = origins.get(&(Arc::as_ptr(var) as usize)) {
+        return wrap(file, value, path.clone());
     }
     match &**var {
         Variable::Array(items) => {
-            Dynamic::from_array(items.iter().map(|v| from_query(file, v)).collect())
+            Dynamic::from_array(items.iter().map(|v| from_query(file, v, origins)).collect())
         }
         Variable::Object(members) => Dynamic::from_map(
             members
                 .iter()
-                .map(|(k, v)| (k.as_str().into(), from_query(file, v)))
+                .map(|(k, v)| (k.as_str().into(), from_query(file, v, origins)))
                 .collect::<Map>(),
         ),
-        other => plain(other),
+        other => plain_var(other),
     }
 }
 
 impl Node {
     fn member(&self, key: &str) -> Dynamic {
-        match &*self.var {
-            Variable::Object(m) => match m.get(key) {
-                Some(v) => wrap(&self.file, v, self.path.key(key)),
-                None => Dynamic::UNIT,
-            },
-            _ => Dynamic::UNIT,
+        match self.value.get(key) {
+            Some(v) => wrap(&self.file, v, self.path.key(key)),
+            None => Dynamic::UNIT,
         }
     }
 
     fn element(&self, index: i64) -> Dynamic {
-        match &*self.var {
-            Variable::Array(items) => {
+        match &self.value {
+            Value::Array(items) => {
                 let i = if index < 0 {
                     items.len() as i64 + index
                 } else {
@@ -188,21 +208,17 @@ impl Node {
     }
 
     fn len(&self) -> i64 {
-        match &*self.var {
-            Variable::Array(a) => a.len() as i64,
-            Variable::Object(m) => m.len() as i64,
-            _ => 0,
-        }
+        self.value.len() as i64
     }
 
     fn children(&self) -> Vec<Dynamic> {
-        match &*self.var {
-            Variable::Array(items) => items
+        match &self.value {
+            Value::Array(items) => items
                 .iter()
                 .enumerate()
                 .map(|(i, v)| wrap(&self.file, v, self.path.index(i)))
                 .collect(),
-            Variable::Object(m) => m
+            Value::Object(m) => m
                 .iter()
                 .map(|(k, v)| wrap(&self.file, v, self.path.key(k)))
                 .collect(),
@@ -211,32 +227,32 @@ impl Node {
     }
 
     fn contains(&self, needle: &Dynamic) -> bool {
-        match &*self.var {
-            Variable::Object(m) => needle
+        match &self.value {
+            Value::Object(_) => needle
                 .read_lock::<ImmutableString>()
-                .is_some_and(|k| m.contains_key(k.as_str())),
-            Variable::Array(items) => items.iter().any(|v| same_scalar(v, needle)),
+                .is_some_and(|k| self.value.get(k.as_str()).is_some()),
+            Value::Array(items) => items.iter().any(|v| same_scalar(v, needle)),
             _ => false,
         }
     }
 
     fn json(&self) -> String {
-        serde_json::to_string(&*self.var).unwrap_or_default()
+        serde_json::to_string(&self.value).unwrap_or_default()
     }
 }
 
-fn same_scalar(v: &Variable, d: &Dynamic) -> bool {
+fn same_scalar(v: &Value, d: &Dynamic) -> bool {
     match v {
-        Variable::String(s) => d
+        Value::String(s) => d
             .read_lock::<ImmutableString>()
-            .is_some_and(|x| x.as_str() == s),
-        Variable::Bool(b) => d.as_bool().is_ok_and(|x| x == *b),
-        Variable::Number(n) => match (n.as_i64(), d.as_int(), d.as_float()) {
+            .is_some_and(|x| x.as_str() == &**s),
+        Value::Bool(b) => d.as_bool().is_ok_and(|x| x == *b),
+        Value::Number(n) => match (n.as_i64(), d.as_int(), d.as_float()) {
             (Some(i), Ok(x), _) => i == x,
             (_, _, Ok(f)) => n.as_f64() == Some(f),
             _ => false,
         },
-        Variable::Null => d.is_unit(),
+        Value::Null => d.is_unit(),
         _ => false,
     }
 }
@@ -606,27 +622,27 @@ pub fn register(engine: &mut Engine) {
         .register_indexer_get(|n: &mut Node, index: i64| n.element(index))
         .register_fn("len", |n: &mut Node| n.len())
         .register_fn("is_empty", |n: &mut Node| n.len() == 0)
-        .register_fn(
-            "has",
-            |n: &mut Node, key: &str| matches!(&*n.var, Variable::Object(m) if m.contains_key(key)),
-        )
+        .register_fn("has", |n: &mut Node, key: &str| n.value.get(key).is_some())
         .register_fn("contains", |n: &mut Node, needle: Dynamic| {
             n.contains(&needle)
         })
         .register_fn("keys", |n: &mut Node| -> Array {
-            match &*n.var {
-                Variable::Object(m) => m.keys().map(|k| Dynamic::from(k.clone())).collect(),
+            match &n.value {
+                Value::Object(m) => m
+                    .iter()
+                    .map(|(k, _)| Dynamic::from(ImmutableString::from(&**k)))
+                    .collect(),
                 _ => Array::new(),
             }
         })
         .register_fn("is_array", |n: &mut Node| {
-            matches!(&*n.var, Variable::Array(_))
+            matches!(&n.value, Value::Array(_))
         })
         .register_fn("is_object", |n: &mut Node| {
-            matches!(&*n.var, Variable::Object(_))
+            matches!(&n.value, Value::Object(_))
         })
         .register_fn("pointer", |n: &mut Node| n.path.pointer())
-        .register_fn("to_value", |n: &mut Node| plain(&n.var))
+        .register_fn("to_value", |n: &mut Node| plain(&n.value))
         .register_fn("to_string", |n: &mut Node| n.json())
         .register_fn("to_debug", |n: &mut Node| n.json())
         .register_iterator::<Node>();
@@ -737,11 +753,13 @@ pub fn register(engine: &mut Engine) {
         );
 }
 
-// JMESPath. The jmespath crate copies any data handed to `search` (without its nightly-only
-// `specialized` feature), which would lose the identity that maps results back to their
-// place in the file. So the data comes in through a function instead: the user's
-// expression `E` runs as `snapaudit_root() | E`, and `snapaudit_root()` returns the node's
-// own shared value. Results are then the file's own values, found by identity.
+// JMESPath. The jmespath crate works on its own `Variable`s, so a query runs on a copy of
+// the node it is asked about, made once per call (`Value::to_variable`); for `query`, the
+// copy records where each of its values came from, so results map back to the file's own
+// values and keep their place. The crate would copy any data handed to `search` once more
+// (without its nightly-only `specialized` feature), so the copy comes in through a function
+// instead: the user's expression `E` runs as `snapaudit_root() | E`, and `snapaudit_root()`
+// returns the copy.
 
 const ROOT_FN: &str = "snapaudit_root";
 
@@ -777,8 +795,9 @@ fn make_runtime() -> jmespath::Runtime {
     }
 }
 
-/// Runs a JMESPath expression against a node; the raw result.
-fn search(node: &Node, expr: &str) -> RhaiResult<Rcvar> {
+/// Runs a JMESPath expression against a node; the raw result. With `origins`, the copy of
+/// the node records where its values came from.
+fn search(node: &Node, expr: &str, origins: Option<&mut Origins>) -> RhaiResult<Rcvar> {
     let compiled = COMPILED.with(|c| {
         let mut cache = c.borrow_mut();
         if let Some(found) = cache.get(expr) {
@@ -795,7 +814,8 @@ fn search(node: &Node, expr: &str) -> RhaiResult<Rcvar> {
         Ok(c) => c,
         Err(e) => return fail(format!("invalid JMESPath expression: {e}")),
     };
-    QUERY_ROOT.with(|r| *r.borrow_mut() = Some(node.var.clone()));
+    let root = node.value.to_variable(&node.path, origins);
+    QUERY_ROOT.with(|r| *r.borrow_mut() = Some(root));
     let result = compiled.search(Variable::Null);
     QUERY_ROOT.with(|r| *r.borrow_mut() = None);
     result.or_else(|e| fail(format!("JMESPath: {e}")))
@@ -805,7 +825,7 @@ fn search(node: &Node, expr: &str) -> RhaiResult<Rcvar> {
 /// expression's result list occurs, as a map (computed in Rust: an index for joins over
 /// large lists, without a Rhai loop).
 fn tally(node: &Node, expr: &str) -> RhaiResult<Map> {
-    let result = search(node, expr)?;
+    let result = search(node, expr, None)?;
     let mut counts: std::collections::HashMap<String, i64> = std::collections::HashMap::new();
     let mut add = |v: &Rcvar| match &**v {
         Variable::String(s) => *counts.entry(s.clone()).or_default() += 1,
@@ -825,6 +845,7 @@ fn tally(node: &Node, expr: &str) -> RhaiResult<Map> {
 }
 
 fn query(node: &Node, expr: &str) -> RhaiResult<Dynamic> {
-    let result = search(node, expr)?;
-    Ok(from_query(&node.file, &result))
+    let mut origins = Origins::new();
+    let result = search(node, expr, Some(&mut origins))?;
+    Ok(from_query(&node.file, &result, &origins))
 }

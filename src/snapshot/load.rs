@@ -3,17 +3,17 @@
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, OnceLock};
+use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
-use jmespath::{Rcvar, Variable};
 use rayon::prelude::*;
 
 use super::credential_report::{self, CredentialReport};
 use super::locate;
 use super::manifest::{self, CallStatus, Manifest};
-use super::path::{JsonPath, Step};
+use super::path::Step;
 use super::problem::{Problem, SourceFile};
+use super::value::Value;
 use super::{parse, shape};
 use crate::time::{format_time, parse_time};
 
@@ -53,8 +53,7 @@ impl DocStatus {
     }
 }
 
-/// One snapshot path: its status, its parsed data, and the index that maps JMESPath
-/// results back to their paths.
+/// One snapshot path: its status and its parsed data.
 #[derive(Debug)]
 pub struct SnapFile {
     /// Snapshot-relative path with `/` separators.
@@ -62,15 +61,14 @@ pub struct SnapFile {
     /// Index of this path's entry in the manifest's `calls`.
     pub manifest_call: Option<usize>,
     pub status: DocStatus,
-    pub data: Option<Rcvar>,
-    identities: OnceLock<HashMap<usize, JsonPath>>,
+    pub data: Option<Value>,
 }
 
 impl SnapFile {
     fn new(
         path: String,
         status: DocStatus,
-        data: Option<Rcvar>,
+        data: Option<Value>,
         manifest_call: Option<usize>,
     ) -> Self {
         SnapFile {
@@ -78,39 +76,8 @@ impl SnapFile {
             manifest_call,
             status,
             data,
-            identities: OnceLock::new(),
         }
     }
-
-    /// The path of a value of this file, found by identity (JMESPath results share the
-    /// file's values). Built once per file, on the first query.
-    pub fn path_of(&self, value: &Rcvar) -> Option<JsonPath> {
-        let index = self.identities.get_or_init(|| {
-            let mut map = HashMap::new();
-            if let Some(root) = &self.data {
-                index_values(root, JsonPath::root(), &mut map);
-            }
-            map
-        });
-        index.get(&(Arc::as_ptr(value) as usize)).cloned()
-    }
-}
-
-fn index_values(value: &Rcvar, path: JsonPath, map: &mut HashMap<usize, JsonPath>) {
-    match &**value {
-        Variable::Array(items) => {
-            for (i, item) in items.iter().enumerate() {
-                index_values(item, path.index(i), map);
-            }
-        }
-        Variable::Object(members) => {
-            for (k, v) in members {
-                index_values(v, path.key(k), map);
-            }
-        }
-        _ => {}
-    }
-    map.insert(Arc::as_ptr(value) as usize, path);
 }
 
 /// Where the evaluation time came from.
@@ -672,7 +639,7 @@ fn parse_response(
                 return (SnapFile::new(file.rel, status, None, call), problems);
             }
             (
-                SnapFile::new(file.rel, DocStatus::Ok, Some(Rcvar::new(v)), call),
+                SnapFile::new(file.rel, DocStatus::Ok, Some(v), call),
                 problems,
             )
         }
@@ -735,10 +702,9 @@ fn looks_like_region(s: &str) -> bool {
 
 fn account_from_identity(file: Option<&Arc<SnapFile>>) -> Option<String> {
     let data = file?.data.as_ref()?;
-    match &*data.get_field("Account") {
-        Variable::String(s) => Some(s.clone()),
-        _ => None,
-    }
+    data.get("Account")
+        .and_then(Value::as_str)
+        .map(str::to_owned)
 }
 
 fn decode_report(
@@ -752,8 +718,8 @@ fn decode_report(
     let Some(data) = &file.data else {
         return (Err(file.status.clone()), Vec::new());
     };
-    let content = data.get_field("Content");
-    let generated = data.get_field("GeneratedTime");
+    let content = data.get("Content").and_then(Value::as_str);
+    let generated = data.get("GeneratedTime").and_then(Value::as_str);
     let shown = join_display(display_dir, credential_report::PATH);
     // The file's text is read again only to locate an error.
     let at = || {
@@ -761,12 +727,7 @@ fn decode_report(
         let span = locate::locate(&text, &[Step::Key(Arc::from("Content"))])?;
         Some((SourceFile::new(shown.clone(), text), span.offset, span.len))
     };
-    match credential_report::decode(
-        content.as_string().map(String::as_str),
-        generated.as_string().map(String::as_str),
-        &shown,
-        at,
-    ) {
+    match credential_report::decode(content, generated, &shown, at) {
         Ok(report) => (Ok(Arc::new(report)), Vec::new()),
         Err(e) => {
             let status = DocStatus::Malformed {

@@ -13,6 +13,7 @@ pub mod parse;
 pub mod path;
 pub mod problem;
 pub mod shape;
+pub mod value;
 
 pub use load::{DocStatus, SnapFile, Snapshot, TimeSource};
 pub use problem::{Problem, ProblemSeverity, SourceFile};

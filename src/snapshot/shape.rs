@@ -6,9 +6,8 @@
 //! Only the top level and the kind of list items are checked: enough to catch a file that
 //! is not the response it is named after, at the cost of one look at each list item.
 
-use jmespath::Variable;
-
 use super::path::JsonPath;
+use super::value::Value;
 
 /// The JSON kind of a member.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -135,22 +134,14 @@ fn matches(pattern: &str, path: &str) -> bool {
     }
 }
 
-fn kind_of(v: &Variable) -> &'static str {
-    match v {
-        Variable::Null => "null",
-        Variable::String(_) => "a string",
-        Variable::Bool(_) => "true or false",
-        Variable::Number(_) => "a number",
-        Variable::Array(_) => "a list",
-        Variable::Object(_) => "an object",
-        Variable::Expref(_) => "an expression",
-    }
+fn kind_of(v: &Value) -> &'static str {
+    v.kind_name()
 }
 
 /// Checks a documented file's top level. Undocumented paths (a user's own files) pass.
-pub fn check(rel: &str, root: &Variable) -> Option<Mismatch> {
+pub fn check(rel: &str, root: &Value) -> Option<Mismatch> {
     let (_, members) = SHAPES.iter().find(|(p, _)| matches(p, rel))?;
-    let Variable::Object(map) = root else {
+    let Value::Object(_) = root else {
         return Some(Mismatch {
             path: JsonPath::root(),
             message: format!(
@@ -160,10 +151,10 @@ pub fn check(rel: &str, root: &Variable) -> Option<Mismatch> {
         });
     };
     for (name, kind) in members.iter() {
-        let Some(value) = map.get(*name) else {
+        let Some(value) = root.get(name) else {
             continue;
         };
-        let wrong = |path: JsonPath, what: &Variable, expected: &str| Mismatch {
+        let wrong = |path: JsonPath, what: &Value, expected: &str| Mismatch {
             path,
             message: format!(
                 "`{}` is {}; the aws CLI prints {expected}",
@@ -171,14 +162,11 @@ pub fn check(rel: &str, root: &Variable) -> Option<Mismatch> {
                 kind_of(what)
             ),
         };
-        let ok = match (kind, &**value) {
-            (Kind::String, Variable::String(_)) | (Kind::Bool, Variable::Bool(_)) => true,
-            (Kind::Object, Variable::Object(_)) => true,
-            (Kind::ListOfObjects, Variable::Array(items)) => {
-                if let Some(i) = items
-                    .iter()
-                    .position(|x| !matches!(&**x, Variable::Object(_)))
-                {
+        let ok = match (kind, value) {
+            (Kind::String, Value::String(_)) | (Kind::Bool, Value::Bool(_)) => true,
+            (Kind::Object, Value::Object(_)) => true,
+            (Kind::ListOfObjects, Value::Array(items)) => {
+                if let Some(i) = items.iter().position(|x| !matches!(x, Value::Object(_))) {
                     let item = &items[i];
                     return Some(Mismatch {
                         path: JsonPath::root().key(name).index(i),
@@ -203,8 +191,8 @@ pub fn check(rel: &str, root: &Variable) -> Option<Mismatch> {
 mod tests {
     use super::*;
 
-    fn parse(text: &str) -> Variable {
-        serde_json::from_str(text).unwrap_or(Variable::Null)
+    fn parse(text: &str) -> Value {
+        crate::snapshot::parse::parse(text).unwrap_or(Value::Null)
     }
 
     #[test]
