@@ -149,7 +149,14 @@ pub fn run(args: CheckArgs, positions: &Positions) -> Result<ExitCode> {
     let engine = rules::sandbox::engine(&config.limits);
     let set = rules::load(&engine, &policy_dirs(&args.policies));
     let results = engine::evaluate(&engine, &set, &snapshot, &config);
-    let mut findings = report::locate_findings(&snapshot, &results);
+    let targets = output_targets(
+        &args.format,
+        &positions.format,
+        &args.output,
+        &positions.output,
+    )?;
+    let keep_text = targets.iter().any(|(f, _)| *f == Format::Human);
+    let mut findings = report::locate_findings(&snapshot, &results, keep_text);
     let mut problems = snapshot.problems.clone();
     problems.extend(set.problems.iter().cloned());
     if let Some(waivers) = load_waivers(args.waivers.as_ref(), args.no_waivers)? {
@@ -162,12 +169,6 @@ pub fn run(args: CheckArgs, positions: &Positions) -> Result<ExitCode> {
         problems,
     };
 
-    let targets = output_targets(
-        &args.format,
-        &positions.format,
-        &args.output,
-        &positions.output,
-    )?;
     // Diagnostics go to standard error whatever the formats; machine formats carry them too.
     {
         let mut shown: Vec<&snapaudit::snapshot::Problem> = run.problems.iter().collect();

@@ -85,8 +85,9 @@ pub fn run(args: DiffArgs) -> Result<ExitCode> {
     let set = rules::load(&engine, &policy_dirs(&args.policies));
     let old_results = engine::evaluate(&engine, &set, &old, &config);
     let new_results = engine::evaluate(&engine, &set, &new, &config);
-    let old_findings = report::locate_findings(&old, &old_results);
-    let new_findings = report::locate_findings(&new, &new_results);
+    let keep_text = args.format == Format::Human;
+    let old_findings = report::locate_findings(&old, &old_results, keep_text);
+    let new_findings = report::locate_findings(&new, &new_results, keep_text);
     let findings = diff::diff_findings(&old_results, &new_results, &old_findings, &new_findings);
 
     let volatile = if args.include_volatile {

@@ -8,6 +8,8 @@ pub mod markdown;
 pub mod sarif;
 
 use std::collections::BTreeMap;
+
+use rayon::prelude::*;
 use std::sync::Arc;
 
 use crate::engine::{Outcome, RuleResult};
@@ -122,7 +124,14 @@ impl Run<'_> {
 
 /// Resolves the evidence of every finding to a location, reading each file with findings
 /// once, and sorts findings by rule, file and position.
-pub fn locate_findings(snapshot: &Snapshot, results: &[RuleResult]) -> Vec<Finding> {
+/// The findings of `results` with their places in the files. `keep_text`: keep each file's
+/// text for showing snippets (the human format); without it, files are read one at a time
+/// for their places and their text is let go at once.
+pub fn locate_findings(
+    snapshot: &Snapshot,
+    results: &[RuleResult],
+    keep_text: bool,
+) -> Vec<Finding> {
     // Group JSON paths by file so that every file is read and parsed once.
     let mut wanted: BTreeMap<String, Vec<JsonPath>> = BTreeMap::new();
     let manifest_path = |i: usize| JsonPath::root().key("calls").index(i);
@@ -145,20 +154,33 @@ pub fn locate_findings(snapshot: &Snapshot, results: &[RuleResult]) -> Vec<Findi
             }
         }
     }
-    let mut spans: BTreeMap<String, (SourceFile, BTreeMap<String, Span>)> = BTreeMap::new();
-    for (rel, paths) in wanted {
-        let Some(source) = snapshot.source(&rel) else {
-            continue;
-        };
-        let steps: Vec<Vec<Step>> = paths.iter().map(JsonPath::steps).collect();
-        let found = locate::locate_all(&source.text, &steps);
-        let by_pointer = paths
-            .iter()
-            .zip(found)
-            .filter_map(|(p, s)| s.map(|s| (p.pointer(), s)))
-            .collect();
-        spans.insert(rel, (source, by_pointer));
-    }
+    // Files in parallel, each read once; one tokenizer pass finds all its wanted paths.
+    let spans: BTreeMap<String, BTreeMap<String, Location>> = wanted
+        .into_par_iter()
+        .filter_map(|(rel, paths)| {
+            let source = snapshot.source(&rel)?;
+            let steps: Vec<Vec<Step>> = paths.iter().map(JsonPath::steps).collect();
+            let found = locate::locate_all(&source.text, &steps);
+            let kept = if keep_text {
+                source.clone()
+            } else {
+                SourceFile::new(source.name.clone(), "")
+            };
+            let by_pointer = paths
+                .iter()
+                .zip(found)
+                .filter_map(|(p, span)| {
+                    let span: Span = span?;
+                    let pointer = p.pointer();
+                    let mut loc = location(&source, &rel, span.offset, span.len);
+                    loc.source = kept.clone();
+                    loc.pointer = Some(pointer.clone());
+                    Some((pointer, loc))
+                })
+                .collect();
+            Some((rel, by_pointer))
+        })
+        .collect();
 
     let mut findings = Vec::new();
     for r in results {
@@ -214,15 +236,11 @@ fn loc_key(f: &Finding) -> (String, usize) {
 }
 
 fn json_location(
-    spans: &BTreeMap<String, (SourceFile, BTreeMap<String, Span>)>,
+    spans: &BTreeMap<String, BTreeMap<String, Location>>,
     rel: &str,
     pointer: &str,
 ) -> Option<Location> {
-    let (source, by_pointer) = spans.get(rel)?;
-    let span = by_pointer.get(pointer)?;
-    let mut loc = location(source, rel, span.offset, span.len);
-    loc.pointer = Some(pointer.to_owned());
-    Some(loc)
+    spans.get(rel)?.get(pointer).cloned()
 }
 
 fn cell_location(snapshot: &Snapshot, row: usize, column: Option<usize>) -> Option<Location> {

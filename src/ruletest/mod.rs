@@ -226,7 +226,7 @@ fn try_case(set: &RuleSet, case: &Case, base: &Path) -> Result<Vec<RuleCheck>, S
     let snapshot = Arc::new(snapshot);
     let engine = rules::sandbox::engine(&config.limits);
     let results = engine::evaluate(&engine, &subset, &snapshot, &config);
-    let findings = report::locate_findings(&snapshot, &results);
+    let findings = report::locate_findings(&snapshot, &results, true);
     Ok(case
         .expect
         .iter()
