@@ -181,8 +181,8 @@ fn from_query(file: &Arc<SnapFile>, var: &Rcvar, origins: &Origins) -> Dynamic {
 
 impl Node {
     fn member(&self, key: &str) -> Dynamic {
-        match self.value.get(key) {
-            Some(v) => wrap(&self.file, v, self.path.key(key)),
+        match self.value.member(key) {
+            Some((k, v)) => wrap(&self.file, v, self.path.key_shared(k)),
             None => Dynamic::UNIT,
         }
     }
@@ -220,7 +220,7 @@ impl Node {
                 .collect(),
             Value::Object(m) => m
                 .iter()
-                .map(|(k, v)| wrap(&self.file, v, self.path.key(k)))
+                .map(|(k, v)| wrap(&self.file, v, self.path.key_shared(k)))
                 .collect(),
             _ => Vec::new(),
         }

@@ -78,14 +78,45 @@ fn set(out: &mut [Option<Span>], node: &Trie, span: Span) {
     }
 }
 
+/// Where the array or object whose opening bracket ends at `from` ends (just past its
+/// closing bracket): a byte scan that only follows strings and nesting, for the parts of a
+/// file that no wanted path goes into. `None` if the text ends first.
+fn skip_container(text: &str, from: usize) -> Option<usize> {
+    let bytes = text.as_bytes();
+    let mut depth = 1usize;
+    let mut i = from;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'"' => {
+                i += 1;
+                while i < bytes.len() && bytes[i] != b'"' {
+                    i += if bytes[i] == b'\\' { 2 } else { 1 };
+                }
+            }
+            b'{' | b'[' => depth += 1,
+            b'}' | b']' => {
+                depth -= 1;
+                if depth == 0 {
+                    return Some(i + 1);
+                }
+            }
+            _ => {}
+        }
+        i += 1;
+    }
+    None
+}
+
 /// One pass over the tokens. `None` when the text is not well-formed strict JSON.
 fn scan(text: &str, root: &Trie, out: &mut [Option<Span>]) -> Option<()> {
+    // The tokenizer runs on `text[base..]`: after a skipped container it starts again.
+    let mut base = 0;
     let mut scanner = Scanner::new(text);
     let mut stack: Vec<Frame> = Vec::new();
     let mut open: Vec<Open> = Vec::new();
     let mut done_root = false;
     while let Some(token) = scanner.scan().ok()? {
-        let (start, end) = (scanner.token_start(), scanner.token_end());
+        let (start, end) = (base + scanner.token_start(), base + scanner.token_end());
         // The trie node of the value that starts here, and its member name.
         let (node, key) = match stack.last_mut() {
             None => {
@@ -98,7 +129,8 @@ fn scan(text: &str, root: &Trie, out: &mut [Option<Span>]) -> Option<()> {
             Some(Frame::Object { node, key }) => match (&token, key.as_ref()) {
                 // A member name, or the colon after it: not a value.
                 (Token::String(name), None) => {
-                    *key = Some((name.to_string(), (start, end - start)));
+                    let name = if node.is_some() { name.to_string() } else { String::new() };
+                    *key = Some((name, (start, end - start)));
                     continue;
                 }
                 (Token::Colon, _) => continue,
@@ -115,6 +147,18 @@ fn scan(text: &str, root: &Trie, out: &mut [Option<Span>]) -> Option<()> {
         };
         match token {
             Token::OpenBrace | Token::OpenBracket => {
+                let wanted_here = node.is_some_and(|n| !n.here.is_empty());
+                let below = node.filter(|n| !n.keys.is_empty() || !n.items.is_empty());
+                if !wanted_here && below.is_none() {
+                    // Nothing wanted in or below it: jump past it.
+                    let resume = skip_container(text, end)?;
+                    if stack.is_empty() {
+                        done_root = true;
+                    }
+                    base = resume;
+                    scanner = Scanner::new(&text[resume..]);
+                    continue;
+                }
                 if let Some(n) = node.filter(|n| !n.here.is_empty()) {
                     open.push(Open {
                         depth: stack.len(),
@@ -123,7 +167,6 @@ fn scan(text: &str, root: &Trie, out: &mut [Option<Span>]) -> Option<()> {
                         node: n,
                     });
                 }
-                let below = node.filter(|n| !n.keys.is_empty() || !n.items.is_empty());
                 stack.push(if token == Token::OpenBrace {
                     Frame::Object {
                         node: below,

@@ -37,6 +37,11 @@ impl JsonPath {
         self.child(Step::Key(Arc::from(key)))
     }
 
+    /// A member step with a name that is already shared (a loaded object's member name).
+    pub fn key_shared(&self, key: &Arc<str>) -> Self {
+        self.child(Step::Key(key.clone()))
+    }
+
     pub fn index(&self, index: usize) -> Self {
         self.child(Step::Index(index))
     }

@@ -38,11 +38,16 @@ pub type Origins = HashMap<usize, (JsonPath, Value)>;
 impl Value {
     /// The member `key` of an object.
     pub fn get(&self, key: &str) -> Option<&Value> {
+        self.member(key).map(|(_, v)| v)
+    }
+
+    /// The member `key` of an object, with its shared name.
+    pub fn member(&self, key: &str) -> Option<&(Key, Value)> {
         match self {
             Value::Object(members) => members
                 .binary_search_by(|(k, _)| (**k).cmp(key))
                 .ok()
-                .map(|i| &members[i].1),
+                .map(|i| &members[i]),
             _ => None,
         }
     }
