@@ -45,5 +45,5 @@ fuzz_target!(|data: &[u8]| {
     let snapshot = Arc::new(snapshot);
     let (engine, set, config) = pack();
     let results = snapaudit::engine::evaluate(engine, set, &snapshot, config);
-    let _ = snapaudit::report::locate_findings(&snapshot, &results);
+    let _ = snapaudit::report::locate_findings(&snapshot, &results, true);
 });
