@@ -129,7 +129,11 @@ fn scan(text: &str, root: &Trie, out: &mut [Option<Span>]) -> Option<()> {
             Some(Frame::Object { node, key }) => match (&token, key.as_ref()) {
                 // A member name, or the colon after it: not a value.
                 (Token::String(name), None) => {
-                    let name = if node.is_some() { name.to_string() } else { String::new() };
+                    let name = if node.is_some() {
+                        name.to_string()
+                    } else {
+                        String::new()
+                    };
                     *key = Some((name, (start, end - start)));
                     continue;
                 }
