@@ -90,6 +90,16 @@ fn the_host_api_behaves_as_documented() {
         "node node true has=true absent=true ptr=/SecurityGroups/0"
     );
     assert_eq!(node["location"]["pointer"], "/SecurityGroups/0");
+    let sub = msg("subquery");
+    assert_eq!(sub["message"], "subquery sg-0a00000000000001");
+    assert_eq!(
+        sub["location"]["pointer"],
+        "/SecurityGroups/0/IpPermissions/0/UserIdGroupPairs/0/GroupId"
+    );
+    assert_eq!(
+        sub["location"]["file"],
+        "ec2/us-east-1/describe-security-groups.json"
+    );
     assert!(msg("last")["message"]
         .as_str()
         .is_some_and(|m| m.ends_with(" in=true")));
