@@ -257,6 +257,29 @@ mod tests {
     }
 
     #[test]
+    fn skipped_containers_do_not_confuse_what_follows() {
+        // Brackets and escaped quotes inside strings of containers nobody asks about.
+        let text = r#"{"skip": [{"s": "a ] } [ \" {"}, ["x\\", "]"]], "list": [{"k": "}"}, {"k": 2}], "want": {"v": [7]}}"#;
+        let wanted = [
+            JsonPath::root().key("want").key("v").index(0),
+            JsonPath::root().key("list").index(1).key("k"),
+        ];
+        let steps: Vec<Vec<Step>> = wanted.iter().map(JsonPath::steps).collect();
+        let spans = locate_all(text, &steps);
+        let texts: Vec<&str> = spans
+            .iter()
+            .map(|s| s.map_or("", |s| &text[s.offset..s.offset + s.len]))
+            .collect();
+        assert_eq!(texts, ["7", "2"]);
+        // A skip that runs off the end (an unclosed string) locates nothing.
+        assert!(locate(
+            r#"{"a": ["\"], "b": 1}"#,
+            &JsonPath::root().key("b").steps()
+        )
+        .is_none());
+    }
+
+    #[test]
     fn root_is_the_whole_document() {
         let text = " [1,2] ";
         let span = locate(text, &[]).expect("located");
