@@ -115,7 +115,7 @@ impl Value {
                     .iter()
                     .map(|(k, v)| {
                         let child = if origins.is_some() {
-                            path.key(k)
+                            path.key_shared(k)
                         } else {
                             JsonPath::root()
                         };
