@@ -890,15 +890,7 @@ fn failed_calls_are_recorded_and_the_run_completes() {
     // check: the denied summary makes the rules that need it errors, not passes.
     let check = env.snapaudit(&["check", snap.to_str().unwrap(), "--format", "json"]);
     let run: Value = serde_json::from_slice(&check.stdout).unwrap();
-    let result = |id: &str| {
-        run["rules"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|r| r["id"] == id)
-            .unwrap()["result"]
-            .clone()
-    };
+    let result = |id: &str| common::rule_result(&run, id).0;
     assert_eq!(result("iam.root.hardware-mfa"), "error");
     // The missing password policy is an answer: a finding, not an error.
     assert_eq!(result("iam.password-policy.present"), "fail");
@@ -1188,15 +1180,7 @@ fn the_collector_survives_a_hostile_network() {
     let check = env.snapaudit(&["check", snap.to_str().unwrap(), "--format", "json"]);
     assert_eq!(check.status.code(), Some(2));
     let run: Value = serde_json::from_slice(&check.stdout).unwrap();
-    let result = |id: &str| {
-        run["rules"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|r| r["id"] == id)
-            .unwrap()["result"]
-            .clone()
-    };
+    let result = |id: &str| common::rule_result(&run, id).0;
     assert_eq!(result("iam.policy.full-admin"), "error");
     assert_eq!(result("cloudtrail.multi-region"), "error");
     // Nothing secret in the snapshot, the summary or the trace-level log.

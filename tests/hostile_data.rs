@@ -38,13 +38,19 @@ fn reseal(f: &Fixture, rel: &str, bytes: &[u8]) {
     });
 }
 
-/// Replaces the credential report's CSV.
-fn report_csv(f: &Fixture, edit: impl Fn(&str) -> String) {
+/// Edits the lines of the credential report's CSV.
+fn report_csv(f: &Fixture, edit: impl Fn(&mut Vec<String>)) {
     let doc: Value = serde_json::from_str(&f.read(REPORT)).unwrap();
     let csv = base64::engine::general_purpose::STANDARD
         .decode(doc["Content"].as_str().unwrap())
         .unwrap();
-    let csv = edit(&String::from_utf8(csv).unwrap());
+    let mut lines: Vec<String> = String::from_utf8(csv)
+        .unwrap()
+        .lines()
+        .map(str::to_owned)
+        .collect();
+    edit(&mut lines);
+    let csv = lines.join("\n") + "\n";
     let b64 = base64::engine::general_purpose::STANDARD.encode(csv);
     let text = f
         .read(REPORT)
@@ -283,11 +289,9 @@ fn csv_with_a_missing_column() {
     case(
         "csv missing column",
         |f| {
-            report_csv(f, |csv| {
-                let mut lines: Vec<String> = csv.lines().map(str::to_owned).collect();
+            report_csv(f, |lines| {
                 let cut = lines[3].rfind(',').unwrap();
                 lines[3].truncate(cut);
-                lines.join("\n") + "\n"
             })
         },
         Expect {
@@ -306,10 +310,8 @@ fn csv_with_an_extra_column() {
     case(
         "csv extra column",
         |f| {
-            report_csv(f, |csv| {
-                let mut lines: Vec<String> = csv.lines().map(str::to_owned).collect();
+            report_csv(f, |lines| {
                 lines[2].push_str(",surprise");
-                lines.join("\n") + "\n"
             })
         },
         Expect {
@@ -328,10 +330,8 @@ fn csv_with_an_unclosed_quote() {
     case(
         "csv quote",
         |f| {
-            report_csv(f, |csv| {
-                let mut lines: Vec<String> = csv.lines().map(str::to_owned).collect();
+            report_csv(f, |lines| {
                 lines[2] = lines[2].replacen(",", ",\"", 1);
-                lines.join("\n") + "\n"
             })
         },
         Expect {

@@ -185,15 +185,7 @@ fn keys_in_a_source_tree_are_found_judged_and_located() {
 #[test]
 fn without_source_the_source_rules_skip_and_a_bad_root_is_an_error() {
     let run = snapaudit(&["check", "snapshots/example", "--format", "json"]).json();
-    let result = |id: &str| {
-        run["rules"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|r| r["id"] == id)
-            .unwrap()["result"]
-            .clone()
-    };
+    let result = |id: &str| common::rule_result(&run, id).0;
     assert_eq!(result("source.access-key"), "skip");
     assert_eq!(result("source.secret-access-key"), "skip");
     assert!(run["sources"].is_null());

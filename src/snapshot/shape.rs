@@ -134,10 +134,6 @@ fn matches(pattern: &str, path: &str) -> bool {
     }
 }
 
-fn kind_of(v: &Value) -> &'static str {
-    v.kind_name()
-}
-
 /// Checks a documented file's top level. Undocumented paths (a user's own files) pass.
 pub fn check(rel: &str, root: &Value) -> Option<Mismatch> {
     let (_, members) = SHAPES.iter().find(|(p, _)| matches(p, rel))?;
@@ -146,7 +142,7 @@ pub fn check(rel: &str, root: &Value) -> Option<Mismatch> {
             path: JsonPath::root(),
             message: format!(
                 "the file holds {}; the aws CLI prints an object for this call",
-                kind_of(root)
+                root.kind_name()
             ),
         });
     };
@@ -159,7 +155,7 @@ pub fn check(rel: &str, root: &Value) -> Option<Mismatch> {
             message: format!(
                 "`{}` is {}; the aws CLI prints {expected}",
                 name,
-                kind_of(what)
+                what.kind_name()
             ),
         };
         let ok = match (kind, value) {
@@ -172,7 +168,7 @@ pub fn check(rel: &str, root: &Value) -> Option<Mismatch> {
                         path: JsonPath::root().key(name).index(i),
                         message: format!(
                             "item {i} of `{name}` is {}; the aws CLI prints a list of objects",
-                            kind_of(item)
+                            item.kind_name()
                         ),
                     });
                 }
