@@ -104,11 +104,18 @@ fn whole_example(c: &mut Criterion) {
         b.iter(|| Snapshot::load(Path::new(EXAMPLE), &options).map(|_| ()))
     });
     let engine = snapaudit::rules::sandbox::engine(&config.limits);
-    let set = snapaudit::rules::load(&engine, &[Path::new("policies").to_path_buf()]);
+    let pack = snapaudit::rules::Pack {
+        bundled: true,
+        dirs: Vec::new(),
+    };
+    let set = snapaudit::rules::load(&engine, &pack);
     if let Ok(snapshot) = Snapshot::load(Path::new(EXAMPLE), &options) {
-        let snapshot = std::sync::Arc::new(snapshot);
+        let inputs = std::sync::Arc::new(snapaudit::rules::Inputs {
+            snapshot: std::sync::Arc::new(snapshot),
+            sources: None,
+        });
         g.bench_function("evaluate the default pack", |b| {
-            b.iter(|| snapaudit::engine::evaluate(&engine, &set, &snapshot, &config))
+            b.iter(|| snapaudit::engine::evaluate(&engine, &set, &inputs, &config))
         });
     }
     g.finish();

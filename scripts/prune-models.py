@@ -5,13 +5,13 @@ Run from the repository root with a Python that can `import botocore`:
 
     /tmp/sa/venv/bin/python scripts/prune-models.py
 
-For every service in SERVICES this writes src/collect/models/<service>.json
+For every service in SERVICES this writes src/snapshot/models/<service>.json
 holding, for the listed operations only, the output shape name, the query
 result wrapper, the paginator config, and the output shapes reachable from
 those operations (transitively). Documentation, constraints (min/max/pattern/
 enum/required) and input shapes are dropped. Structure members stay an
 ordered list of [member_name, ref] in model order. It also writes
-src/collect/models/README.md.
+src/snapshot/models/README.md.
 
 Only the standard library and botocore are used. The model data is read with
 botocore's own loader (so sdk-extras files are applied exactly as botocore
@@ -72,7 +72,7 @@ IGNORED_KEYS = {
 }
 
 ROOT = os.path.normpath(os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
-OUT_DIR = os.path.join(ROOT, "src", "collect", "models")
+OUT_DIR = os.path.join(ROOT, "src", "snapshot", "models")
 
 
 class Report:

@@ -4,12 +4,12 @@
 //! docs/config.md); a user's file overrides them key by key.
 
 use std::collections::BTreeMap;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use serde::Deserialize;
 
-use crate::snapshot::{Problem, SourceFile};
+use crate::diagnostic::{Kind, Problem, SourceFile};
 
 pub const DEFAULTS: &str = include_str!("config_defaults.toml");
 
@@ -21,6 +21,9 @@ pub struct Config {
     /// `[diff] volatile`: values `diff` leaves out of resource changes; `None` = the
     /// built-in list.
     pub volatile: Option<Vec<String>>,
+    /// `policies = [...]`: rule directories added to the bundled pack (relative to the
+    /// config file's directory).
+    pub policies: Vec<PathBuf>,
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -47,6 +50,8 @@ pub struct Limits {
 #[serde(deny_unknown_fields)]
 struct File {
     #[serde(default)]
+    policies: Vec<PathBuf>,
+    #[serde(default)]
     settings: BTreeMap<String, toml::Value>,
     #[serde(default)]
     limits: Option<toml::Table>,
@@ -69,37 +74,28 @@ impl Limits {
 
 impl Config {
     /// The built-in defaults.
+    #[expect(
+        clippy::expect_used,
+        reason = "the defaults are part of the binary, and a unit test parses them"
+    )]
     pub fn defaults() -> Config {
-        // The defaults are part of the binary and parsed in a unit test; fall back to empty
-        // settings rather than abort if they were ever broken.
-        match parse(DEFAULTS, "<built-in defaults>", None) {
-            Ok(c) => c,
-            Err(_) => Config {
-                settings: Arc::new(BTreeMap::new()),
-                limits: Limits {
-                    max_operations: 200_000_000,
-                    max_call_levels: 64,
-                    max_expr_depth: 128,
-                    max_string_size: 1 << 20,
-                    max_array_size: 2_000_000,
-                    max_map_size: 2_000_000,
-                    timeout_ms: 10_000,
-                    max_snapshot_file_mb: 512,
-                },
-                volatile: None,
-            },
-        }
+        parse(DEFAULTS, "<built-in defaults>", None).expect("the built-in defaults parse")
     }
 
-    /// Loads `path` over the defaults.
+    /// Loads `path` over the defaults; its `policies` are relative to its directory.
     pub fn load(path: &Path) -> Result<Config, Box<Problem>> {
         let text = std::fs::read_to_string(path).map_err(|e| {
-            Box::new(Problem::error(
-                "config::io",
+            Box::new(Problem::new(
+                Kind::ConfigIo,
                 format!("cannot read config `{}`: {e}", path.display()),
             ))
         })?;
-        Config::from_text(&text, &path.display().to_string())
+        let mut config = Config::from_text(&text, &path.display().to_string())?;
+        let dir = path.parent().unwrap_or(Path::new(""));
+        for p in &mut config.policies {
+            *p = dir.join(&*p);
+        }
+        Ok(config)
     }
 
     /// Parses a config file's text (named `name` in diagnostics) over the defaults.
@@ -113,12 +109,15 @@ fn parse(text: &str, name: &str, base: Option<&Config>) -> Result<Config, Box<Pr
     let file: File = toml::from_str(text).map_err(|e| {
         let (o, l) = e.span().map(|r| (r.start, r.end - r.start)).unwrap_or((0, 0));
         Box::new(
-            Problem::error("config::invalid", format!("`{name}` is not a valid snapaudit config: {}", e.message()))
-                .with_help("sections: [settings] (values rules read), [limits] (sandbox limits) and [diff] (volatile values); see docs/config.md")
+            Problem::new(Kind::ConfigInvalid, format!("`{name}` is not a valid snapaudit config: {}", e.message()))
+                .with_help("keys: policies (rule directories added to the pack); sections: [settings] (values rules read), [limits] (sandbox limits) and [diff] (volatile values); see docs/config.md")
                 .at(source(), o, l, "here"),
         )
     })?;
-    let mut settings = base.map(|b| (*b.settings).clone()).unwrap_or_default();
+    let mut settings = match base {
+        Some(b) => (*b.settings).clone(),
+        None => BTreeMap::new(),
+    };
     // Where a key is written: the line that starts with it, for diagnostics.
     let key_at = |k: &str| {
         let mut offset = 0;
@@ -139,14 +138,13 @@ fn parse(text: &str, name: &str, base: Option<&Config>) -> Result<Config, Box<Pr
             // silently false (a number is never less than a string).
             if default.type_str() != v.type_str() {
                 return Err(Box::new(
-                    Problem::error(
-                        "config::wrong-type",
+                    Problem::new(
+                        Kind::ConfigWrongType,
                         format!(
                             "setting `{k}` must be {}, like its default `{default}`",
                             article(default.type_str())
                         ),
                     )
-                    .with_help("see docs/config.md for every setting and its type")
                     .at(
                         source(),
                         key_at(&k),
@@ -162,7 +160,7 @@ fn parse(text: &str, name: &str, base: Option<&Config>) -> Result<Config, Box<Pr
                 // known key is almost always a typo.
                 if let Some(near) = closest(&k, b.settings.keys()) {
                     return Err(Box::new(
-                        Problem::error("config::unknown-setting", format!("unknown setting `{k}`"))
+                        Problem::new(Kind::ConfigUnknownSetting, format!("unknown setting `{k}`"))
                             .with_help(format!("did you mean `{near}`?"))
                             .at(source(), key_at(&k), k.len(), "not a known setting"),
                     ));
@@ -172,10 +170,7 @@ fn parse(text: &str, name: &str, base: Option<&Config>) -> Result<Config, Box<Pr
         settings.insert(k, v);
     }
     let mut limits_table = match base {
-        Some(_) => toml::from_str::<File>(DEFAULTS)
-            .ok()
-            .and_then(|f| f.limits)
-            .unwrap_or_default(),
+        Some(_) => default_limits(),
         None => toml::Table::new(),
     };
     if let Some(user) = file.limits {
@@ -185,12 +180,13 @@ fn parse(text: &str, name: &str, base: Option<&Config>) -> Result<Config, Box<Pr
     }
     let limits: Limits = toml::Value::Table(limits_table).try_into().map_err(|e: toml::de::Error| {
         Box::new(
-            Problem::error("config::invalid", format!("`{name}` [limits]: {}", e.message()))
+            Problem::new(Kind::ConfigInvalid, format!("`{name}` [limits]: {}", e.message()))
                 .with_help("limits: max_operations, max_call_levels, max_expr_depth, max_string_size, max_array_size, max_map_size, timeout_ms, max_snapshot_file_mb")
                 .at(source(), text.find("[limits]").unwrap_or(0), 8, "here"),
         )
     })?;
     Ok(Config {
+        policies: file.policies,
         settings: Arc::new(settings),
         limits,
         volatile: file
@@ -198,6 +194,18 @@ fn parse(text: &str, name: &str, base: Option<&Config>) -> Result<Config, Box<Pr
             .and_then(|d| d.volatile)
             .or_else(|| base.and_then(|b| b.volatile.clone())),
     })
+}
+
+/// The `[limits]` table of the built-in defaults.
+#[expect(
+    clippy::expect_used,
+    reason = "the defaults are part of the binary, and a unit test parses them"
+)]
+fn default_limits() -> toml::Table {
+    toml::from_str::<File>(DEFAULTS)
+        .expect("the built-in defaults parse")
+        .limits
+        .expect("the built-in defaults have a [limits] table")
 }
 
 fn article(toml_type: &str) -> String {

@@ -4,9 +4,11 @@
 //! Rhai) → [`engine`] (results and findings) → [`report`] (human, JSON). Nothing here touches
 //! the network, the AWS SDK or tokio.
 
+pub mod audit;
 #[cfg(feature = "collect")]
 pub mod collect;
 pub mod config;
+pub mod diagnostic;
 pub mod diff;
 pub mod engine;
 pub mod report;

@@ -45,39 +45,33 @@ fn main() -> ExitCode {
         Ok(cli) => cli,
         Err(e) => e.exit(),
     };
-    let positions = |name: &str| -> Vec<usize> {
-        matches
-            .subcommand_matches("check")
-            .and_then(|m| m.indices_of(name))
-            .map(|i| i.collect())
-            .unwrap_or_default()
-    };
-    let check_positions = cli::check::Positions {
-        format: positions("format"),
-        output: positions("output"),
-    };
-    let color = match &cli.command {
-        Command::Check(args) => args.color,
+    match cli.command {
+        Command::Check(args) => {
+            // `--format` and `--output` are paired by where they stand on the command line.
+            let positions = |name: &str| -> Vec<usize> {
+                matches
+                    .subcommand_matches("check")
+                    .and_then(|m| m.indices_of(name))
+                    .map_or_else(Vec::new, Iterator::collect)
+            };
+            let positions = cli::check::Positions {
+                format: positions("format"),
+                output: positions("output"),
+            };
+            cli::check::run(args, &positions)
+        }
         #[cfg(feature = "collect")]
-        Command::Collect(_) => cli::ColorChoice::Auto,
-        Command::Diff(args) => args.color,
-        Command::Test(args) => args.color,
-        Command::Rules(args) => args.color,
-    };
-    let result = match cli.command {
-        Command::Check(args) => cli::check::run(args, &check_positions),
-        #[cfg(feature = "collect")]
-        Command::Collect(args) => cli::collect::run(args),
+        Command::Collect(args) => match cli::collect::run(args) {
+            Ok(code) => code,
+            Err(report) => {
+                let style = cli::stderr_style(cli::ColorChoice::Auto);
+                let handler = snapaudit::report::human::handler(style);
+                cli::print_err(&snapaudit::report::human::render(&handler, report.as_ref()));
+                ExitCode::from(2)
+            }
+        },
         Command::Diff(args) => cli::diff::run(args),
         Command::Test(args) => cli::test::run(args),
         Command::Rules(args) => cli::rules::run(args),
-    };
-    match result {
-        Ok(code) => code,
-        Err(report) => {
-            let handler = snapaudit::report::human::handler(cli::stderr_style(color));
-            cli::print_err(&snapaudit::report::human::render(&handler, report.as_ref()));
-            ExitCode::from(2)
-        }
     }
 }

@@ -8,8 +8,8 @@
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::Deserialize;
 
-use crate::report::{Finding, Waived};
-use crate::snapshot::{Problem, SourceFile};
+use crate::diagnostic::{Kind, Problem, SourceFile};
+use crate::engine::{Finding, Waived};
 
 /// The file `check` reads from the current directory when `--waivers` is not given.
 pub const DEFAULT_FILE: &str = "snapaudit.waivers.toml";
@@ -103,7 +103,7 @@ pub fn load(path: &std::path::Path) -> Result<Waivers, Vec<Problem>> {
     let name = path.display().to_string();
     let text = std::fs::read_to_string(path).map_err(|e| {
         vec![
-            Problem::error("waiver::io", format!("cannot read waivers `{name}`: {e}"))
+            Problem::new(Kind::WaiverIo, format!("cannot read waivers `{name}`: {e}"))
                 .with_file(name.clone()),
         ]
     })?;
@@ -118,8 +118,8 @@ pub fn parse(text: &str, name: &str) -> Result<Waivers, Vec<Problem>> {
             .span()
             .map(|r| (r.start, r.end - r.start))
             .unwrap_or((0, 0));
-        vec![Problem::error(
-            "waiver::invalid",
+        vec![Problem::new(
+            Kind::WaiverInvalid,
             format!("`{name}` is not a valid waivers file: {}", e.message()),
         )
         .with_help(help)
@@ -133,7 +133,7 @@ pub fn parse(text: &str, name: &str) -> Result<Waivers, Vec<Problem>> {
         let raw = spanned.into_inner();
         let line = source.line_col(span.start).0;
         let problem = |message: String| {
-            Problem::error("waiver::invalid", message)
+            Problem::new(Kind::WaiverInvalid, message)
                 .with_help(help)
                 .with_file(name)
                 .at(
@@ -244,8 +244,7 @@ impl Waivers {
     ) -> Vec<Problem> {
         let Some(now) = now else {
             // Without an evaluation time no waiver can be judged current: none applies.
-            return vec![Problem::warning(
-                "waiver::no-time",
+            return vec![Problem::new(Kind::WaiverNoTime,
                 format!("the snapshot has no capture time, so the waivers of `{}` cannot be checked for expiry and none is applied", self.file),
             )
             .with_help("pass `--as-of DATE`")
@@ -293,8 +292,7 @@ impl Waivers {
         for (i, w) in self.waivers.iter().enumerate() {
             if expired[i] > 0 {
                 problems.push(
-                    Problem::warning(
-                        "waiver::expired",
+                    Problem::new(Kind::WaiverExpired,
                         format!(
                             "the waiver for `{}` (line {}, owner {}) expired on {}: its {} finding(s) count again",
                             w.rule.as_str(),
@@ -310,8 +308,7 @@ impl Waivers {
                 );
             } else if !used[i] {
                 problems.push(
-                    Problem::warning(
-                        "waiver::unused",
+                    Problem::new(Kind::WaiverUnused,
                         format!("the waiver for `{}` (line {}) matches no finding", w.rule.as_str(), w.line),
                     )
                     .with_help("the risk may be gone: delete the waiver, or check its rule and resource patterns")

@@ -1,19 +1,15 @@
-//! `snapaudit check SNAPSHOT`: run the rules over a snapshot and report.
+//! `snapaudit check SNAPSHOT`: audit a snapshot and report, in one or several formats.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
-use std::sync::Arc;
 
 use clap::{Args, ValueEnum};
-use miette::{IntoDiagnostic, Result};
 
-use snapaudit::config::Config;
-use snapaudit::engine;
-use snapaudit::report::{self, human, json, Run};
-use snapaudit::rules::{self, Severity};
-use snapaudit::snapshot::{ProblemSeverity, Snapshot};
+use snapaudit::audit::{self, FileChoice, Run, Setup};
+use snapaudit::diagnostic::{Kind, Problem};
+use snapaudit::report::{self, human, json, RenderError};
 
-use super::{print_err, print_out, stderr_style, stdout_style, ColorChoice};
+use super::{parse_as_of, print_out, print_problems, stdout_style, ColorChoice, FailOn, SetupArgs};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum Format {
@@ -25,26 +21,12 @@ pub enum Format {
     Markdown,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum FailOn {
-    Info,
-    Low,
-    Medium,
-    High,
-    Critical,
-    Never,
-}
-
 #[derive(Debug, Args)]
 pub struct CheckArgs {
     /// The snapshot directory
     pub snapshot: PathBuf,
-    /// A directory of rule files (repeatable); default: ./policies, else the bundled pack
-    #[arg(long = "policies", value_name = "DIR")]
-    pub policies: Vec<PathBuf>,
-    /// Settings file; default: ./snapaudit.toml when present
-    #[arg(long, value_name = "FILE")]
-    pub config: Option<PathBuf>,
+    #[command(flatten)]
+    pub setup: SetupArgs,
     /// Evaluate as of this time (RFC 3339 or YYYY-MM-DD) instead of the capture time
     #[arg(long, value_name = "DATE")]
     pub as_of: Option<String>,
@@ -79,42 +61,6 @@ pub struct CheckArgs {
     pub color: ColorChoice,
 }
 
-/// The policy directories: as given, else `./policies`, else the pack beside the sources.
-pub fn policy_dirs(given: &[PathBuf]) -> Vec<PathBuf> {
-    if !given.is_empty() {
-        return given.to_vec();
-    }
-    let local = PathBuf::from("policies");
-    if local.is_dir() {
-        return vec![local];
-    }
-    vec![PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("policies")]
-}
-
-pub fn load_config(path: Option<&PathBuf>) -> Result<Config> {
-    let path = match path {
-        Some(p) => Some(p.clone()),
-        None => Some(PathBuf::from("snapaudit.toml")).filter(|p| p.is_file()),
-    };
-    match path {
-        Some(p) => Config::load(&p).map_err(|p| miette::Report::new(*p)),
-        None => Ok(Config::defaults()),
-    }
-}
-
-pub fn parse_as_of(text: Option<&str>) -> Result<Option<chrono::DateTime<chrono::Utc>>> {
-    match text {
-        None => Ok(None),
-        Some(t) => snapaudit::time::parse_time(t).map(Some).ok_or_else(|| {
-            miette::miette!(
-                code = "usage::as-of",
-                help = "use RFC 3339 (2026-11-02T09:00:00Z) or a date (2026-11-02)",
-                "`--as-of {t}` is not a time"
-            )
-        }),
-    }
-}
-
 /// Where `--format` and `--output` stood on the command line, to pair them.
 #[derive(Debug, Default)]
 pub struct Positions {
@@ -122,120 +68,151 @@ pub struct Positions {
     pub output: Vec<usize>,
 }
 
-pub fn run(args: CheckArgs, positions: &Positions) -> Result<ExitCode> {
-    let config = load_config(args.config.as_ref())?;
-    let as_of = parse_as_of(args.as_of.as_deref())?;
-    let mut snapshot =
-        Snapshot::load(&args.snapshot, &config.limits.load_options(as_of)).into_diagnostic()?;
-    if !args.sources.is_empty() {
-        for root in &args.sources {
-            if !root.is_dir() {
-                return Err(miette::miette!(
-                    code = "usage::source",
-                    help = "name a directory of source code to search for the account's keys",
-                    "`--source {}` is not a directory",
-                    root.display()
-                ));
-            }
-        }
-        let options = snapaudit::scan::Options {
-            no_ignore: args.no_ignore,
-            max_file_size: args.max_file_size,
-        };
-        snapshot.sources = Some(Arc::new(snapaudit::scan::scan(&args.sources, &options)));
-    }
-    let snapshot = Arc::new(snapshot);
+type Targets = Vec<(Format, Option<PathBuf>)>;
 
-    let engine = rules::sandbox::engine(&config.limits);
-    let set = rules::load(&engine, &policy_dirs(&args.policies));
-    let results = engine::evaluate(&engine, &set, &snapshot, &config);
-    let targets = output_targets(
+pub fn run(args: CheckArgs, positions: &Positions) -> ExitCode {
+    let targets = match output_targets(
         &args.format,
         &positions.format,
         &args.output,
         &positions.output,
-    )?;
-    let keep_text = targets.iter().any(|(f, _)| *f == Format::Human);
-    let mut findings = report::locate_findings(&snapshot, &results, keep_text);
-    let mut problems = snapshot.problems.clone();
-    problems.extend(set.problems.iter().cloned());
-    if let Some(waivers) = load_waivers(args.waivers.as_ref(), args.no_waivers)? {
-        problems.extend(waivers.apply(&mut findings, &snapshot.account_id, snapshot.now));
-    }
-    let run = Run {
-        snapshot: &snapshot,
-        results: &results,
-        findings,
-        problems,
+    ) {
+        Ok(t) => t,
+        Err(p) => return failed(args.color, &[], &[*p]),
     };
+    match audit_for(&args, &targets) {
+        Ok(run) => report(&args, &targets, run),
+        Err(problems) => failed(args.color, &targets, &problems),
+    }
+}
 
+/// Prepares the setup and audits the snapshot; the problems that stopped it otherwise.
+fn audit_for(args: &CheckArgs, targets: &Targets) -> Result<Run, Vec<Problem>> {
+    let as_of = parse_as_of(args.as_of.as_deref()).map_err(|p| vec![*p])?;
+    let waivers = match (&args.waivers, args.no_waivers) {
+        (_, true) => FileChoice::Off,
+        (Some(path), false) => FileChoice::Named(path.clone()),
+        (None, false) => FileChoice::Default,
+    };
+    let setup = Setup::prepare(&args.setup.options(waivers))?;
+    let options = audit::Options {
+        as_of,
+        sources: args.sources.clone(),
+        scan: snapaudit::scan::Options {
+            no_ignore: args.no_ignore,
+            max_file_size: args.max_file_size,
+            relative_paths: false,
+        },
+        keep_text: targets.iter().any(|(f, _)| *f == Format::Human),
+    };
+    audit::audit(&setup, &args.snapshot, &options).map_err(|p| {
+        let mut problems = vec![*p];
+        problems.extend(setup.problems().cloned());
+        problems
+    })
+}
+
+/// Writes every report, and picks the exit code.
+fn report(args: &CheckArgs, targets: &Targets, run: Run) -> ExitCode {
     // Diagnostics go to standard error whatever the formats; machine formats carry them too.
-    {
-        let mut shown: Vec<&snapaudit::snapshot::Problem> = run.problems.iter().collect();
-        for r in &results {
-            if let engine::Outcome::Error(p) = &r.outcome {
-                shown.push(p);
+    print_problems(args.color, &run.diagnostics);
+    let mut failures = Vec::new();
+    for (format, path) in targets {
+        let text = match render(*format, path.is_some(), args.color, &run) {
+            Ok(text) => text,
+            Err(e) => {
+                failures.push(*render_problem(e));
+                continue;
             }
-        }
-        shown.sort_by_key(|p| std::cmp::Reverse(p.severity == ProblemSeverity::Error));
-        print_err(&human::render_problems(stderr_style(args.color), &shown));
-    }
-    for (format, path) in &targets {
-        let text = match format {
-            Format::Human => {
-                let style = match path {
-                    None => stdout_style(args.color),
-                    Some(_) => human::Style {
-                        color: false,
-                        ..stdout_style(args.color)
-                    },
-                };
-                human::render_run(style, &run)
-            }
-            Format::Json => json::render(&run),
-            Format::Sarif => report::sarif::render(&run),
-            Format::Csv => report::csv::render(&run),
-            Format::Junit => report::junit::render(&run),
-            Format::Markdown => report::markdown::render(&run),
         };
-        match path {
-            None => print_out(&text),
-            Some(p) => std::fs::write(p, text).map_err(|e| {
-                miette::miette!(
-                    code = "usage::output",
-                    "cannot write `{}`: {e}",
-                    p.display()
-                )
-            })?,
+        if let Err(p) = write(path.as_ref(), &text) {
+            failures.push(*p);
         }
     }
-
-    let threshold = threshold(args.fail_on);
-    let code = if run.has_errors() {
+    print_problems(args.color, &failures);
+    let code = if run.has_errors() || !failures.is_empty() {
         ExitCode::from(2)
-    } else if threshold.is_some_and(|t| run.open_findings().any(|f| f.severity >= t)) {
+    } else if args
+        .fail_on
+        .threshold()
+        .is_some_and(|t| run.open_findings().any(|f| f.severity >= t))
+    {
         ExitCode::from(1)
     } else {
         ExitCode::SUCCESS
     };
-    // The process ends here: freeing the snapshot's millions of values one by one would
-    // only add time (about a tenth of a large run), so the memory goes back with the process.
-    std::mem::forget(run);
-    std::mem::forget(results);
-    std::mem::forget(snapshot);
-    Ok(code)
+    run.leak();
+    code
 }
 
-/// The severity `--fail-on` names, `None` for `never`.
-pub fn threshold(fail_on: FailOn) -> Option<Severity> {
-    match fail_on {
-        FailOn::Info => Some(Severity::Info),
-        FailOn::Low => Some(Severity::Low),
-        FailOn::Medium => Some(Severity::Medium),
-        FailOn::High => Some(Severity::High),
-        FailOn::Critical => Some(Severity::Critical),
-        FailOn::Never => None,
+fn render(
+    format: Format,
+    to_file: bool,
+    color: ColorChoice,
+    run: &Run,
+) -> Result<String, RenderError> {
+    Ok(match format {
+        Format::Human => {
+            let mut style = stdout_style(color);
+            if to_file {
+                style.color = false;
+            }
+            human::render_run(style, run)
+        }
+        Format::Json => json::render(run)?,
+        Format::Sarif => report::sarif::render(run)?,
+        Format::Csv => report::csv::render(run)?,
+        Format::Junit => report::junit::render(run),
+        Format::Markdown => report::markdown::render(run),
+    })
+}
+
+/// An audit that could not run: its problems on standard error, and in each machine
+/// format's document (so a CI job reading the JSON or SARIF sees why). Exit code 2.
+fn failed(
+    color: ColorChoice,
+    targets: &[(Format, Option<PathBuf>)],
+    problems: &[Problem],
+) -> ExitCode {
+    print_problems(color, problems);
+    let mut failures = Vec::new();
+    for (format, path) in targets {
+        let text = match format {
+            Format::Json => json::render_failure(problems),
+            Format::Sarif => report::sarif::render_failure(problems),
+            Format::Junit => Ok(report::junit::render_failure(problems)),
+            Format::Human | Format::Csv | Format::Markdown => continue,
+        };
+        if let Err(p) = text
+            .map_err(render_problem)
+            .and_then(|t| write(path.as_ref(), &t))
+        {
+            failures.push(*p);
+        }
     }
+    print_problems(color, &failures);
+    ExitCode::from(2)
+}
+
+/// Writes a report to its file, or to standard output.
+pub fn write(path: Option<&PathBuf>, text: &str) -> Result<(), Box<Problem>> {
+    match path {
+        None => {
+            print_out(text);
+            Ok(())
+        }
+        Some(p) => std::fs::write(p, text).map_err(|e| {
+            Box::new(Problem::new(
+                Kind::UsageOutput,
+                format!("cannot write `{}`: {e}", p.display()),
+            ))
+        }),
+    }
+}
+
+/// A report that could not be made, as a problem.
+pub fn render_problem(e: RenderError) -> Box<Problem> {
+    Box::new(Problem::new(Kind::UsageOutput, e.to_string()))
 }
 
 /// Pairs each `--output FILE` with the `--format` just before it on the command line
@@ -246,15 +223,13 @@ pub fn output_targets(
     format_at: &[usize],
     outputs: &[PathBuf],
     output_at: &[usize],
-) -> Result<Vec<(Format, Option<PathBuf>)>> {
+) -> Result<Targets, Box<Problem>> {
     let usage = |message: String| {
-        miette::miette!(
-            code = "usage::output",
-            help = "put each --output right after its --format: --format json --output a.json --format sarif --output a.sarif",
-            "{message}"
-        )
+        Box::new(Problem::new(Kind::UsageOutput, message).with_help(
+            "put each --output right after its --format: --format json --output a.json --format sarif --output a.sarif",
+        ))
     };
-    let mut targets: Vec<(Format, Option<PathBuf>)> = if formats.is_empty() {
+    let mut targets: Targets = if formats.is_empty() {
         vec![(Format::Human, None)]
     } else {
         formats.iter().map(|f| (*f, None)).collect()
@@ -290,36 +265,4 @@ pub fn output_targets(
         return Err(usage("only one format can go to standard output".into()));
     }
     Ok(targets)
-}
-
-/// The waivers to apply: `--waivers FILE`, else `./snapaudit.waivers.toml` when present.
-pub fn load_waivers(
-    path: Option<&PathBuf>,
-    disabled: bool,
-) -> Result<Option<snapaudit::waivers::Waivers>> {
-    if disabled {
-        return Ok(None);
-    }
-    let path = match path {
-        Some(p) => p.clone(),
-        None => {
-            let p = PathBuf::from(snapaudit::waivers::DEFAULT_FILE);
-            if !p.is_file() {
-                return Ok(None);
-            }
-            p
-        }
-    };
-    snapaudit::waivers::load(&path)
-        .map(Some)
-        .map_err(|problems| {
-            // Every problem of the file is shown; the first is the error returned.
-            let style = stderr_style(ColorChoice::Auto);
-            let rest: Vec<&snapaudit::snapshot::Problem> = problems.iter().skip(1).collect();
-            print_err(&human::render_problems(style, &rest));
-            match problems.into_iter().next() {
-                Some(p) => miette::Report::new(p),
-                None => miette::miette!("invalid waivers file"),
-            }
-        })
 }

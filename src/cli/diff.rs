@@ -2,21 +2,17 @@
 
 use std::path::PathBuf;
 use std::process::ExitCode;
-use std::sync::Arc;
 
 use clap::{Args, ValueEnum};
-use miette::{IntoDiagnostic, Result};
 
-use snapaudit::diff::output::{self, DiffRun};
-use snapaudit::diff::resources::{self, Volatile};
-use snapaudit::diff::{self, Status};
-use snapaudit::engine::{self, Outcome};
-use snapaudit::report::{self, human};
-use snapaudit::rules;
-use snapaudit::snapshot::{Problem, ProblemSeverity, Snapshot};
+use snapaudit::audit::{self, FileChoice, Setup};
+use snapaudit::diagnostic::Problem;
+use snapaudit::diff::output;
+use snapaudit::diff::{self, DiffRun, Status};
+use snapaudit::report::json;
 
-use super::check::{load_config, parse_as_of, policy_dirs, threshold, FailOn};
-use super::{print_err, print_out, stderr_style, stdout_style, ColorChoice};
+use super::check::{render_problem, write};
+use super::{parse_as_of, print_problems, stdout_style, ColorChoice, FailOn, SetupArgs};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum Format {
@@ -30,12 +26,8 @@ pub struct DiffArgs {
     pub old: PathBuf,
     /// The later snapshot directory
     pub new: PathBuf,
-    /// A directory of rule files (repeatable); default: ./policies, else the bundled pack
-    #[arg(long = "policies", value_name = "DIR")]
-    pub policies: Vec<PathBuf>,
-    /// Settings file; default: ./snapaudit.toml when present
-    #[arg(long, value_name = "FILE")]
-    pub config: Option<PathBuf>,
+    #[command(flatten)]
+    pub setup: SetupArgs,
     /// Evaluate both snapshots as of this time instead of each one's capture time
     #[arg(long, value_name = "DATE")]
     pub as_of: Option<String>,
@@ -59,86 +51,57 @@ pub struct DiffArgs {
     pub color: ColorChoice,
 }
 
-pub fn run(args: DiffArgs) -> Result<ExitCode> {
-    let config = load_config(args.config.as_ref())?;
-    let as_of = parse_as_of(args.as_of.as_deref())?;
-    let options = config.limits.load_options(as_of);
-    let old = Arc::new(Snapshot::load(&args.old, &options).into_diagnostic()?);
-    let new = Arc::new(Snapshot::load(&args.new, &options).into_diagnostic()?);
-    if !args.allow_different_accounts
-        && !old.account_id.is_empty()
-        && !new.account_id.is_empty()
-        && old.account_id != new.account_id
-    {
-        return Err(miette::miette!(
-            code = "usage::different-accounts",
-            help = "diff compares one account across time; pass --allow-different-accounts to compare two accounts anyway",
-            "`{}` is account {} but `{}` is account {}",
-            old.display_dir,
-            old.account_id,
-            new.display_dir,
-            new.account_id
-        ));
-    }
-
-    let engine = rules::sandbox::engine(&config.limits);
-    let set = rules::load(&engine, &policy_dirs(&args.policies));
-    let old_results = engine::evaluate(&engine, &set, &old, &config);
-    let new_results = engine::evaluate(&engine, &set, &new, &config);
-    let keep_text = args.format == Format::Human;
-    let old_findings = report::locate_findings(&old, &old_results, keep_text);
-    let new_findings = report::locate_findings(&new, &new_results, keep_text);
-    let findings = diff::diff_findings(&old_results, &new_results, &old_findings, &new_findings);
-
-    let volatile = if args.include_volatile {
-        Volatile::none()
-    } else {
-        match &config.volatile {
-            Some(list) => Volatile::new(list),
-            None => Volatile::new(
-                &diff::DEFAULT_VOLATILE
-                    .iter()
-                    .map(|s| (*s).to_owned())
-                    .collect::<Vec<_>>(),
-            ),
-        }
-    };
-    let resource_diff = resources::diff(&old, &new, &volatile);
-
-    // Diagnostics: each snapshot's problems (named by snapshot), the rule set's, and rule
-    // errors once per rule.
-    let mut problems: Vec<Problem> = Vec::new();
-    problems.extend(old.problems.iter().cloned());
-    problems.extend(new.problems.iter().cloned());
-    problems.extend(set.problems.iter().cloned());
-    for r in old_results.iter().chain(new_results.iter()) {
-        if let Outcome::Error(p) = &r.outcome {
-            if !problems.iter().any(|q| q.message == p.message) {
-                problems.push((**p).clone());
+pub fn run(args: DiffArgs) -> ExitCode {
+    match diff_for(&args) {
+        Ok(run) => report(&args, run),
+        Err(problems) => {
+            print_problems(args.color, &problems);
+            if args.format == Format::Json {
+                let written = json::render_failure(&problems)
+                    .map_err(render_problem)
+                    .and_then(|text| write(None, &text));
+                if let Err(p) = written {
+                    print_problems(args.color, [&*p]);
+                }
             }
+            ExitCode::from(2)
         }
     }
-    let has_errors = problems
-        .iter()
-        .any(|p| p.severity == ProblemSeverity::Error);
+}
 
-    let run = DiffRun {
-        old: &old,
-        new: &new,
-        findings,
-        resources: resource_diff,
+fn diff_for(args: &DiffArgs) -> Result<DiffRun, Vec<Problem>> {
+    let as_of = parse_as_of(args.as_of.as_deref()).map_err(|p| vec![*p])?;
+    let setup = Setup::prepare(&args.setup.options(FileChoice::Off))?;
+    let options = diff::Options {
+        audit: audit::Options {
+            as_of,
+            keep_text: args.format == Format::Human,
+            ..audit::Options::default()
+        },
+        include_volatile: args.include_volatile,
+        allow_different_accounts: args.allow_different_accounts,
         all: args.all,
     };
-    match args.format {
-        Format::Json => print_out(&output::render_json(&run)),
-        Format::Human => {
-            let shown: Vec<&Problem> = problems.iter().collect();
-            print_err(&human::render_problems(stderr_style(args.color), &shown));
-            print_out(&output::render_human(stdout_style(args.color), &run));
-        }
-    }
+    diff::diff(&setup, &args.old, &args.new, &options).map_err(|p| {
+        let mut problems = vec![*p];
+        problems.extend(setup.problems().cloned());
+        problems
+    })
+}
 
-    let worse = threshold(args.fail_on).is_some_and(|t| {
+fn report(args: &DiffArgs, run: DiffRun) -> ExitCode {
+    print_problems(args.color, &run.diagnostics);
+    let text = match args.format {
+        Format::Json => output::render_json(&run),
+        Format::Human => Ok(output::render_human(stdout_style(args.color), &run)),
+    };
+    let written = text
+        .map_err(render_problem)
+        .and_then(|text| write(None, &text));
+    if let Err(p) = &written {
+        print_problems(args.color, [&**p]);
+    }
+    let worse = args.fail_on.threshold().is_some_and(|t| {
         run.findings
             .changes
             .iter()
@@ -148,15 +111,13 @@ pub fn run(args: DiffArgs) -> Result<ExitCode> {
                 _ => false,
             })
     });
-    let code = if has_errors {
+    let code = if run.has_errors() || written.is_err() {
         ExitCode::from(2)
     } else if worse {
         ExitCode::from(1)
     } else {
         ExitCode::SUCCESS
     };
-    // As in `check`: two snapshots' values go back with the process, not one by one.
-    std::mem::forget(run);
-    std::mem::forget((old_results, new_results, old, new));
-    Ok(code)
+    run.leak();
+    code
 }

@@ -9,10 +9,89 @@ pub mod rules;
 pub mod test;
 
 use std::io::{IsTerminal, Write};
+use std::path::PathBuf;
 
-use clap::ValueEnum;
+use clap::{Args, ValueEnum};
 
-use snapaudit::report::human::Style;
+use snapaudit::audit::{FileChoice, SetupOptions};
+use snapaudit::diagnostic::{Kind, Problem};
+use snapaudit::report::human::{self, Style};
+use snapaudit::rules::Severity;
+
+/// Where the settings and rules come from (shared by `check`, `diff`, `test`, `rules`).
+#[derive(Debug, Args)]
+pub struct SetupArgs {
+    /// A directory of rule files added to the bundled pack (repeatable); a rule with the
+    /// id of a bundled rule replaces it
+    #[arg(long = "policies", value_name = "DIR")]
+    pub policies: Vec<PathBuf>,
+    /// Leave the bundled pack out: only the rules of --policies (and `policies` in the
+    /// config) run
+    #[arg(long)]
+    pub no_default_pack: bool,
+    /// Settings file; default: ./snapaudit.toml when present
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+}
+
+impl SetupArgs {
+    /// The setup these arguments ask for, with waivers as given.
+    pub fn options(&self, waivers: FileChoice) -> SetupOptions {
+        SetupOptions {
+            config: match &self.config {
+                Some(p) => FileChoice::Named(p.clone()),
+                None => FileChoice::Default,
+            },
+            policies: self.policies.clone(),
+            no_default_pack: self.no_default_pack,
+            waivers,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum FailOn {
+    Info,
+    Low,
+    Medium,
+    High,
+    Critical,
+    Never,
+}
+
+impl FailOn {
+    /// The severity `--fail-on` names, `None` for `never`.
+    pub fn threshold(self) -> Option<Severity> {
+        match self {
+            FailOn::Info => Some(Severity::Info),
+            FailOn::Low => Some(Severity::Low),
+            FailOn::Medium => Some(Severity::Medium),
+            FailOn::High => Some(Severity::High),
+            FailOn::Critical => Some(Severity::Critical),
+            FailOn::Never => None,
+        }
+    }
+}
+
+/// `--as-of DATE`, parsed.
+pub fn parse_as_of(
+    text: Option<&str>,
+) -> Result<Option<chrono::DateTime<chrono::Utc>>, Box<Problem>> {
+    match text {
+        None => Ok(None),
+        Some(t) => snapaudit::time::parse_time(t).map(Some).ok_or_else(|| {
+            Box::new(Problem::new(
+                Kind::UsageAsOf,
+                format!("`--as-of {t}` is not a time"),
+            ))
+        }),
+    }
+}
+
+/// Prints diagnostics on standard error.
+pub fn print_problems<'a>(color: ColorChoice, problems: impl IntoIterator<Item = &'a Problem>) {
+    print_err(&human::render_problems(stderr_style(color), problems));
+}
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum ColorChoice {

@@ -1,17 +1,18 @@
-//! `snapaudit rules`: the catalogue of loaded rules, as a table, JSON or Markdown.
+//! `snapaudit rules`: the catalogue of loaded rules, as a table, JSON or Markdown, with where
+//! each rule came from.
 
 use std::fmt::Write as _;
-use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Args, ValueEnum};
-use miette::Result;
 
-use snapaudit::config::Config;
-use snapaudit::report::human;
-use snapaudit::rules::{self, RuleSet};
+use snapaudit::audit::{FileChoice, Setup};
+use snapaudit::diagnostic::Problem;
+use snapaudit::report::{pretty_json, RenderError};
+use snapaudit::rules::{Rule, RuleSet};
 
-use super::{print_err, print_out, stderr_style, ColorChoice};
+use super::check::{render_problem, write};
+use super::{print_problems, ColorChoice, SetupArgs};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum Format {
@@ -22,9 +23,8 @@ pub enum Format {
 
 #[derive(Debug, Args)]
 pub struct RulesArgs {
-    /// A directory of rule files (repeatable); default: ./policies, else the bundled pack
-    #[arg(long = "policies", value_name = "DIR")]
-    pub policies: Vec<PathBuf>,
+    #[command(flatten)]
+    pub setup: SetupArgs,
     /// Output format (markdown is docs/rules-catalogue.md)
     #[arg(long, value_enum, default_value_t = Format::Table)]
     pub format: Format,
@@ -33,31 +33,53 @@ pub struct RulesArgs {
     pub color: ColorChoice,
 }
 
-pub fn run(args: RulesArgs) -> Result<ExitCode> {
-    let engine = rules::sandbox::engine(&Config::defaults().limits);
-    let set = rules::load(&engine, &super::check::policy_dirs(&args.policies));
-    let mut problems: Vec<&snapaudit::snapshot::Problem> = set.problems.iter().collect();
-    problems.extend(set.broken.iter().map(|b| &b.problem));
-    print_err(&human::render_problems(stderr_style(args.color), &problems));
-    print_out(&match args.format {
-        Format::Table => table(&set),
-        Format::Json => json(&set),
-        Format::Markdown => markdown(&set),
-    });
-    Ok(ExitCode::from(if problems.is_empty() { 0 } else { 2 }))
+pub fn run(args: RulesArgs) -> ExitCode {
+    let setup = match Setup::prepare(&args.setup.options(FileChoice::Off)) {
+        Ok(s) => s,
+        Err(problems) => {
+            print_problems(args.color, &problems);
+            return ExitCode::from(2);
+        }
+    };
+    let problems: Vec<&Problem> = setup.problems().collect();
+    print_problems(args.color, problems.iter().copied());
+    let text = match args.format {
+        Format::Table => Ok(table(&setup.rules)),
+        Format::Json => json(&setup.rules),
+        Format::Markdown => Ok(markdown(&setup.rules)),
+    };
+    let written = text
+        .map_err(render_problem)
+        .and_then(|text| write(None, &text));
+    if let Err(p) = &written {
+        print_problems(args.color, [&**p]);
+    }
+    ExitCode::from(if problems.is_empty() && written.is_ok() {
+        0
+    } else {
+        2
+    })
+}
+
+/// Where a rule came from, as the table and JSON show it.
+fn origin(r: &Rule) -> String {
+    match &r.replaces {
+        Some(bundled) => format!("{} (replaces bundled {bundled})", r.origin.describe()),
+        None => r.origin.describe(),
+    }
 }
 
 fn table(set: &RuleSet) -> String {
     let width = set.rules.iter().map(|r| r.meta.id.len()).max().unwrap_or(2);
     let mut out = format!(
-        "{:<width$}  {:<8}  {:<10}  TITLE\n",
-        "ID", "SEVERITY", "CIS"
+        "{:<width$}  {:<8}  {:<10}  {:<8}  TITLE\n",
+        "ID", "SEVERITY", "CIS", "ORIGIN"
     );
     for r in &set.rules {
         let m = &r.meta;
         let _ = writeln!(
             out,
-            "{:<width$}  {:<8}  {:<10}  {}",
+            "{:<width$}  {:<8}  {:<10}  {:<8}  {}",
             m.id,
             m.severity.as_str(),
             if m.cis.is_empty() {
@@ -65,32 +87,54 @@ fn table(set: &RuleSet) -> String {
             } else {
                 m.cis.join(",")
             },
+            origin(r),
             m.title
         );
     }
-    let _ = writeln!(out, "{} rules", set.rules.len());
+    let replaced = set.rules.iter().filter(|r| r.replaces.is_some()).count();
+    let _ = writeln!(
+        out,
+        "{} rules{}",
+        set.rules.len(),
+        if replaced > 0 {
+            format!(" ({replaced} replace bundled rules)")
+        } else {
+            String::new()
+        }
+    );
     out
 }
 
-fn json(set: &RuleSet) -> String {
-    let rules: Vec<serde_json::Value> = set
-        .rules
-        .iter()
-        .map(|r| {
-            let mut v = serde_json::to_value(&r.meta).unwrap_or_default();
-            if let Some(o) = v.as_object_mut() {
-                o.insert("file".into(), r.file.clone().into());
-            }
-            v
-        })
-        .collect();
-    let mut text = serde_json::to_string_pretty(&serde_json::json!({
-        "schema_version": 1,
-        "rules": rules,
-    }))
-    .unwrap_or_default();
-    text.push('\n');
-    text
+fn json(set: &RuleSet) -> Result<String, RenderError> {
+    #[derive(serde::Serialize)]
+    struct RuleOut<'a> {
+        #[serde(flatten)]
+        meta: &'a snapaudit::rules::RuleMeta,
+        file: &'a str,
+        origin: String,
+        replaces: Option<&'a str>,
+    }
+    #[derive(serde::Serialize)]
+    struct Out<'a> {
+        schema_version: u32,
+        rules: Vec<RuleOut<'a>>,
+    }
+    pretty_json(
+        "json",
+        &Out {
+            schema_version: 1,
+            rules: set
+                .rules
+                .iter()
+                .map(|r| RuleOut {
+                    meta: &r.meta,
+                    file: &r.file,
+                    origin: r.origin.describe(),
+                    replaces: r.replaces.as_deref(),
+                })
+                .collect(),
+        },
+    )
 }
 
 /// Cells of a Markdown table: pipes escaped, newlines folded.

@@ -1,17 +1,16 @@
-//! `snapaudit test [DIR…]`: run the `*.test.yaml` cases kept beside the rules.
+//! `snapaudit test DIR…`: run the `*.test.yaml` cases kept beside the rules.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Args, ValueEnum};
-use miette::Result;
 
 use snapaudit::config::Config;
-use snapaudit::report::human;
-use snapaudit::rules;
+use snapaudit::rules::{self, Pack};
 use snapaudit::ruletest;
 
-use super::{print_err, print_out, stderr_style, ColorChoice};
+use super::check::{render_problem, write};
+use super::{print_err, print_problems, ColorChoice};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum Format {
@@ -21,12 +20,16 @@ pub enum Format {
 
 #[derive(Debug, Args)]
 pub struct TestArgs {
-    /// Directories holding rules and their `*.test.yaml` cases; default: ./policies, else
-    /// the bundled pack
+    /// Directories holding rules and their `*.test.yaml` cases (their rules are added to the
+    /// bundled pack, replacing bundled rules of the same id)
+    #[arg(required = true)]
     pub dirs: Vec<PathBuf>,
     /// More rule directories whose rules the cases may name
     #[arg(long = "policies", value_name = "DIR")]
     pub policies: Vec<PathBuf>,
+    /// Leave the bundled pack out: only the rules of the directories run
+    #[arg(long)]
+    pub no_default_pack: bool,
     /// Run only the cases whose name contains this text
     #[arg(long, value_name = "TEXT")]
     pub filter: Option<String>,
@@ -41,30 +44,34 @@ pub struct TestArgs {
     pub color: ColorChoice,
 }
 
-pub fn run(args: TestArgs) -> Result<ExitCode> {
-    let dirs = super::check::policy_dirs(&args.dirs);
-    let mut rule_dirs = dirs.clone();
-    rule_dirs.extend(args.policies.iter().cloned());
+pub fn run(args: TestArgs) -> ExitCode {
+    let mut dirs = args.dirs.clone();
+    dirs.extend(args.policies.iter().cloned());
+    let pack = Pack {
+        bundled: !args.no_default_pack,
+        dirs,
+    };
     // Rules compile with the default limits; each case runs with its own config's limits.
     let engine = rules::sandbox::engine(&Config::defaults().limits);
-    let set = rules::load(&engine, &rule_dirs);
-    let files = ruletest::test_files(&dirs);
-    let run = ruletest::run(&set, &files, args.filter.as_deref());
+    let set = rules::load(&engine, &pack);
+    let run = ruletest::run(&set, &args.dirs, args.filter.as_deref());
 
-    let mut problems: Vec<&snapaudit::snapshot::Problem> = set.problems.iter().collect();
-    problems.extend(run.problems.iter());
-    print_err(&human::render_problems(stderr_style(args.color), &problems));
-    if files.is_empty() {
+    print_problems(args.color, &run.diagnostics);
+    if run.files.is_empty() {
         print_err("no *.test.yaml files found\n");
     }
-    match args.format {
-        Format::Human => print_out(&ruletest::render_human(&run, args.verbose)),
-        Format::Json => print_out(&ruletest::render_json(&run)),
-    }
-    let code = if set.problems.is_empty() {
-        run.exit_code()
-    } else {
-        2
+    let text = match args.format {
+        Format::Human => Ok(ruletest::render_human(&run, args.verbose)),
+        Format::Json => ruletest::render_json(&run),
     };
-    Ok(ExitCode::from(code))
+    let written = text
+        .map_err(render_problem)
+        .and_then(|text| write(None, &text));
+    match written {
+        Ok(()) => ExitCode::from(run.exit_code()),
+        Err(p) => {
+            print_problems(args.color, [&*p]);
+            ExitCode::from(2)
+        }
+    }
 }

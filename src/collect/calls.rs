@@ -21,7 +21,7 @@ use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
 
 use super::capture::Capture;
-use super::convert::Model;
+use crate::snapshot::model::Model;
 use super::out::Out;
 use super::write::rel_path;
 use super::{CollectError, Done, Models, Options, Outcome};
@@ -272,7 +272,7 @@ fn log(d: &Done) {
     let how = match &d.outcome {
         Outcome::Ok(_) => "ok".to_owned(),
         Outcome::Failed { code, .. } => {
-            if !crate::snapshot::manifest::is_absence_code(code) {
+            if !crate::snapshot::catalogue::catalogue().is_absent(&d.path, code) {
                 FAILED.fetch_add(1, Ordering::Relaxed);
             }
             code.clone()

@@ -1,5 +1,5 @@
 //! Raw response bodies → the aws CLI's JSON, driven by botocore's output shapes
-//! (`src/collect/models/`, pruned by `scripts/prune-models.py`).
+//! (`src/snapshot/models/`, pruned by `scripts/prune-models.py`).
 //!
 //! The SDK's Rust types do not serialize to the CLI's shape (member names, order, merged
 //! pages, timestamps). So the collector keeps each raw body and converts it the way
@@ -16,61 +16,7 @@ use chrono::{DateTime, FixedOffset, TimeZone, Utc};
 use serde::Deserialize;
 
 use super::out::Out;
-
-/// One service's pruned model.
-#[derive(Debug, Deserialize)]
-pub struct Model {
-    pub service: String,
-    pub protocol: String,
-    pub operations: BTreeMap<String, Operation>,
-    pub shapes: BTreeMap<String, Shape>,
-}
-
-#[derive(Debug, Deserialize)]
-pub struct Operation {
-    pub output: Option<String>,
-    pub result_wrapper: Option<String>,
-    pub paginator: Option<Paginator>,
-}
-
-#[derive(Debug, Deserialize)]
-pub struct Paginator {
-    pub result_keys: Vec<String>,
-    pub output_tokens: Vec<String>,
-    pub input_tokens: Vec<String>,
-    pub more_results: Option<String>,
-    #[serde(default)]
-    pub non_aggregate_keys: Vec<String>,
-}
-
-#[derive(Debug, Deserialize)]
-pub struct MemberRef {
-    pub shape: String,
-    #[serde(default)]
-    pub name: Option<String>,
-    #[serde(default)]
-    pub flattened: bool,
-    #[serde(default)]
-    pub location: Option<String>,
-}
-
-#[derive(Debug, Deserialize)]
-pub struct Shape {
-    #[serde(rename = "type")]
-    pub kind: String,
-    #[serde(default)]
-    pub members: Vec<(String, MemberRef)>,
-    #[serde(default)]
-    pub member: Option<MemberRef>,
-    #[serde(default)]
-    pub key: Option<MemberRef>,
-    #[serde(default)]
-    pub value: Option<MemberRef>,
-    #[serde(default)]
-    pub flattened: bool,
-    #[serde(default)]
-    pub document: bool,
-}
+use crate::snapshot::model::{MemberRef, Model, ModelError, Shape};
 
 /// A body that does not fit the model.
 #[derive(Debug)]
@@ -88,29 +34,13 @@ fn err<T>(message: impl Into<String>) -> Result<T, ConvertError> {
     Err(ConvertError(message.into()))
 }
 
+impl From<ModelError> for ConvertError {
+    fn from(e: ModelError) -> Self {
+        ConvertError(e.0)
+    }
+}
+
 impl Model {
-    pub fn parse(text: &str) -> Result<Model, ConvertError> {
-        serde_json::from_str(text).map_err(|e| ConvertError(format!("bad model: {e}")))
-    }
-
-    fn shape(&self, name: &str) -> Result<&Shape, ConvertError> {
-        self.shapes.get(name).ok_or_else(|| {
-            ConvertError(format!(
-                "shape `{name}` is not in the {} model",
-                self.service
-            ))
-        })
-    }
-
-    pub fn operation(&self, name: &str) -> Result<&Operation, ConvertError> {
-        self.operations.get(name).ok_or_else(|| {
-            ConvertError(format!(
-                "operation `{name}` is not in the {} model",
-                self.service
-            ))
-        })
-    }
-
     /// Converts one response body of `operation` (one page).
     pub fn convert(&self, operation: &str, body: &[u8]) -> Result<Out, ConvertError> {
         let op = self.operation(operation)?;

@@ -20,29 +20,32 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use crate::snapshot::manifest::{Call, CallError, CallStatus};
-use convert::Model;
+use crate::snapshot::model::Model;
 use out::Out;
 
 /// The pruned botocore models, one per service.
 pub struct Models {
-    pub sts: Model,
-    pub iam: Model,
-    pub ec2: Model,
-    pub cloudtrail: Model,
-    pub cloudwatch: Model,
-    pub support: Model,
+    pub sts: &'static Model,
+    pub iam: &'static Model,
+    pub ec2: &'static Model,
+    pub cloudtrail: &'static Model,
+    pub cloudwatch: &'static Model,
+    pub support: &'static Model,
 }
 
 impl Models {
     pub fn load() -> Result<Models, CollectError> {
-        let parse = |text: &str| Model::parse(text).map_err(|e| CollectError::Model(e.0));
+        let get = |name: &str| {
+            crate::snapshot::model::model(name)
+                .ok_or_else(|| CollectError::Model(format!("no model for {name}")))
+        };
         Ok(Models {
-            sts: parse(include_str!("models/sts.json"))?,
-            iam: parse(include_str!("models/iam.json"))?,
-            ec2: parse(include_str!("models/ec2.json"))?,
-            cloudtrail: parse(include_str!("models/cloudtrail.json"))?,
-            cloudwatch: parse(include_str!("models/cloudwatch.json"))?,
-            support: parse(include_str!("models/support.json"))?,
+            sts: get("sts")?,
+            iam: get("iam")?,
+            ec2: get("ec2")?,
+            cloudtrail: get("cloudtrail")?,
+            cloudwatch: get("cloudwatch")?,
+            support: get("support")?,
         })
     }
 }

@@ -168,7 +168,8 @@ impl Staging {
                     calls.push(d.manifest_call(Some(manifest::sha256_hex(text.as_bytes()))));
                 }
                 Outcome::Failed { code, .. } => {
-                    let bucket = if manifest::is_absence_code(code) {
+                    let bucket = if crate::snapshot::catalogue::catalogue().is_absent(&d.path, code)
+                    {
                         &mut written.absent
                     } else {
                         &mut written.failed

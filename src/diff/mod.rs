@@ -9,12 +9,15 @@ pub mod output;
 pub mod resources;
 
 use std::collections::BTreeMap;
+use std::path::Path;
 
 use serde::Serialize;
 
-use crate::engine::{Outcome, RuleResult};
-use crate::report::Finding;
+use crate::audit::{self, Run, Setup};
+use crate::diagnostic::{Kind, Problem};
+use crate::engine::{Finding, Outcome, RuleResult};
 use crate::rules::Severity;
+use resources::{ResourceDiff, Volatile};
 
 /// The volatile values left out of resource changes unless asked for (documented in
 /// docs/diff.md; `[diff] volatile` in snapaudit.toml replaces the list).
@@ -55,6 +58,94 @@ pub const DEFAULT_VOLATILE: &[&str] = &[
     // Trusted Advisor
     "timestamp",
 ];
+
+/// What to compare besides the two snapshots.
+#[derive(Debug, Clone, Default)]
+pub struct Options {
+    /// How each snapshot is audited (`--as-of` applies to both).
+    pub audit: audit::Options,
+    /// Show changes of volatile values too (`--include-volatile`).
+    pub include_volatile: bool,
+    pub allow_different_accounts: bool,
+    /// Keep unchanged findings in the output (`--all`).
+    pub all: bool,
+}
+
+/// Everything one diff found: both audits, what moved, and every diagnostic of both.
+pub struct DiffRun {
+    pub old: Run,
+    pub new: Run,
+    pub findings: FindingDiff,
+    pub resources: ResourceDiff,
+    /// Show unchanged findings too (`--all`).
+    pub all: bool,
+    /// Both runs' diagnostics, each once.
+    pub diagnostics: Vec<Problem>,
+}
+
+impl DiffRun {
+    pub fn has_errors(&self) -> bool {
+        crate::diagnostic::any_error(&self.diagnostics)
+    }
+
+    /// Ends the diff without freeing it (see [`Run::leak`]).
+    pub fn leak(self) {
+        std::mem::forget(self);
+    }
+}
+
+/// Audits `old` and `new` with the same setup and compares them: findings by rule and
+/// resource, raw responses by natural ids (volatile values left out unless asked for).
+pub fn diff(
+    setup: &Setup,
+    old: &Path,
+    new: &Path,
+    options: &Options,
+) -> Result<DiffRun, Box<Problem>> {
+    let old = audit::audit(setup, old, &options.audit)?;
+    let new = audit::audit(setup, new, &options.audit)?;
+    let (a, b) = (old.snapshot(), new.snapshot());
+    if !options.allow_different_accounts
+        && !a.account_id.is_empty()
+        && !b.account_id.is_empty()
+        && a.account_id != b.account_id
+    {
+        return Err(Box::new(Problem::new(
+            Kind::UsageDifferentAccounts,
+            format!(
+                "`{}` is account {} but `{}` is account {}",
+                a.display_dir, a.account_id, b.display_dir, b.account_id
+            ),
+        )));
+    }
+    let findings = diff_findings(&old.results, &new.results, &old.findings, &new.findings);
+    let volatile = match (&setup.config.volatile, options.include_volatile) {
+        (_, true) => Volatile::none(),
+        (Some(list), false) => Volatile::new(list),
+        (None, false) => Volatile::new(DEFAULT_VOLATILE),
+    };
+    let resources = resources::diff(a, b, &volatile);
+    let mut diagnostics: Vec<Problem> = Vec::new();
+    for p in old.diagnostics.iter().chain(&new.diagnostics) {
+        let same = |q: &Problem| {
+            q.kind == p.kind
+                && q.message == p.message
+                && q.file == p.file
+                && q.line_col() == p.line_col()
+        };
+        if !diagnostics.iter().any(same) {
+            diagnostics.push(p.clone());
+        }
+    }
+    Ok(DiffRun {
+        old,
+        new,
+        findings,
+        resources,
+        all: options.all,
+        diagnostics,
+    })
+}
 
 /// How a finding moved between the snapshots.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
@@ -209,6 +300,7 @@ pub fn diff_findings(
         .into_iter()
         .collect();
     for key in keys {
+        // Every key comes from one of the two groups; the other may not have it.
         let mut left = ga.remove(&key).unwrap_or_default();
         let mut right = gb.remove(&key).unwrap_or_default();
         // Same severity and message shape first; what is left pairs up as changed.

@@ -7,25 +7,15 @@ use std::fmt::Write as _;
 use serde::Serialize;
 
 use super::resources::{Change, Kind, ResourceDiff};
-use super::{FindingChange, FindingDiff, NotCompared, Status};
+use super::{DiffRun, FindingChange, NotCompared, Status};
 use crate::report::human::{self, Style};
-use crate::report::json;
+use crate::report::{json, pretty_json, RenderError};
 use crate::rules::Severity;
 use crate::snapshot::Snapshot;
 
 pub const SCHEMA_VERSION: u32 = 1;
 
-/// Everything one diff found.
-pub struct DiffRun<'a> {
-    pub old: &'a Snapshot,
-    pub new: &'a Snapshot,
-    pub findings: FindingDiff,
-    pub resources: ResourceDiff,
-    /// Show unchanged findings too (`--all`).
-    pub all: bool,
-}
-
-impl DiffRun<'_> {
+impl DiffRun {
     /// Nothing moved: no finding changes and no resource changes.
     pub fn is_empty(&self) -> bool {
         self.findings.count(Status::New) == 0
@@ -125,16 +115,16 @@ pub fn change_text(c: &Change) -> String {
 }
 
 /// Human output: findings by status, severity and service, then resource changes per file.
-pub fn render_human(style: Style, run: &DiffRun<'_>) -> String {
+pub fn render_human(style: Style, run: &DiffRun) -> String {
     let handler = human::handler(style);
     let mut out = String::new();
     let _ = writeln!(
         out,
         "OLD {} (captured {})\nNEW {} (captured {})\n",
-        run.old.display_dir,
-        captured(run.old),
-        run.new.display_dir,
-        captured(run.new)
+        run.old.snapshot().display_dir,
+        captured(run.old.snapshot()),
+        run.new.snapshot().display_dir,
+        captured(run.new.snapshot())
     );
     for status in [
         Status::New,
@@ -283,10 +273,11 @@ struct Output<'a> {
     findings: Vec<ChangeOut<'a>>,
     not_compared: &'a [NotCompared],
     resources: &'a ResourceDiff,
+    diagnostics: Vec<json::DiagnosticOut>,
 }
 
 /// JSON output; the same inputs give the same bytes.
-pub fn render_json(run: &DiffRun<'_>) -> String {
+pub fn render_json(run: &DiffRun) -> Result<String, RenderError> {
     let findings = run
         .shown()
         .map(|c| ChangeOut {
@@ -308,14 +299,13 @@ pub fn render_json(run: &DiffRun<'_>) -> String {
     summary.insert("resource_changes", run.resources.changes.len());
     let out = Output {
         schema_version: SCHEMA_VERSION,
-        old: json::snapshot_info(run.old),
-        new: json::snapshot_info(run.new),
+        old: json::snapshot_info(run.old.snapshot()),
+        new: json::snapshot_info(run.new.snapshot()),
         summary,
         findings,
         not_compared: &run.findings.not_compared,
         resources: &run.resources,
+        diagnostics: run.diagnostics.iter().map(json::diagnostic).collect(),
     };
-    let mut text = serde_json::to_string_pretty(&out).unwrap_or_default();
-    text.push('\n');
-    text
+    pretty_json("json", &out)
 }

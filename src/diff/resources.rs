@@ -101,11 +101,11 @@ pub struct Volatile {
 }
 
 impl Volatile {
-    pub fn new(patterns: &[String]) -> Volatile {
+    pub fn new<S: AsRef<str>>(patterns: &[S]) -> Volatile {
         Volatile {
             patterns: patterns
                 .iter()
-                .map(|p| p.split('.').map(str::to_owned).collect())
+                .map(|p| p.as_ref().split('.').map(str::to_owned).collect())
                 .collect(),
         }
     }

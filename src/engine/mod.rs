@@ -1,7 +1,12 @@
-//! Rules × snapshot → one result per rule (pass, fail, skip, error) and its findings.
+//! Rules × snapshot → one result per rule (pass, fail, skip, error) and its findings, then
+//! the findings' places in the files ([`findings`]).
 //!
 //! Rules run in parallel, one rule per task; each task has its own evaluation context
 //! (`rules::context`), so rules cannot see each other's state.
+
+pub mod findings;
+
+pub use findings::{locate_findings, CsvCell, Finding, Location, Waived};
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -10,10 +15,10 @@ use rayon::prelude::*;
 use rhai::{Dynamic, Engine, EvalAltResult, Map, Position, Scope};
 
 use crate::config::Config;
+use crate::diagnostic::{Kind, Problem};
 use crate::rules::api::{Abort, ConfigApi, SnapshotApi};
 use crate::rules::context::{self, Context, RawFinding};
-use crate::rules::{Rule, RuleMeta, RuleSet, Severity};
-use crate::snapshot::{Problem, Snapshot};
+use crate::rules::{Inputs, Rule, RuleMeta, RuleSet, Severity};
 
 /// How a rule ended.
 #[derive(Debug, Clone)]
@@ -49,14 +54,14 @@ pub struct RuleResult {
 pub fn evaluate(
     engine: &Engine,
     set: &RuleSet,
-    snapshot: &Arc<Snapshot>,
+    inputs: &Arc<Inputs>,
     config: &Config,
 ) -> Vec<RuleResult> {
     let timeout = Duration::from_millis(config.limits.timeout_ms);
     let mut results: Vec<RuleResult> = set
         .rules
         .par_iter()
-        .map(|rule| run_rule(engine, rule, snapshot, config, timeout))
+        .map(|rule| run_rule(engine, rule, inputs, config, timeout))
         .collect();
     for broken in &set.broken {
         let meta = broken.id.clone().unwrap_or_else(|| RuleMeta {
@@ -82,12 +87,12 @@ pub fn evaluate(
 fn run_rule(
     engine: &Engine,
     rule: &Rule,
-    snapshot: &Arc<Snapshot>,
+    inputs: &Arc<Inputs>,
     config: &Config,
     timeout: Duration,
 ) -> RuleResult {
     let mut scope = Scope::new();
-    scope.push_constant("snapshot", SnapshotApi(snapshot.clone()));
+    scope.push_constant("snapshot", SnapshotApi(inputs.clone()));
     scope.push_constant("config", ConfigApi(config.settings.clone()));
     let mut meta = Map::new();
     meta.insert("id".into(), Dynamic::from(rule.meta.id.clone()));
@@ -99,8 +104,8 @@ fn run_rule(
     scope.push_constant("rule", meta);
 
     let ctx = Context {
-        snapshot: snapshot.clone(),
-        now: snapshot.now,
+        inputs: inputs.clone(),
+        now: inputs.snapshot.now,
         severity: rule.meta.severity,
         evidence: Vec::new(),
         strings: Default::default(),
@@ -110,7 +115,7 @@ fn run_rule(
     };
     let (result, ctx) =
         context::with_context(ctx, || engine.run_ast_with_scope(&mut scope, &rule.ast));
-    let findings = ctx.map(|c| c.findings).unwrap_or_default();
+    let findings = ctx.findings;
     let outcome = match result {
         Ok(()) if findings.is_empty() => Outcome::Pass,
         Ok(()) => Outcome::Fail,
@@ -139,66 +144,63 @@ fn innermost(err: &EvalAltResult) -> (&EvalAltResult, Position) {
 
 fn classify(rule: &Rule, err: &EvalAltResult, timeout: Duration, has_findings: bool) -> Outcome {
     let (inner, pos) = innermost(err);
-    let (code, message, help) = match inner {
+    let (kind, message, help) = match inner {
         EvalAltResult::ErrorRuntime(value, _) => {
             if let Some(a) = value.read_lock::<Abort>() {
                 match &*a {
                     // Findings already reported stand: the rule failed.
                     Abort::Skip(_) if has_findings => return Outcome::Fail,
                     Abort::Skip(reason) => return Outcome::Skip(reason.clone()),
-                    Abort::Error(reason) => (
-                        "rule::data",
-                        reason.clone(),
-                        "the data this rule needs is not usable; see the snapshot's manifest".to_owned(),
-                    ),
+                    Abort::Error(reason) => (Kind::RuleData, reason.clone(), None),
                 }
             } else {
                 (
-                    "rule::runtime",
+                    Kind::RuleRuntime,
                     format!("rule `{}` failed: {}", rule.meta.id, value),
-                    "fix the rule; the other rules still ran".to_owned(),
+                    None,
                 )
             }
         }
         EvalAltResult::ErrorTerminated(_, _) => (
-            "rule::limit",
+            Kind::RuleLimit,
             format!("rule `{}` ran past its time budget of {} ms and was stopped", rule.meta.id, timeout.as_millis()),
-            "a loop that never ends? raise [limits] timeout_ms in snapaudit.toml if the rule is right".to_owned(),
+            Some("a loop that never ends? raise [limits] timeout_ms in snapaudit.toml if the rule is right"),
         ),
         EvalAltResult::ErrorTooManyOperations(_) => (
-            "rule::limit",
+            Kind::RuleLimit,
             format!("rule `{}` exceeded its operation budget and was stopped", rule.meta.id),
-            "raise [limits] max_operations in snapaudit.toml if the rule is right".to_owned(),
+            Some("raise [limits] max_operations in snapaudit.toml if the rule is right"),
         ),
         EvalAltResult::ErrorStackOverflow(_) => (
-            "rule::limit",
+            Kind::RuleLimit,
             format!("rule `{}` nested function calls too deeply", rule.meta.id),
-            "unbounded recursion? [limits] max_call_levels bounds it".to_owned(),
+            Some("unbounded recursion? [limits] max_call_levels bounds it"),
         ),
         EvalAltResult::ErrorDataTooLarge(what, _) => (
-            "rule::limit",
+            Kind::RuleLimit,
             format!("rule `{}` built a value that is too large: {what}", rule.meta.id),
-            "[limits] max_string_size, max_array_size and max_map_size bound values".to_owned(),
+            Some("[limits] max_string_size, max_array_size and max_map_size bound values"),
         ),
         EvalAltResult::ErrorTooManyModules(_) | EvalAltResult::ErrorModuleNotFound(..) => (
-            "rule::sandbox",
+            Kind::RuleSandbox,
             format!("rule `{}` tried to import a module; rules cannot read files", rule.meta.id),
-            "rules are self-contained: put shared logic in the rule file itself".to_owned(),
+            None,
         ),
         EvalAltResult::ErrorFunctionNotFound(signature, _) => (
-            "rule::runtime",
+            Kind::RuleRuntime,
             format!("rule `{}` called a function that does not exist: {signature}", rule.meta.id),
-            "rules can call Rhai's built-ins and the snapshot API (docs/rules.md); there is no function to read files, run programs or reach the network".to_owned(),
+            Some("rules can call Rhai's built-ins and the snapshot API (docs/rules.md); there is no function to read files, run programs or reach the network"),
         ),
         other => (
-            "rule::runtime",
+            Kind::RuleRuntime,
             format!("rule `{}` failed: {}", rule.meta.id, strip_position(&other.to_string())),
-            "fix the rule; the other rules still ran".to_owned(),
+            None,
         ),
     };
-    let mut problem = Problem::error(code, message)
-        .with_help(help)
-        .with_file(rule.file.clone());
+    let mut problem = Problem::new(kind, message).with_file(rule.file.clone());
+    if let Some(help) = help {
+        problem = problem.with_help(help);
+    }
     if let (Some(line), col) = (pos.line(), pos.position().unwrap_or(1)) {
         let offset = miette::SourceOffset::from_location(&*rule.source.text, line, col).offset();
         problem = problem.at(rule.source.clone(), offset, 1, "here");

@@ -1,6 +1,7 @@
 //! `--format csv`: one row per finding for spreadsheets, RFC 4180 quoting (docs/output.md).
 
-use super::Run;
+use super::RenderError;
+use crate::audit::Run;
 
 pub const COLUMNS: [&str; 18] = [
     "rule_id",
@@ -24,7 +25,7 @@ pub const COLUMNS: [&str; 18] = [
 ];
 
 /// Renders the findings as CSV with a header row.
-pub fn render(run: &Run<'_>) -> String {
+pub fn render(run: &Run) -> Result<String, RenderError> {
     let mut w = csv::WriterBuilder::new()
         .terminator(csv::Terminator::CRLF)
         .from_writer(Vec::new());
@@ -64,11 +65,11 @@ pub fn render(run: &Run<'_>) -> String {
                 .unwrap_or_default(),
         ]);
     }
-    // Writing into memory cannot fail; an error would only drop the rows after it.
-    let _ = w.write_record(COLUMNS);
+    let error = |e: &dyn std::fmt::Display| RenderError::new("csv", e);
+    w.write_record(COLUMNS).map_err(|e| error(&e))?;
     for row in &rows {
-        let _ = w.write_record(row);
+        w.write_record(row).map_err(|e| error(&e))?;
     }
-    let bytes = w.into_inner().unwrap_or_default();
-    String::from_utf8(bytes).unwrap_or_default()
+    let bytes = w.into_inner().map_err(|e| error(&e))?;
+    String::from_utf8(bytes).map_err(|e| error(&e))
 }

@@ -5,10 +5,11 @@ use std::fmt::{self, Write as _};
 
 use miette::{Diagnostic, GraphicalReportHandler, GraphicalTheme, LabeledSpan, SourceCode};
 
-use super::{Finding, Run};
+use crate::audit::Run;
+use crate::diagnostic::Problem;
+use crate::engine::Finding;
 use crate::engine::Outcome;
 use crate::rules::Severity;
-use crate::snapshot::Problem;
 
 /// How to draw.
 #[derive(Debug, Clone, Copy)]
@@ -98,14 +99,20 @@ pub fn render(handler: &GraphicalReportHandler, diagnostic: &dyn Diagnostic) -> 
     out
 }
 
-/// Renders problems (input and rule errors, warnings), for standard error.
-pub fn render_problems(style: Style, problems: &[&Problem]) -> String {
+/// Renders problems (input and rule errors, warnings), for standard error: errors first,
+/// each kind in the order given.
+pub fn render_problems<'a>(
+    style: Style,
+    problems: impl IntoIterator<Item = &'a Problem>,
+) -> String {
     let handler = handler(style);
-    problems.iter().map(|p| render(&handler, *p)).collect()
+    let mut shown: Vec<&Problem> = problems.into_iter().collect();
+    shown.sort_by_key(|p| std::cmp::Reverse(p.is_error()));
+    shown.iter().map(|p| render(&handler, *p)).collect()
 }
 
 /// Renders the findings and the summary, for standard output.
-pub fn render_run(style: Style, run: &Run<'_>) -> String {
+pub fn render_run(style: Style, run: &Run) -> String {
     let handler = handler(style);
     let mut order: Vec<&Finding> = run.open_findings().collect();
     order.sort_by_key(|f| std::cmp::Reverse(f.severity));
@@ -117,7 +124,7 @@ pub fn render_run(style: Style, run: &Run<'_>) -> String {
                 let _ = writeln!(
                     out,
                     "  (evidence: `{}`: no response file)",
-                    run.snapshot.display_path(call)
+                    run.snapshot().display_path(call)
                 );
             }
         }
@@ -154,7 +161,7 @@ pub fn render_run(style: Style, run: &Run<'_>) -> String {
 }
 
 /// The closing summary: results by outcome, findings by severity, skipped and errored rules.
-pub fn summary(run: &Run<'_>) -> String {
+pub fn summary(run: &Run) -> String {
     let mut out = String::new();
     let outcomes = run.outcomes();
     let counts = run.counts();
@@ -184,7 +191,7 @@ pub fn summary(run: &Run<'_>) -> String {
             String::new()
         }
     );
-    for r in run.results {
+    for r in &run.results {
         match &r.outcome {
             Outcome::Skip(reason) => {
                 let _ = writeln!(out, "  skip   {}: {}", r.meta.id, reason);
@@ -195,7 +202,7 @@ pub fn summary(run: &Run<'_>) -> String {
             _ => {}
         }
     }
-    if let Some(scan) = &run.snapshot.sources {
+    if let Some(scan) = run.sources() {
         let _ = writeln!(
             out,
             "sources: {} files ({} bytes) scanned under {}; {} access key IDs found",
@@ -221,11 +228,11 @@ pub fn summary(run: &Run<'_>) -> String {
     let _ = writeln!(
         out,
         "evaluated at {} ({})",
-        run.snapshot
+        run.snapshot()
             .now
             .map(|t| crate::time::format_time(&t))
             .unwrap_or_else(|| "unknown".into()),
-        match run.snapshot.time_source {
+        match run.snapshot().time_source {
             crate::snapshot::TimeSource::AsOf => "--as-of",
             crate::snapshot::TimeSource::Manifest => "capture time from the manifest",
             crate::snapshot::TimeSource::CredentialReport => "credential report GeneratedTime",

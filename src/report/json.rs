@@ -2,11 +2,14 @@
 
 use serde::Serialize;
 
-use super::{CsvCell, Finding, Run};
+use super::{pretty_json, RenderError};
+use crate::audit::Run;
+use crate::diagnostic::{Problem, ProblemSeverity};
 use crate::engine::Outcome;
+use crate::engine::{CsvCell, Finding};
 use crate::rules::context::Resource;
 use crate::rules::Severity;
-use crate::snapshot::{Problem, ProblemSeverity, TimeSource};
+use crate::snapshot::TimeSource;
 
 /// Bumped on any breaking change of the JSON output.
 pub const SCHEMA_VERSION: u32 = 1;
@@ -83,7 +86,7 @@ pub(crate) struct FindingOut<'a> {
     cis: &'a [String],
     location: Option<LocationOut<'a>>,
     call: Option<&'a str>,
-    waived: Option<&'a super::Waived>,
+    waived: Option<&'a crate::engine::Waived>,
 }
 
 #[derive(Serialize)]
@@ -113,8 +116,8 @@ pub(crate) struct DiagnosticOut {
 pub(crate) fn diagnostic(p: &Problem) -> DiagnosticOut {
     let lc = p.line_col();
     DiagnosticOut {
-        severity: p.severity,
-        code: p.code,
+        severity: p.severity(),
+        code: p.code(),
         message: p.message.clone(),
         help: p.help.clone(),
         file: p.file.clone(),
@@ -124,7 +127,7 @@ pub(crate) fn diagnostic(p: &Problem) -> DiagnosticOut {
 }
 
 /// Serializes the run. Everything is sorted, so the same inputs give the same bytes.
-pub fn render(run: &Run<'_>) -> String {
+pub fn render(run: &Run) -> Result<String, RenderError> {
     let rules = run
         .results
         .iter()
@@ -144,19 +147,14 @@ pub fn render(run: &Run<'_>) -> String {
         })
         .collect();
     let findings = run.findings.iter().map(finding).collect();
-    let mut diagnostics: Vec<DiagnosticOut> = run.problems.iter().map(diagnostic).collect();
-    for r in run.results {
-        if let Outcome::Error(p) = &r.outcome {
-            diagnostics.push(diagnostic(p));
-        }
-    }
+    let diagnostics = run.diagnostics.iter().map(diagnostic).collect();
     let out = Output {
         schema_version: SCHEMA_VERSION,
         tool: Tool {
             name: "snapaudit",
             version: env!("CARGO_PKG_VERSION"),
         },
-        snapshot: snapshot_info(run.snapshot),
+        snapshot: snapshot_info(run.snapshot()),
         summary: Summary {
             rules: run.outcomes(),
             findings: run.counts(),
@@ -167,7 +165,7 @@ pub fn render(run: &Run<'_>) -> String {
         rules,
         findings,
         diagnostics,
-        sources: run.snapshot.sources.as_deref().map(|scan| SourcesOut {
+        sources: run.sources().map(|scan| SourcesOut {
             roots: &scan.roots,
             files_scanned: scan.files_scanned,
             bytes_scanned: scan.bytes_scanned,
@@ -175,10 +173,30 @@ pub fn render(run: &Run<'_>) -> String {
             skipped: &scan.skipped,
         }),
     };
-    let mut text =
-        serde_json::to_string_pretty(&out).unwrap_or_else(|e| format!("{{\"error\": \"{e}\"}}"));
-    text.push('\n');
-    text
+    pretty_json("json", &out)
+}
+
+/// The document of an audit that could not run: the diagnostics that stopped it.
+pub fn render_failure(diagnostics: &[Problem]) -> Result<String, RenderError> {
+    #[derive(Serialize)]
+    struct Failed {
+        schema_version: u32,
+        tool: Tool,
+        snapshot: Option<()>,
+        diagnostics: Vec<DiagnosticOut>,
+    }
+    pretty_json(
+        "json",
+        &Failed {
+            schema_version: SCHEMA_VERSION,
+            tool: Tool {
+                name: "snapaudit",
+                version: env!("CARGO_PKG_VERSION"),
+            },
+            snapshot: None,
+            diagnostics: diagnostics.iter().map(diagnostic).collect(),
+        },
+    )
 }
 
 pub(crate) fn snapshot_info(snapshot: &crate::snapshot::Snapshot) -> SnapshotInfo<'_> {

@@ -6,8 +6,9 @@
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
-use super::{Finding, Run};
-use crate::engine::{Outcome, RuleResult};
+use crate::audit::Run;
+use crate::diagnostic::Problem;
+use crate::engine::{Finding, Outcome, RuleResult};
 
 /// XML 1.0 text: the five special characters escaped, characters XML cannot hold dropped.
 fn esc(text: &str) -> String {
@@ -110,19 +111,19 @@ fn cases<'a>(r: &'a RuleResult, findings: &[&'a Finding]) -> Vec<TestCase<'a>> {
 }
 
 /// Renders the run as JUnit XML.
-pub fn render(run: &Run<'_>) -> String {
+pub fn render(run: &Run) -> String {
     let mut by_rule: BTreeMap<&str, Vec<&Finding>> = BTreeMap::new();
     for f in &run.findings {
         by_rule.entry(f.rule.id.as_str()).or_default().push(f);
     }
     let mut suites: BTreeMap<String, Vec<TestCase>> = BTreeMap::new();
-    for r in run.results {
+    for r in &run.results {
         let service = r.meta.id.split('.').next().unwrap_or(&r.meta.id).to_owned();
-        let findings = by_rule.get(r.meta.id.as_str()).cloned().unwrap_or_default();
+        let findings: &[&Finding] = by_rule.get(r.meta.id.as_str()).map_or(&[], Vec::as_slice);
         suites
             .entry(service)
             .or_default()
-            .extend(cases(r, &findings));
+            .extend(cases(r, findings));
     }
     let count = |cs: &[TestCase], f: fn(&Case) -> bool| cs.iter().filter(|c| f(&c.case)).count();
     let failures = |c: &Case| matches!(c, Case::Failure(_));
@@ -131,14 +132,16 @@ pub fn render(run: &Run<'_>) -> String {
     let all: Vec<&TestCase> = suites.values().flatten().collect();
     let total = |f: fn(&Case) -> bool| all.iter().filter(|c| f(&c.case)).count();
 
+    let diagnostics: Vec<&Problem> = run.input_diagnostics().collect();
+    let diagnostic_errors = diagnostics.iter().filter(|p| p.is_error()).count();
     let mut out = String::from("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
     let _ = writeln!(
         out,
         "<testsuites name=\"snapaudit {}\" tests=\"{}\" failures=\"{}\" errors=\"{}\" skipped=\"{}\" time=\"0\">",
-        esc(&run.snapshot.display_dir),
-        all.len(),
+        esc(&run.snapshot().display_dir),
+        all.len() + diagnostic_errors,
         total(failures),
-        total(errors),
+        total(errors) + diagnostic_errors,
         total(skipped)
     );
     for (service, cs) in &suites {
@@ -200,6 +203,61 @@ pub fn render(run: &Run<'_>) -> String {
         }
         out.push_str("  </testsuite>\n");
     }
+    out.push_str(&diagnostics_suite(&diagnostics));
     out.push_str("</testsuites>\n");
     out
+}
+
+/// A `diagnostics` suite: each error diagnostic an erroring test case, warnings in the
+/// suite's standard error. Empty when there are none.
+fn diagnostics_suite(diagnostics: &[&Problem]) -> String {
+    if diagnostics.is_empty() {
+        return String::new();
+    }
+    let errors: Vec<&&Problem> = diagnostics.iter().filter(|p| p.is_error()).collect();
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "  <testsuite name=\"diagnostics\" tests=\"{}\" failures=\"0\" errors=\"{}\" skipped=\"0\" time=\"0\">",
+        errors.len(),
+        errors.len()
+    );
+    for (i, p) in errors.iter().enumerate() {
+        let place = match (&p.file, p.line_col()) {
+            (Some(f), Some((l, c))) => format!("{f}:{l}:{c}"),
+            (Some(f), None) => f.clone(),
+            _ => String::new(),
+        };
+        let _ = writeln!(
+            out,
+            "    <testcase name=\"{} #{}\" classname=\"diagnostics\" time=\"0\">\n      <error message=\"{}\" type=\"{}\">{}\n{}{}</error>\n    </testcase>",
+            esc(p.code()),
+            i + 1,
+            esc(&p.message),
+            esc(p.code()),
+            esc(&p.message),
+            esc(&place),
+            p.help.as_ref().map(|h| format!("\nhelp: {}", esc(h))).unwrap_or_default()
+        );
+    }
+    let warnings: Vec<String> = diagnostics
+        .iter()
+        .filter(|p| !p.is_error())
+        .map(|p| format!("warning[{}]: {}", p.code(), esc(&p.message)))
+        .collect();
+    if !warnings.is_empty() {
+        let _ = writeln!(out, "    <system-err>{}</system-err>", warnings.join("\n"));
+    }
+    out.push_str("  </testsuite>\n");
+    out
+}
+
+/// JUnit XML for an audit that could not run: the diagnostics that stopped it.
+pub fn render_failure(diagnostics: &[Problem]) -> String {
+    let shown: Vec<&Problem> = diagnostics.iter().collect();
+    let errors = shown.iter().filter(|p| p.is_error()).count();
+    format!(
+        "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<testsuites name=\"snapaudit\" tests=\"{errors}\" failures=\"0\" errors=\"{errors}\" skipped=\"0\" time=\"0\">\n{}</testsuites>\n",
+        diagnostics_suite(&shown)
+    )
 }

@@ -3,7 +3,9 @@
 
 use std::fmt::Write as _;
 
-use super::{Finding, Run};
+use crate::audit::Run;
+use crate::diagnostic::Problem;
+use crate::engine::Finding;
 use crate::engine::Outcome;
 use crate::rules::Severity;
 
@@ -41,8 +43,8 @@ fn evidence(f: &Finding) -> String {
 }
 
 /// Renders the run as Markdown.
-pub fn render(run: &Run<'_>) -> String {
-    let s = run.snapshot;
+pub fn render(run: &Run) -> String {
+    let s = run.snapshot();
     let mut out = String::new();
     let _ = writeln!(
         out,
@@ -128,6 +130,28 @@ pub fn render(run: &Run<'_>) -> String {
             "\n### Rules that did not run to the end\n\n{}",
             not_run.join("\n")
         );
+    }
+    let mut diagnostics: Vec<&Problem> = run.input_diagnostics().collect();
+    diagnostics.sort_by_key(|p| std::cmp::Reverse(p.is_error()));
+    if !diagnostics.is_empty() {
+        out.push_str(
+            "\n### Diagnostics\n\n| Level | Code | Where | Message |\n|---|---|---|---|\n",
+        );
+        for p in diagnostics {
+            let place = match (&p.file, p.line_col()) {
+                (Some(f), Some((l, c))) => format!("`{}:{l}:{c}`", cell(f)),
+                (Some(f), None) => format!("`{}`", cell(f)),
+                _ => "-".to_owned(),
+            };
+            let _ = writeln!(
+                out,
+                "| {} | `{}` | {} | {} |",
+                if p.is_error() { "**error**" } else { "warning" },
+                p.code(),
+                place,
+                cell(&p.message)
+            );
+        }
     }
     let waived: Vec<&Finding> = run.findings.iter().filter(|f| f.waiver.is_some()).collect();
     if !waived.is_empty() {

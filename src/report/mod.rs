@@ -1,4 +1,5 @@
-//! Sinks for results: located findings, then human (miette) or JSON output.
+//! Renderers of an audit run: human (miette), JSON, SARIF, CSV, JUnit, Markdown. Each
+//! takes the [`Run`](crate::audit::Run) the pipeline produced and gives the document's text.
 
 pub mod csv;
 pub mod human;
@@ -7,291 +8,31 @@ pub mod junit;
 pub mod markdown;
 pub mod sarif;
 
-use std::collections::BTreeMap;
-
-use rayon::prelude::*;
-use std::sync::Arc;
-
-use crate::engine::{Outcome, RuleResult};
-use crate::rules::context::{Evidence, Resource};
-use crate::rules::{RuleMeta, Severity};
-use crate::snapshot::locate::{self, Span};
-use crate::snapshot::path::{JsonPath, Step};
-use crate::snapshot::{Problem, Snapshot, SourceFile};
-
-/// Where a finding's evidence is.
-#[derive(Debug, Clone)]
-pub struct Location {
-    /// Snapshot-relative path of the file (`iam/get-credential-report.json` for report cells).
-    pub file: String,
-    pub line: usize,
-    pub column: usize,
-    pub end_line: usize,
-    pub end_column: usize,
-    pub offset: usize,
-    pub length: usize,
-    /// JSON pointer of the value, for JSON evidence.
-    pub pointer: Option<String>,
-    /// The cell, for credential report evidence.
-    pub csv: Option<CsvCell>,
-    /// The text the span points into (the file, or the decoded CSV).
-    pub source: SourceFile,
-}
-
-#[derive(Debug, Clone, serde::Serialize)]
-pub struct CsvCell {
-    /// 1-based line of the decoded CSV (the header is line 1).
-    pub line: usize,
-    /// Column name, `None` when the whole row is the evidence.
-    pub column: Option<String>,
-    pub user: String,
-}
-
-/// A finding with its rule and location.
-#[derive(Debug, Clone)]
-pub struct Finding {
-    pub rule: Arc<RuleMeta>,
-    pub severity: Severity,
-    pub resource: Resource,
+/// A document that could not be written (serialization failed): the run is not reported as
+/// if it were empty.
+#[derive(Debug, thiserror::Error, miette::Diagnostic)]
+#[error("cannot write the {format} report: {message}")]
+#[diagnostic(code(report::serialize))]
+pub struct RenderError {
+    pub format: &'static str,
     pub message: String,
-    pub label: Option<String>,
-    pub location: Option<Location>,
-    /// Snapshot-relative path of the call, when the evidence is a call with no file.
-    pub call: Option<String>,
-    /// The waiver that accepts this finding's risk, when one matches and has not expired.
-    /// A waived finding is shown as waived and does not count toward the exit code.
-    pub waiver: Option<Waived>,
 }
 
-/// An accepted risk, as a finding shows it.
-#[derive(Debug, Clone, PartialEq, serde::Serialize)]
-pub struct Waived {
-    pub reason: String,
-    pub owner: String,
-    /// `YYYY-MM-DD`.
-    pub expires: String,
-    /// The waivers file and the line of the waiver's `[[waiver]]` entry.
-    pub file: String,
-    pub line: usize,
-}
-
-/// Everything a run produced.
-pub struct Run<'a> {
-    pub snapshot: &'a Snapshot,
-    pub results: &'a [RuleResult],
-    pub findings: Vec<Finding>,
-    pub problems: Vec<Problem>,
-}
-
-impl Run<'_> {
-    /// Findings that are not waived: the ones that count.
-    pub fn open_findings(&self) -> impl Iterator<Item = &Finding> {
-        self.findings.iter().filter(|f| f.waiver.is_none())
-    }
-
-    /// Open (not waived) findings per severity (every severity present, counted from zero).
-    pub fn counts(&self) -> BTreeMap<Severity, usize> {
-        let mut counts: BTreeMap<Severity, usize> = Severity::ALL.iter().map(|s| (*s, 0)).collect();
-        for f in self.open_findings() {
-            *counts.entry(f.severity).or_default() += 1;
-        }
-        counts
-    }
-
-    /// Results per outcome name.
-    pub fn outcomes(&self) -> BTreeMap<&'static str, usize> {
-        let mut counts: BTreeMap<&'static str, usize> = ["pass", "fail", "skip", "error"]
-            .into_iter()
-            .map(|k| (k, 0))
-            .collect();
-        for r in self.results {
-            *counts.entry(r.outcome.name()).or_default() += 1;
-        }
-        counts
-    }
-
-    /// True when any input or rule error happened (exit code 2).
-    pub fn has_errors(&self) -> bool {
-        self.results
-            .iter()
-            .any(|r| matches!(r.outcome, Outcome::Error(_)))
-            || self
-                .problems
-                .iter()
-                .any(|p| p.severity == crate::snapshot::ProblemSeverity::Error)
-    }
-}
-
-/// Resolves the evidence of every finding to a location, reading each file with findings
-/// once, and sorts findings by rule, file and position.
-/// The findings of `results` with their places in the files. `keep_text`: keep each file's
-/// text for showing snippets (the human format); without it, files are read one at a time
-/// for their places and their text is let go at once.
-pub fn locate_findings(
-    snapshot: &Snapshot,
-    results: &[RuleResult],
-    keep_text: bool,
-) -> Vec<Finding> {
-    // Group JSON paths by file so that every file is read and parsed once.
-    let mut wanted: BTreeMap<String, Vec<JsonPath>> = BTreeMap::new();
-    let manifest_path = |i: usize| JsonPath::root().key("calls").index(i);
-    for r in results {
-        for f in &r.findings {
-            match &f.evidence {
-                Evidence::Json { file, path } => wanted
-                    .entry(file.path.clone())
-                    .or_default()
-                    .push(path.clone()),
-                Evidence::Call { file } => {
-                    if let Some(i) = file.manifest_call {
-                        wanted
-                            .entry(crate::snapshot::load::MANIFEST.to_owned())
-                            .or_default()
-                            .push(manifest_path(i));
-                    }
-                }
-                _ => {}
-            }
+impl RenderError {
+    pub fn new(format: &'static str, e: impl std::fmt::Display) -> Self {
+        RenderError {
+            format,
+            message: e.to_string(),
         }
     }
-    // Files in parallel, each read once; one tokenizer pass finds all its wanted paths.
-    let spans: BTreeMap<String, BTreeMap<String, Location>> = wanted
-        .into_par_iter()
-        .filter_map(|(rel, paths)| {
-            let source = snapshot.source(&rel)?;
-            let steps: Vec<Vec<Step>> = paths.iter().map(JsonPath::steps).collect();
-            let found = locate::locate_all(&source.text, &steps);
-            let kept = if keep_text {
-                source.clone()
-            } else {
-                SourceFile::new(source.name.clone(), "")
-            };
-            let by_pointer = paths
-                .iter()
-                .zip(found)
-                .filter_map(|(p, span)| {
-                    let span: Span = span?;
-                    let pointer = p.pointer();
-                    let mut loc = location(&source, &rel, span.offset, span.len);
-                    loc.source = kept.clone();
-                    loc.pointer = Some(pointer.clone());
-                    Some((pointer, loc))
-                })
-                .collect();
-            Some((rel, by_pointer))
-        })
-        .collect();
-
-    let mut findings = Vec::new();
-    for r in results {
-        for f in &r.findings {
-            let mut call = None;
-            let location = match &f.evidence {
-                Evidence::None => None,
-                Evidence::Json { file, path } => json_location(&spans, &file.path, &path.pointer()),
-                Evidence::Call { file } => {
-                    call = Some(file.path.clone());
-                    file.manifest_call.and_then(|i| {
-                        json_location(
-                            &spans,
-                            crate::snapshot::load::MANIFEST,
-                            &manifest_path(i).pointer(),
-                        )
-                    })
-                }
-                Evidence::ReportRow { row } => cell_location(snapshot, *row, None),
-                Evidence::ReportCell { row, column } => {
-                    cell_location(snapshot, *row, Some(*column))
-                }
-                Evidence::Source { hit, secret } => source_location(snapshot, *hit, *secret),
-            };
-            findings.push(Finding {
-                rule: r.meta.clone(),
-                severity: f.severity,
-                resource: f.resource.clone(),
-                message: f.message.clone(),
-                label: f.label.clone(),
-                location,
-                call,
-                waiver: None,
-            });
-        }
-    }
-    findings.sort_by(|a, b| {
-        a.rule
-            .id
-            .cmp(&b.rule.id)
-            .then_with(|| loc_key(a).cmp(&loc_key(b)))
-            .then_with(|| a.resource.cmp(&b.resource))
-            .then_with(|| a.message.cmp(&b.message))
-    });
-    findings
 }
 
-fn loc_key(f: &Finding) -> (String, usize) {
-    match &f.location {
-        Some(l) => (l.file.clone(), l.offset),
-        None => (f.call.clone().unwrap_or_default(), 0),
-    }
-}
-
-fn json_location(
-    spans: &BTreeMap<String, BTreeMap<String, Location>>,
-    rel: &str,
-    pointer: &str,
-) -> Option<Location> {
-    spans.get(rel)?.get(pointer).cloned()
-}
-
-fn cell_location(snapshot: &Snapshot, row: usize, column: Option<usize>) -> Option<Location> {
-    let report = snapshot.credential_report.as_ref().ok()?;
-    let r = report.rows.get(row)?;
-    let (offset, len) = match column {
-        Some(c) => *r.spans.get(c)?,
-        None => {
-            let start = r.spans.first()?.0;
-            let end = r.spans.last().map(|(o, l)| o + l)?;
-            (start, end - start)
-        }
-    };
-    let mut loc = location(
-        &report.source,
-        crate::snapshot::credential_report::PATH,
-        offset,
-        len,
-    );
-    loc.csv = Some(CsvCell {
-        line: r.line,
-        column: column.and_then(|c| report.header.get(c).cloned()),
-        user: r.cells.first().cloned().unwrap_or_default(),
-    });
-    Some(loc)
-}
-
-/// A key (or its secret) in a scanned source file: the file as scanned, secrets masked.
-fn source_location(snapshot: &Snapshot, hit: usize, secret: bool) -> Option<Location> {
-    let scan = snapshot.sources.as_ref()?;
-    let h = scan.hits.get(hit)?;
-    let span = if secret { h.secret? } else { h.at };
-    let source = scan.masked_source(h.file)?;
-    let mut loc = location(&source, &source.name, span.offset, span.len);
-    loc.file = source.name.clone();
-    Some(loc)
-}
-
-fn location(source: &SourceFile, rel: &str, offset: usize, length: usize) -> Location {
-    let (line, column) = source.line_col(offset);
-    let (end_line, end_column) = source.line_col(offset + length);
-    Location {
-        file: rel.to_owned(),
-        line,
-        column,
-        end_line,
-        end_column,
-        offset,
-        length,
-        pointer: None,
-        csv: None,
-        source: source.clone(),
-    }
+/// Pretty JSON with a final newline, or the error that stopped it.
+pub fn pretty_json<T: serde::Serialize>(
+    format: &'static str,
+    value: &T,
+) -> Result<String, RenderError> {
+    let mut text = serde_json::to_string_pretty(value).map_err(|e| RenderError::new(format, e))?;
+    text.push('\n');
+    Ok(text)
 }

@@ -6,7 +6,10 @@
 
 use serde_json::{json, Map, Value};
 
-use super::{Finding, Run};
+use super::{pretty_json, RenderError};
+use crate::audit::Run;
+use crate::diagnostic::Problem;
+use crate::engine::Finding;
 use crate::rules::Severity;
 
 /// SARIF's level for a severity.
@@ -75,10 +78,10 @@ fn location(f: &Finding) -> Option<Value> {
 }
 
 /// Renders the run as a SARIF 2.1.0 log.
-pub fn render(run: &Run<'_>) -> String {
+pub fn render(run: &Run) -> Result<String, RenderError> {
     let mut rule_index = std::collections::BTreeMap::new();
     let mut rules = Vec::new();
-    for r in run.results {
+    for r in &run.results {
         if rule_index.contains_key(&r.meta.id) {
             continue;
         }
@@ -166,10 +169,11 @@ pub fn render(run: &Run<'_>) -> String {
             Value::Object(result)
         })
         .collect();
-    let base = if run.snapshot.display_dir.ends_with('/') {
-        run.snapshot.display_dir.clone()
+    let snapshot = run.snapshot();
+    let base = if snapshot.display_dir.ends_with('/') {
+        snapshot.display_dir.clone()
     } else {
-        format!("{}/", run.snapshot.display_dir)
+        format!("{}/", snapshot.display_dir)
     };
     let log = json!({
         "$schema": "https://json.schemastore.org/sarif-2.1.0.json",
@@ -186,16 +190,82 @@ pub fn render(run: &Run<'_>) -> String {
             "originalUriBaseIds": {
                 "SNAPSHOT": { "uri": base, "description": text("the snapshot directory") }
             },
-            "automationDetails": { "id": format!("snapaudit/{}/", run.snapshot.account_id) },
-            "invocations": [{ "executionSuccessful": !run.has_errors() }],
+            "automationDetails": { "id": format!("snapaudit/{}/", snapshot.account_id) },
+            "invocations": [invocation(&run.diagnostics)],
             "results": results,
             "properties": {
-                "account_id": run.snapshot.account_id,
-                "evaluated_at": run.snapshot.now.map(|t| crate::time::format_time(&t)),
+                "account_id": snapshot.account_id,
+                "evaluated_at": snapshot.now.map(|t| crate::time::format_time(&t)),
             },
         }]
     });
-    let mut out = serde_json::to_string_pretty(&log).unwrap_or_default();
-    out.push('\n');
-    out
+    pretty_json("sarif", &log)
+}
+
+/// The run's invocation: whether it succeeded (no error diagnostics) and every diagnostic
+/// as a tool execution notification.
+fn invocation(diagnostics: &[Problem]) -> Value {
+    let mut inv = Map::new();
+    inv.insert(
+        "executionSuccessful".into(),
+        (!crate::diagnostic::any_error(diagnostics)).into(),
+    );
+    if !diagnostics.is_empty() {
+        inv.insert(
+            "toolExecutionNotifications".into(),
+            diagnostics.iter().map(notification).collect(),
+        );
+    }
+    Value::Object(inv)
+}
+
+/// A diagnostic as a SARIF notification, with its file and place when it has them.
+fn notification(p: &Problem) -> Value {
+    let mut n = Map::new();
+    n.insert("descriptor".into(), json!({ "id": p.code() }));
+    n.insert(
+        "level".into(),
+        if p.is_error() { "error" } else { "warning" }.into(),
+    );
+    let message = match &p.help {
+        Some(help) => format!("{}\nhelp: {help}", p.message),
+        None => p.message.clone(),
+    };
+    n.insert("message".into(), text(&message));
+    if let Some(file) = &p.file {
+        let mut physical = Map::new();
+        physical.insert("artifactLocation".into(), json!({ "uri": file }));
+        if let Some((line, column)) = p.line_col() {
+            physical.insert(
+                "region".into(),
+                json!({ "startLine": line, "startColumn": column }),
+            );
+        }
+        n.insert(
+            "locations".into(),
+            json!([{ "physicalLocation": Value::Object(physical) }]),
+        );
+    }
+    Value::Object(n)
+}
+
+/// A SARIF log for an audit that could not run: no results, the diagnostics that stopped
+/// it as notifications.
+pub fn render_failure(diagnostics: &[Problem]) -> Result<String, RenderError> {
+    let log = json!({
+        "$schema": "https://json.schemastore.org/sarif-2.1.0.json",
+        "version": "2.1.0",
+        "runs": [{
+            "tool": {
+                "driver": {
+                    "name": "snapaudit",
+                    "version": env!("CARGO_PKG_VERSION"),
+                    "semanticVersion": env!("CARGO_PKG_VERSION"),
+                }
+            },
+            "invocations": [invocation(diagnostics)],
+            "results": [],
+        }]
+    });
+    pretty_json("sarif", &log)
 }

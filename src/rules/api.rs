@@ -12,10 +12,11 @@ use rhai::{Array, Dynamic, Engine, EvalAltResult, ImmutableString, Map, Position
 
 use super::context::{self, Evidence, RawFinding, Resource};
 use super::meta::Severity;
+use super::Inputs;
 use crate::config::closest;
 use crate::snapshot::credential_report::CredentialReport;
 use crate::snapshot::path::JsonPath;
-use crate::snapshot::{DocStatus, SnapFile, Snapshot};
+use crate::snapshot::{DocStatus, SnapFile};
 use crate::time::{format_time, parse_time};
 
 type RhaiResult<T> = Result<T, Box<EvalAltResult>>;
@@ -41,9 +42,9 @@ fn fail<T>(message: impl Into<String>) -> RhaiResult<T> {
     )))
 }
 
-/// `snapshot`: the loaded snapshot.
+/// `snapshot`: the loaded snapshot (and the scanned sources beside it).
 #[derive(Clone)]
-pub struct SnapshotApi(pub Arc<Snapshot>);
+pub struct SnapshotApi(pub Arc<Inputs>);
 
 /// `snapshot.json(path)`: one response, whatever happened to its call.
 #[derive(Clone)]
@@ -476,9 +477,11 @@ fn resource_of(value: &Dynamic) -> RhaiResult<Resource> {
 }
 
 fn account_resource() -> Resource {
-    let (partition, account) =
-        context::current(|c| (c.snapshot.partition.clone(), c.snapshot.account_id.clone()))
-            .unwrap_or_default();
+    let (partition, account) = context::current(|c| {
+        let s = &c.inputs.snapshot;
+        (s.partition.clone(), s.account_id.clone())
+    })
+    .unwrap_or_default();
     let id = if account.is_empty() {
         "account".to_owned()
     } else {
@@ -557,23 +560,23 @@ pub fn register(engine: &mut Engine) {
                 )
                 .into());
             }
-            Ok(Doc(s.0.file(path)))
+            Ok(Doc(s.0.snapshot.file(path)))
         })
         .register_fn("regions", |s: &mut SnapshotApi| -> Array {
-            s.0.regions
+            s.0.snapshot.regions
                 .iter()
                 .map(|r| Dynamic::from(r.clone()))
                 .collect()
         })
         .register_fn("files", |s: &mut SnapshotApi, prefix: &str| -> Array {
-            s.0.paths_under(prefix)
+            s.0.snapshot.paths_under(prefix)
                 .map(|p| Dynamic::from(p.to_owned()))
                 .collect()
         })
         .register_fn(
             "credential_report",
             |s: &mut SnapshotApi| -> RhaiResult<Array> {
-                match &s.0.credential_report {
+                match &s.0.snapshot.credential_report {
                     Ok(report) => Ok((0..report.rows.len())
                         .map(|index| {
                             Dynamic::from(Row {
@@ -592,8 +595,8 @@ pub fn register(engine: &mut Engine) {
             },
         )
         .register_fn("source_hits", source_hits)
-        .register_get("account_id", |s: &mut SnapshotApi| s.0.account_id.clone())
-        .register_get("partition", |s: &mut SnapshotApi| s.0.partition.clone());
+        .register_get("account_id", |s: &mut SnapshotApi| s.0.snapshot.account_id.clone())
+        .register_get("partition", |s: &mut SnapshotApi| s.0.snapshot.partition.clone());
 
     // documents
     engine

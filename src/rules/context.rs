@@ -19,8 +19,9 @@ use chrono::{DateTime, Utc};
 use rhai::{Dynamic, ImmutableString};
 
 use super::meta::Severity;
+use super::Inputs;
 use crate::snapshot::path::JsonPath;
-use crate::snapshot::{SnapFile, Snapshot};
+use crate::snapshot::SnapFile;
 
 /// Where a reported value came from.
 #[derive(Debug, Clone)]
@@ -58,7 +59,7 @@ pub struct RawFinding {
 }
 
 pub struct Context {
-    pub snapshot: Arc<Snapshot>,
+    pub inputs: Arc<Inputs>,
     pub now: Option<DateTime<Utc>>,
     pub severity: Severity,
     pub evidence: Vec<Evidence>,
@@ -74,12 +75,17 @@ thread_local! {
     static CURRENT: RefCell<Option<Context>> = const { RefCell::new(None) };
 }
 
-/// Runs `f` with `ctx` installed as this thread's context, and gives the context back
-/// (always `Some`: only this function installs and takes it).
-pub fn with_context<R>(ctx: Context, f: impl FnOnce() -> R) -> (R, Option<Context>) {
+/// Runs `f` with `ctx` installed as this thread's context, and gives the context back.
+#[expect(
+    clippy::expect_used,
+    reason = "the context is installed here and only taken here, on this thread"
+)]
+pub fn with_context<R>(ctx: Context, f: impl FnOnce() -> R) -> (R, Context) {
     CURRENT.with(|c| *c.borrow_mut() = Some(ctx));
     let r = f();
-    let ctx = CURRENT.with(|c| c.borrow_mut().take());
+    let ctx = CURRENT
+        .with(|c| c.borrow_mut().take())
+        .expect("with_context installed the context and nothing else takes it");
     (r, ctx)
 }
 

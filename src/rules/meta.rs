@@ -2,7 +2,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::snapshot::{Problem, SourceFile};
+use crate::diagnostic::{Kind, Problem, SourceFile};
 
 /// How bad a finding is. Ordered: `info < low < medium < high < critical`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
@@ -85,7 +85,7 @@ pub fn parse_header(source: &SourceFile) -> Result<RuleMeta, Box<Problem>> {
     }
     if map.is_empty() {
         return Err(Box::new(
-            Problem::error("rule::metadata", "rule file has no metadata header")
+            Problem::new(Kind::RuleMetadata, "rule file has no metadata header")
                 .with_help("start the file with `//!` TOML lines: `//! id = \"area.check\"`, `//! title = \"…\"`, `//! severity = \"medium\"`")
                 .at(source.clone(), 0, 0, "expected `//! id = …` here"),
         ));
@@ -96,7 +96,7 @@ pub fn parse_header(source: &SourceFile) -> Result<RuleMeta, Box<Problem>> {
             .map(|r| (to_file(&map, r.start), r.end - r.start))
             .unwrap_or((map[0].1, 0));
         Box::new(
-            Problem::error("rule::metadata", format!("invalid rule metadata: {}", e.message().trim_end()))
+            Problem::new(Kind::RuleMetadata, format!("invalid rule metadata: {}", e.message().trim_end()))
                 .with_help("the `//!` header is TOML with keys id, title, severity (info|low|medium|high|critical), description, remediation, cis, references")
                 .at(source.clone(), o, l, "here"),
         )

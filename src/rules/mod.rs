@@ -7,12 +7,55 @@ pub mod sandbox;
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use rhai::{Dynamic, Engine, Scope, AST};
 
 pub use meta::{RuleMeta, Severity};
 
-use crate::snapshot::{Problem, SourceFile};
+use crate::diagnostic::{Kind, Problem, SourceFile};
+use crate::scan::SourceScan;
+use crate::snapshot::Snapshot;
+
+/// What rules read: the loaded snapshot and, beside it, the source trees scanned for the
+/// account's keys (`check --source`). Neither changes while rules run.
+#[derive(Debug)]
+pub struct Inputs {
+    pub snapshot: Arc<Snapshot>,
+    pub sources: Option<Arc<SourceScan>>,
+}
+
+/// The default pack, built into the binary (`build.rs` embeds `policies/**/*.rhai`).
+pub mod bundled {
+    include!(concat!(env!("OUT_DIR"), "/pack.rs"));
+}
+
+/// Where a rule came from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Origin {
+    /// The pack built into the binary (named by its path in snapaudit's source tree).
+    Bundled,
+    /// A directory of the user's (`--policies DIR`, or `policies` in snapaudit.toml).
+    Dir(PathBuf),
+}
+
+impl Origin {
+    /// How `snapaudit rules` names it.
+    pub fn describe(&self) -> String {
+        match self {
+            Origin::Bundled => "bundled".to_owned(),
+            Origin::Dir(dir) => dir.display().to_string(),
+        }
+    }
+}
+
+/// Which rules to load: the bundled pack (unless left out) and the user's directories,
+/// whose rules are added to it; a user rule with the id of a bundled rule replaces it.
+#[derive(Debug, Clone)]
+pub struct Pack {
+    pub bundled: bool,
+    pub dirs: Vec<PathBuf>,
+}
 
 /// A compiled rule.
 #[derive(Debug, Clone)]
@@ -22,6 +65,9 @@ pub struct Rule {
     pub file: String,
     pub source: SourceFile,
     pub ast: AST,
+    pub origin: Origin,
+    /// The bundled rule (its file) this user rule replaces.
+    pub replaces: Option<String>,
 }
 
 /// Names rules see as globals.
@@ -44,69 +90,91 @@ pub struct RuleSet {
     pub problems: Vec<Problem>,
 }
 
-/// Every `*.rhai` file under `dirs`, sorted by path.
-pub fn rule_files(dirs: &[PathBuf], problems: &mut Vec<Problem>) -> Vec<PathBuf> {
+/// Every `*.rhai` file under `dir`, sorted by path.
+pub fn rule_files(dir: &Path, problems: &mut Vec<Problem>) -> Vec<PathBuf> {
     let mut files = Vec::new();
-    for dir in dirs {
-        if !dir.is_dir() {
-            problems.push(
-                Problem::error(
-                    "rule::directory",
-                    format!("policy directory `{}` does not exist", dir.display()),
-                )
-                .with_help("pass an existing directory with --policies"),
-            );
-            continue;
-        }
-        for entry in walkdir::WalkDir::new(dir)
-            .follow_links(false)
-            .sort_by_file_name()
-        {
-            match entry {
-                Ok(e)
-                    if e.file_type().is_file()
-                        && e.path().extension().is_some_and(|x| x == "rhai") =>
-                {
-                    files.push(e.into_path())
-                }
-                Ok(_) => {}
-                Err(e) => problems.push(Problem::error(
-                    "rule::io",
-                    format!("cannot read policy directory: {e}"),
-                )),
+    if !dir.is_dir() {
+        problems.push(
+            Problem::new(
+                Kind::RuleDirectory,
+                format!("policy directory `{}` does not exist", dir.display()),
+            )
+            .with_help(
+                "name an existing directory with --policies, or in `policies` in snapaudit.toml",
+            ),
+        );
+        return files;
+    }
+    for entry in walkdir::WalkDir::new(dir)
+        .follow_links(false)
+        .sort_by_file_name()
+    {
+        match entry {
+            Ok(e)
+                if e.file_type().is_file() && e.path().extension().is_some_and(|x| x == "rhai") =>
+            {
+                files.push(e.into_path())
             }
+            Ok(_) => {}
+            Err(e) => problems.push(Problem::new(
+                Kind::RuleIo,
+                format!("cannot read policy directory: {e}"),
+            )),
         }
     }
     files
 }
 
-/// Loads and compiles every rule under `dirs`. Broken files are kept as diagnostics; the
-/// rest load.
-pub fn load(engine: &Engine, dirs: &[PathBuf]) -> RuleSet {
+/// Loads and compiles the rules of `pack`. Broken files are kept as diagnostics; the rest
+/// load. The user's rules come first: a bundled rule whose id a user rule (loaded or
+/// broken) has is replaced by it.
+pub fn load(engine: &Engine, pack: &Pack) -> RuleSet {
     let mut set = RuleSet::default();
-    let files = rule_files(dirs, &mut set.problems);
     let mut seen: HashMap<String, String> = HashMap::new();
-    for path in files {
-        match compile_file(engine, &path) {
-            Ok(rule) => {
-                if let Some(first) = seen.get(&rule.meta.id) {
-                    let problem = Problem::error(
-                        "rule::duplicate-id",
-                        format!("rule id `{}` is already used by `{first}`", rule.meta.id),
-                    )
-                    .with_help("rule ids must be unique across all policy directories")
-                    .with_file(rule.file.clone());
-                    set.broken.push(BrokenRule {
-                        id: None,
-                        file: rule.file,
-                        problem,
-                    });
-                    continue;
+    for dir in &pack.dirs {
+        for path in rule_files(dir, &mut set.problems) {
+            match compile_file(engine, &path, Origin::Dir(dir.clone())) {
+                Ok(rule) => {
+                    if let Some(first) = seen.get(&rule.meta.id) {
+                        let problem = Problem::new(
+                            Kind::RuleDuplicateId,
+                            format!("rule id `{}` is already used by `{first}`", rule.meta.id),
+                        )
+                        .with_file(rule.file.clone());
+                        set.broken.push(BrokenRule {
+                            id: None,
+                            file: rule.file,
+                            problem,
+                        });
+                        continue;
+                    }
+                    seen.insert(rule.meta.id.clone(), rule.file.clone());
+                    set.rules.push(rule);
                 }
-                seen.insert(rule.meta.id.clone(), rule.file.clone());
-                set.rules.push(rule);
+                Err(broken) => {
+                    if let Some(meta) = &broken.id {
+                        seen.entry(meta.id.clone()).or_insert(broken.file.clone());
+                    }
+                    set.broken.push(*broken)
+                }
             }
-            Err(broken) => set.broken.push(*broken),
+        }
+    }
+    if pack.bundled {
+        for (file, text) in bundled::RULES {
+            match compile_source(engine, SourceFile::new(*file, *text), Origin::Bundled) {
+                Ok(rule) => {
+                    if seen.contains_key(&rule.meta.id) {
+                        if let Some(user) = set.rules.iter_mut().find(|r| r.meta.id == rule.meta.id)
+                        {
+                            user.replaces = Some(rule.file);
+                        }
+                        continue;
+                    }
+                    set.rules.push(rule);
+                }
+                Err(broken) => set.broken.push(*broken),
+            }
         }
     }
     set.rules.sort_by(|a, b| a.meta.id.cmp(&b.meta.id));
@@ -114,21 +182,25 @@ pub fn load(engine: &Engine, dirs: &[PathBuf]) -> RuleSet {
 }
 
 /// Reads, parses the header of, and compiles one rule file.
-pub fn compile_file(engine: &Engine, path: &Path) -> Result<Rule, Box<BrokenRule>> {
+pub fn compile_file(engine: &Engine, path: &Path, origin: Origin) -> Result<Rule, Box<BrokenRule>> {
     let file = path.display().to_string();
     let text = std::fs::read_to_string(path).map_err(|e| {
         Box::new(BrokenRule {
             id: None,
             file: file.clone(),
-            problem: Problem::error("rule::io", format!("cannot read rule `{file}`: {e}"))
+            problem: Problem::new(Kind::RuleIo, format!("cannot read rule `{file}`: {e}"))
                 .with_file(file.clone()),
         })
     })?;
-    compile_source(engine, SourceFile::new(file, text))
+    compile_source(engine, SourceFile::new(file, text), origin)
 }
 
 /// Compiles a rule from its text.
-pub fn compile_source(engine: &Engine, source: SourceFile) -> Result<Rule, Box<BrokenRule>> {
+pub fn compile_source(
+    engine: &Engine,
+    source: SourceFile,
+    origin: Origin,
+) -> Result<Rule, Box<BrokenRule>> {
     let file = source.name.clone();
     let meta = meta::parse_header(&source).map_err(|p| {
         Box::new(BrokenRule {
@@ -147,15 +219,16 @@ pub fn compile_source(engine: &Engine, source: SourceFile) -> Result<Rule, Box<B
             file,
             source,
             ast,
+            origin,
+            replaces: None,
         }),
         Err(e) => {
             let (line, col) = (e.1.line().unwrap_or(1), e.1.position().unwrap_or(1));
             let offset = miette::SourceOffset::from_location(&*source.text, line, col).offset();
-            let problem = Problem::error(
-                "rule::syntax",
+            let problem = Problem::new(
+                Kind::RuleSyntax,
                 format!("rule `{}` does not compile: {}", meta.id, e.0),
             )
-            .with_help("fix the rule; the other rules still run")
             .with_file(file.clone())
             .at(source, offset, 1, "here");
             Err(Box::new(BrokenRule {

@@ -5,7 +5,7 @@ use std::path::Path;
 
 use serde::Deserialize;
 
-use crate::snapshot::{Problem, SourceFile};
+use crate::diagnostic::{Kind, Problem, SourceFile};
 
 /// One test file.
 #[derive(Debug, Deserialize)]
@@ -179,7 +179,7 @@ pub fn read(path: &Path) -> Result<(CaseFile, SourceFile), Box<Problem>> {
     let name = path.display().to_string();
     let text = std::fs::read_to_string(path).map_err(|e| {
         Box::new(
-            Problem::error("test::io", format!("cannot read test file `{name}`: {e}"))
+            Problem::new(Kind::TestIo, format!("cannot read test file `{name}`: {e}"))
                 .with_file(name.clone()),
         )
     })?;
@@ -188,8 +188,8 @@ pub fn read(path: &Path) -> Result<(CaseFile, SourceFile), Box<Problem>> {
         Ok(file) => Ok((file, source)),
         Err(e) => {
             let message = e.to_string();
-            let mut problem = Problem::error(
-                "test::invalid",
+            let mut problem = Problem::new(
+                Kind::TestInvalid,
                 format!("`{name}` is not a valid test file: {message}"),
             )
             .with_help(

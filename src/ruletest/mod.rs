@@ -1,26 +1,27 @@
 //! Rule unit tests: `*.test.yaml` files beside the rules, each a list of cases (a small
 //! snapshot, optional config and time, and the expected result per rule).
 //!
-//! A case's snapshot is written to a temporary directory in the documented format and read
-//! back with [`Snapshot::load`], so a case sees exactly what `check` would see.
+//! A case's snapshot is written to a temporary directory in the documented format and
+//! audited by the same pipeline as `check` ([`crate::audit`]), so a case sees exactly what
+//! `check` would see.
 
 pub mod cases;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write as _;
 use std::path::{Component, Path, PathBuf};
-use std::sync::Arc;
 
 use base64::Engine as _;
 use serde::Serialize;
 
+use crate::audit::{self, Setup};
 use crate::config::Config;
-use crate::engine::{self, Outcome, RuleResult};
-use crate::report::{self, Finding};
+use crate::diagnostic::{Kind, Problem};
+use crate::engine::{Finding, Outcome, RuleResult};
 use crate::rules::{self, RuleSet};
-use crate::snapshot::load::{LoadOptions, MANIFEST};
+use crate::snapshot::credential_report;
+use crate::snapshot::load::MANIFEST;
 use crate::snapshot::manifest::{Call, CallError, CallStatus, Manifest, SCHEMA_VERSION};
-use crate::snapshot::{credential_report, Problem, Snapshot};
 use cases::{Case, Detail, Expected};
 
 /// How one case ended.
@@ -65,9 +66,9 @@ pub struct FileResult {
 #[derive(Debug, Default, Serialize)]
 pub struct TestRun {
     pub files: Vec<FileResult>,
-    /// Test files that could not be read.
+    /// Problems of the rule set and of test files that could not be read.
     #[serde(skip)]
-    pub problems: Vec<Problem>,
+    pub diagnostics: Vec<Problem>,
     /// Loaded rules no case mentions.
     pub untested: Vec<String>,
 }
@@ -83,7 +84,9 @@ impl TestRun {
 
     /// 0 when every case passed, 1 when one failed, 2 when a file or case could not run.
     pub fn exit_code(&self) -> u8 {
-        if !self.problems.is_empty() || self.count(|s| matches!(s, Status::Error)) > 0 {
+        if crate::diagnostic::any_error(&self.diagnostics)
+            || self.count(|s| matches!(s, Status::Error)) > 0
+        {
             2
         } else if self.count(|s| matches!(s, Status::Failed)) > 0 {
             1
@@ -114,15 +117,19 @@ pub fn test_files(dirs: &[PathBuf]) -> Vec<PathBuf> {
     files
 }
 
-/// Runs every case of every test file against `set`.
-pub fn run(set: &RuleSet, files: &[PathBuf], filter: Option<&str>) -> TestRun {
-    let mut out = TestRun::default();
+/// Runs every case of every test file under `dirs` against `set`. Rules that come from
+/// `dirs` and no case names are listed as untested.
+pub fn run(set: &RuleSet, dirs: &[PathBuf], filter: Option<&str>) -> TestRun {
+    let mut out = TestRun {
+        diagnostics: set.problems.clone(),
+        ..TestRun::default()
+    };
     let mut mentioned = BTreeSet::new();
-    for path in files {
-        let (file, _source) = match cases::read(path) {
+    for path in test_files(dirs) {
+        let (file, _source) = match cases::read(&path) {
             Ok(f) => f,
             Err(p) => {
-                out.problems.push(*p);
+                out.diagnostics.push(*p);
                 continue;
             }
         };
@@ -143,6 +150,7 @@ pub fn run(set: &RuleSet, files: &[PathBuf], filter: Option<&str>) -> TestRun {
     out.untested = set
         .rules
         .iter()
+        .filter(|r| matches!(&r.origin, rules::Origin::Dir(d) if dirs.contains(d)))
         .map(|r| r.meta.id.clone())
         .filter(|id| !mentioned.contains(id))
         .collect();
@@ -204,55 +212,39 @@ fn try_case(set: &RuleSet, case: &Case, base: &Path) -> Result<Vec<RuleCheck>, S
 
     let dir = tempfile::tempdir().map_err(|e| format!("cannot make a temporary directory: {e}"))?;
     materialize(case, base, dir.path())?;
-    let mut snapshot = Snapshot::load(
-        dir.path(),
-        &LoadOptions {
-            as_of,
-            ..LoadOptions::default()
-        },
-    )
-    .map_err(|e| e.to_string())?;
     let src = tempfile::tempdir().map_err(|e| format!("cannot make a temporary directory: {e}"))?;
-    if !case.sources.is_empty() {
-        for (rel, text) in &case.sources {
-            write(src.path(), rel, text.as_bytes())?;
-        }
-        let scanned = crate::scan::scan(
-            &[src.path().to_path_buf()],
-            &crate::scan::Options::default(),
-        );
-        snapshot.sources = Some(Arc::new(relative_to(scanned, src.path())));
+    for (rel, text) in &case.sources {
+        write(src.path(), rel, text.as_bytes())?;
     }
-    let snapshot = Arc::new(snapshot);
-    let engine = rules::sandbox::engine(&config.limits);
-    let results = engine::evaluate(&engine, &subset, &snapshot, &config);
-    let findings = report::locate_findings(&snapshot, &results, true);
+    let setup = Setup {
+        engine: rules::sandbox::engine(&config.limits),
+        config,
+        rules: subset,
+        waivers: None,
+    };
+    let options = audit::Options {
+        as_of,
+        sources: if case.sources.is_empty() {
+            Vec::new()
+        } else {
+            vec![src.path().to_path_buf()]
+        },
+        scan: crate::scan::Options {
+            relative_paths: true,
+            ..crate::scan::Options::default()
+        },
+        keep_text: true,
+    };
+    let run = audit::audit(&setup, dir.path(), &options).map_err(|p| p.message)?;
     Ok(case
         .expect
         .iter()
         .map(|(id, expect)| {
-            let result = results.iter().find(|r| &r.meta.id == id);
-            let mine: Vec<&Finding> = findings.iter().filter(|f| &f.rule.id == id).collect();
+            let result = run.results.iter().find(|r| &r.meta.id == id);
+            let mine: Vec<&Finding> = run.findings.iter().filter(|f| &f.rule.id == id).collect();
             compare(id, &expect.detail(), result, &mine)
         })
         .collect())
-}
-
-/// Shows scanned files by their path in the case (`config/app.yaml`), not the temporary
-/// directory's.
-fn relative_to(mut scan: crate::scan::SourceScan, root: &Path) -> crate::scan::SourceScan {
-    let prefix = format!("{}/", root.display());
-    for f in &mut scan.files {
-        if let Some(rest) = f.display.strip_prefix(&prefix) {
-            f.display = rest.to_owned();
-        }
-    }
-    for s in &mut scan.skipped {
-        if let Some(rest) = s.path.strip_prefix(&prefix) {
-            s.path = rest.to_owned();
-        }
-    }
-    scan
 }
 
 fn location_text(f: &Finding) -> String {
@@ -601,7 +593,12 @@ pub fn render_human(run: &TestRun, verbose: bool) -> String {
         run.count(|s| matches!(s, Status::Ok)),
         run.count(|s| matches!(s, Status::Failed)),
         run.count(|s| matches!(s, Status::Error)),
-        run.files.len() + run.problems.len(),
+        run.files.len()
+            + run
+                .diagnostics
+                .iter()
+                .filter(|p| matches!(p.kind, Kind::TestIo | Kind::TestInvalid))
+                .count(),
     );
     if !run.untested.is_empty() {
         let _ = writeln!(out, "rules without cases: {}", run.untested.join(", "));
@@ -610,9 +607,9 @@ pub fn render_human(run: &TestRun, verbose: bool) -> String {
 }
 
 /// JSON output (documented in docs/rules.md).
-pub fn render_json(run: &TestRun) -> String {
+pub fn render_json(run: &TestRun) -> Result<String, crate::report::RenderError> {
     let value = serde_json::json!({
-        "schema_version": 1,
+        "schema_version": 2,
         "summary": {
             "cases": run.count(|_| true),
             "ok": run.count(|s| matches!(s, Status::Ok)),
@@ -621,15 +618,7 @@ pub fn render_json(run: &TestRun) -> String {
         },
         "files": run.files,
         "untested": run.untested,
-        "problems": run.problems.iter().map(|p| serde_json::json!({
-            "code": p.code,
-            "message": p.message,
-            "file": p.file,
-            "line": p.line_col().map(|(l, _)| l),
-            "column": p.line_col().map(|(_, c)| c),
-        })).collect::<Vec<_>>(),
+        "diagnostics": run.diagnostics.iter().map(crate::report::json::diagnostic).collect::<Vec<_>>(),
     });
-    let mut text = serde_json::to_string_pretty(&value).unwrap_or_default();
-    text.push('\n');
-    text
+    crate::report::pretty_json("json", &value)
 }

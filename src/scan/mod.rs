@@ -12,7 +12,7 @@ use std::sync::OnceLock;
 
 use regex::bytes::Regex;
 
-use crate::snapshot::SourceFile;
+use crate::diagnostic::SourceFile;
 
 /// Prefixes of access key IDs (AWS IAM identifiers): long-term keys, temporary (STS)
 /// keys, service bearer tokens and context-specific credentials.
@@ -26,6 +26,9 @@ pub struct Options {
     /// Scan files that .gitignore, .ignore and .git/info/exclude leave out.
     pub no_ignore: bool,
     pub max_file_size: u64,
+    /// Show files by their path under their root (`config/app.yaml`) instead of with the
+    /// root in front (rule test cases scan a temporary directory).
+    pub relative_paths: bool,
 }
 
 impl Default for Options {
@@ -33,6 +36,7 @@ impl Default for Options {
         Options {
             no_ignore: false,
             max_file_size: DEFAULT_MAX_FILE_SIZE,
+            relative_paths: false,
         }
     }
 }
@@ -235,8 +239,7 @@ pub fn scan(roots: &[PathBuf], options: &Options) -> SourceScan {
     // Walk and scan in the same parallel pass (the walker's threads read and search each
     // file as they find it); results are sorted by path afterwards, so the output does not
     // depend on the threads.
-    let found: std::sync::Mutex<Vec<(PathBuf, String, FileResult)>> =
-        std::sync::Mutex::new(Vec::new());
+    let (found, results) = std::sync::mpsc::channel::<(PathBuf, String, FileResult)>();
     for root in roots {
         if !root.is_dir() {
             out.skipped.push(Skipped {
@@ -258,13 +261,17 @@ pub fn scan(roots: &[PathBuf], options: &Options) -> SourceScan {
             .build_parallel();
         let root_name = root.display().to_string();
         walker.run(|| {
-            let found = &found;
+            let found = found.clone();
             let max = options.max_file_size;
             let root_name = root_name.clone();
+            let relative = options.relative_paths;
             Box::new(move |entry| {
                 let result = match entry {
                     Ok(e) => {
-                        let display = e.path().display().to_string();
+                        let display = match e.path().strip_prefix(root) {
+                            Ok(rel) if relative => rel.display().to_string(),
+                            _ => e.path().display().to_string(),
+                        };
                         match e.file_type() {
                             Some(t) if t.is_symlink() => Some((
                                 e.into_path(),
@@ -284,14 +291,18 @@ pub fn scan(roots: &[PathBuf], options: &Options) -> SourceScan {
                         FileResult::Skipped(format!("cannot walk: {err}")),
                     )),
                 };
-                if let (Some(r), Ok(mut all)) = (result, found.lock()) {
-                    all.push(r);
+                if let Some(r) = result {
+                    // The receiver lives until every walk has ended.
+                    if found.send(r).is_err() {
+                        return ignore::WalkState::Quit;
+                    }
                 }
                 ignore::WalkState::Continue
             })
         });
     }
-    let mut results = found.into_inner().unwrap_or_default();
+    drop(found);
+    let mut results: Vec<(PathBuf, String, FileResult)> = results.into_iter().collect();
     results.sort_by(|a, b| a.1.cmp(&b.1));
     for (path, display, result) in results {
         match result {

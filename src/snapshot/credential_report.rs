@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use base64::Engine as _;
 
-use super::problem::{Problem, SourceFile};
+use crate::diagnostic::{Kind, Problem, SourceFile};
 
 pub const PATH: &str = "iam/get-credential-report.json";
 
@@ -60,8 +60,8 @@ pub fn decode(
         match content {
             Some(c) => c,
             None => return Err(DecodeError(Box::new(locate_err(
-                Problem::error(
-                    "snapshot::credential-report",
+                Problem::new(
+                    Kind::SnapshotCredentialReport,
                     "credential report has no `Content` string",
                 )
                 .with_help(
@@ -74,8 +74,7 @@ pub fn decode(
         .decode(content.trim())
         .map_err(|e| {
             DecodeError(Box::new(locate_err(
-                Problem::error(
-                    "snapshot::credential-report",
+                Problem::new(Kind::SnapshotCredentialReport,
                     format!("credential report `Content` is not valid base64: {e}"),
                 )
                 .with_help("the aws CLI prints the report as base64; re-run `aws iam get-credential-report --output json`"),
@@ -84,8 +83,8 @@ pub fn decode(
         })?;
     let text = String::from_utf8(bytes).map_err(|e| {
         DecodeError(Box::new(locate_err(
-            Problem::error(
-                "snapshot::credential-report",
+            Problem::new(
+                Kind::SnapshotCredentialReport,
                 format!(
                     "decoded credential report is not UTF-8 text (byte {})",
                     e.utf8_error().valid_up_to()
@@ -117,8 +116,8 @@ fn parse_csv(
         if !header.iter().any(|h| h == required) {
             let line_len = text.find('\n').unwrap_or(text.len());
             return Err(Box::new(
-                Problem::error(
-                    "snapshot::credential-report",
+                Problem::new(
+                    Kind::SnapshotCredentialReport,
                     format!("credential report header has no `{required}` column"),
                 )
                 .with_help(
@@ -173,8 +172,8 @@ fn csv_problem(source: &SourceFile, e: &csv::Error, label: &str) -> Problem {
         ),
         _ => (e.position().map(|p| p.byte() as usize), e.to_string()),
     };
-    let problem = Problem::error(
-        "snapshot::credential-report",
+    let problem = Problem::new(
+        Kind::SnapshotCredentialReport,
         format!("credential report CSV is malformed: {detail}"),
     )
     .with_help("every row must have as many cells as the header");

@@ -12,9 +12,9 @@ use super::credential_report::{self, CredentialReport};
 use super::locate;
 use super::manifest::{self, CallStatus, Manifest};
 use super::path::Step;
-use super::problem::{Problem, SourceFile};
 use super::value::Value;
-use super::{parse, shape};
+use super::{catalogue, parse, shape};
+use crate::diagnostic::{Kind, Problem, SourceFile};
 use crate::time::{format_time, parse_time};
 
 pub const MANIFEST: &str = "manifest.json";
@@ -127,29 +127,6 @@ pub struct Snapshot {
     pub credential_report: Result<Arc<CredentialReport>, DocStatus>,
     /// Problems found while loading (malformed files, warnings).
     pub problems: Vec<Problem>,
-    /// Source trees scanned for the account's keys (`check --source`), if any.
-    pub sources: Option<Arc<crate::scan::SourceScan>>,
-}
-
-/// A snapshot that cannot be loaded at all.
-#[derive(Debug, thiserror::Error, miette::Diagnostic)]
-pub enum LoadError {
-    #[error("snapshot directory `{0}` does not exist")]
-    #[diagnostic(
-        code(snapshot::not_found),
-        help("name a directory made by `snapaudit collect` or by hand with the aws CLI")
-    )]
-    NotFound(String),
-    #[error("`{0}` is not a directory")]
-    #[diagnostic(code(snapshot::not_a_directory))]
-    NotADirectory(String),
-    #[error("cannot read snapshot directory `{path}`")]
-    #[diagnostic(code(snapshot::io))]
-    Io {
-        path: String,
-        #[source]
-        source: std::io::Error,
-    },
 }
 
 struct RawFile {
@@ -167,11 +144,19 @@ struct Tree {
 impl Snapshot {
     /// Loads the snapshot at `dir`. Per-file problems are collected in `problems`; only a
     /// directory that cannot be read at all is an error.
-    pub fn load(dir: &Path, options: &LoadOptions) -> Result<Snapshot, LoadError> {
+    pub fn load(dir: &Path, options: &LoadOptions) -> Result<Snapshot, Box<Problem>> {
         let display_dir = dir.display().to_string();
-        let meta = std::fs::metadata(dir).map_err(|_| LoadError::NotFound(display_dir.clone()))?;
+        let meta = std::fs::metadata(dir).map_err(|_| {
+            Problem::new(
+                Kind::SnapshotNotFound,
+                format!("snapshot directory `{display_dir}` does not exist"),
+            )
+        })?;
         if !meta.is_dir() {
-            return Err(LoadError::NotADirectory(display_dir));
+            return Err(Box::new(Problem::new(
+                Kind::SnapshotNotADirectory,
+                format!("`{display_dir}` is not a directory"),
+            )));
         }
         let mut problems = Vec::new();
         let Tree {
@@ -233,15 +218,12 @@ impl Snapshot {
             problems.append(&mut found);
             if manifest.is_some() && file.manifest_call.is_none() {
                 problems.push(
-                    Problem::warning(
-                        "snapshot::unlisted-file",
+                    Problem::new(
+                        Kind::SnapshotUnlistedFile,
                         format!(
                             "`{}` is not in the manifest: it was not part of the capture",
                             show(&file.path)
                         ),
-                    )
-                    .with_help(
-                        "it is audited as it is; if it was added by hand, check where it came from",
                     )
                     .with_file(file.path.clone()),
                 );
@@ -263,11 +245,9 @@ impl Snapshot {
                 let rel = call.path.clone();
                 if !is_safe_path(&rel) {
                     problems.push(
-                        Problem::error(
-                            "snapshot::unsafe-path",
+                        Problem::new(Kind::SnapshotUnsafePath,
                             format!("the manifest lists `{rel}`, which is not a path inside the snapshot; it is refused"),
                         )
-                        .with_help("manifest paths are relative, with `/` and no `.`, `..` or empty parts; the manifest was edited or damaged")
                         .with_file(MANIFEST),
                     );
                     continue;
@@ -282,14 +262,13 @@ impl Snapshot {
                             .unwrap_or_else(|| ("Unknown".into(), String::new()));
                         if in_tree {
                             problems.push(
-                                Problem::warning(
-                                    "snapshot::unexpected-file",
+                                Problem::new(Kind::SnapshotUnexpectedFile,
                                     format!("`{}` exists but the manifest records its call as failed ({code}); the file is ignored", show(&rel)),
                                 )
                                 .with_file(rel.clone()),
                             );
                         }
-                        let status = if manifest::is_absence_code(&code) {
+                        let status = if catalogue::catalogue().is_absent(&rel, &code) {
                             DocStatus::Absent { code, message }
                         } else {
                             DocStatus::Failed { code, message }
@@ -301,15 +280,12 @@ impl Snapshot {
                     }
                     CallStatus::Ok if !in_tree => {
                         problems.push(
-                            Problem::error(
-                                "snapshot::missing-file",
+                            Problem::new(
+                                Kind::SnapshotMissingFile,
                                 format!(
                                     "the manifest lists `{}` but the file is missing",
                                     show(&rel)
                                 ),
-                            )
-                            .with_help(
-                                "the snapshot is incomplete: collect it again or restore the file",
                             )
                             .with_file(rel.clone()),
                         );
@@ -369,7 +345,6 @@ impl Snapshot {
             time_source,
             credential_report,
             problems,
-            sources: None,
         })
     }
 
@@ -404,9 +379,17 @@ impl Snapshot {
     }
 
     /// Reads a file's text again, for diagnostics (only files with findings are read twice).
-    pub fn source(&self, rel: &str) -> Option<SourceFile> {
-        let text = std::fs::read_to_string(self.dir.join(rel)).ok()?;
-        Some(SourceFile::new(self.display_path(rel), text))
+    pub fn source(&self, rel: &str) -> Result<SourceFile, Box<Problem>> {
+        let shown = self.display_path(rel);
+        match std::fs::read_to_string(self.dir.join(rel)) {
+            Ok(text) => Ok(SourceFile::new(shown, text)),
+            Err(e) => Err(Box::new(Problem::new(
+                Kind::SnapshotIo,
+                format!("cannot read `{shown}` again to locate findings in it: {e}"),
+            )
+            .with_help("the snapshot changed while it was audited; its findings are shown without their place")
+            .with_file(rel.to_owned()))),
+        }
     }
 }
 
@@ -433,7 +416,7 @@ fn read_tree(
     display_dir: &str,
     max_bytes: u64,
     problems: &mut Vec<Problem>,
-) -> Result<Tree, LoadError> {
+) -> Result<Tree, Box<Problem>> {
     let mut out = Vec::new();
     let mut refused = Vec::new();
     for entry in walkdir::WalkDir::new(dir)
@@ -444,15 +427,13 @@ fn read_tree(
             Ok(e) => e,
             Err(e) => {
                 if e.depth() == 0 {
-                    return Err(LoadError::Io {
-                        path: display_dir.to_owned(),
-                        source: e
-                            .into_io_error()
-                            .unwrap_or_else(|| std::io::Error::other("walk failed")),
-                    });
+                    return Err(Box::new(Problem::new(
+                        Kind::SnapshotIo,
+                        format!("cannot read snapshot directory `{display_dir}`: {e}"),
+                    )));
                 }
-                problems.push(Problem::error(
-                    "snapshot::io",
+                problems.push(Problem::new(
+                    Kind::SnapshotIo,
                     format!("cannot read part of the snapshot: {e}"),
                 ));
                 continue;
@@ -468,8 +449,8 @@ fn read_tree(
         };
         if entry.file_type().is_symlink() {
             problems.push(
-                Problem::warning(
-                    "snapshot::symlink",
+                Problem::new(
+                    Kind::SnapshotSymlink,
                     format!(
                         "`{}` is a symbolic link; snapaudit does not follow links in a snapshot",
                         join_display(display_dir, &rel)
@@ -485,8 +466,7 @@ fn read_tree(
         let size = entry.metadata().map(|m| m.len()).unwrap_or(0);
         if size > max_bytes && rel.ends_with(".json") {
             problems.push(
-                Problem::error(
-                    "snapshot::file-too-large",
+                Problem::new(Kind::SnapshotFileTooLarge,
                     format!(
                         "`{}` is {} MiB, more than the {} MiB a snapshot file may have; it was not read",
                         join_display(display_dir, &rel),
@@ -494,7 +474,6 @@ fn read_tree(
                         max_bytes >> 20
                     ),
                 )
-                .with_help("if the file is a genuine response, raise `max_snapshot_file_mb` under [limits] in snapaudit.toml")
                 .with_file(rel.clone()),
             );
             refused.push((
@@ -512,7 +491,7 @@ fn read_tree(
 }
 
 fn read_problem(shown: &str, rel: &str, e: &std::io::Error) -> Problem {
-    Problem::error("snapshot::io", format!("cannot read `{shown}`: {e}")).with_file(rel.to_owned())
+    Problem::new(Kind::SnapshotIo, format!("cannot read `{shown}`: {e}")).with_file(rel.to_owned())
 }
 
 fn parse_manifest(bytes: &[u8], shown: &str, problems: &mut Vec<Problem>) -> Option<Manifest> {
@@ -520,8 +499,8 @@ fn parse_manifest(bytes: &[u8], shown: &str, problems: &mut Vec<Problem>) -> Opt
         Ok(t) => t,
         Err(e) => {
             problems.push(
-                Problem::error(
-                    "snapshot::manifest",
+                Problem::new(
+                    Kind::SnapshotManifest,
                     format!("`{shown}` is not UTF-8 (byte {})", e.valid_up_to()),
                 )
                 .with_file(MANIFEST),
@@ -532,8 +511,8 @@ fn parse_manifest(bytes: &[u8], shown: &str, problems: &mut Vec<Problem>) -> Opt
     match serde_json::from_str::<Manifest>(text) {
         Ok(m) if m.schema_version > manifest::SCHEMA_VERSION => {
             problems.push(
-                Problem::error(
-                    "snapshot::manifest",
+                Problem::new(
+                    Kind::SnapshotManifest,
                     format!(
                         "manifest schema_version {} is newer than this snapaudit reads ({})",
                         m.schema_version,
@@ -547,33 +526,25 @@ fn parse_manifest(bytes: &[u8], shown: &str, problems: &mut Vec<Problem>) -> Opt
         }
         Ok(m) => Some(m),
         Err(e) => {
-            problems.push(json_problem(
-                "snapshot::manifest",
-                shown,
-                MANIFEST,
-                text,
-                &e,
-                "the manifest cannot be read; the files are audited without it",
-            ));
+            problems.push(
+                json_problem(Kind::SnapshotManifest, shown, MANIFEST, text, &e)
+                    .with_help("the manifest cannot be read; the files are audited without it"),
+            );
             None
         }
     }
 }
 
-fn json_problem(
-    code: &'static str,
-    shown: &str,
-    rel: &str,
-    text: &str,
-    e: &serde_json::Error,
-    help: &str,
-) -> Problem {
+/// A located problem at the place serde_json stopped reading `text`.
+fn json_problem(kind: Kind, shown: &str, rel: &str, text: &str, e: &serde_json::Error) -> Problem {
     let source = SourceFile::new(shown, text);
     let offset = miette::SourceOffset::from_location(text, e.line(), e.column()).offset();
     let msg = e.to_string();
-    let short = msg.split(" at line ").next().unwrap_or(&msg).to_owned();
-    Problem::error(code, format!("`{shown}` is not valid JSON: {short}"))
-        .with_help(help.to_owned())
+    let short = match msg.rfind(" at line ") {
+        Some(i) => msg[..i].to_owned(),
+        None => msg,
+    };
+    Problem::new(kind, format!("`{shown}` is not valid JSON: {short}"))
         .with_file(rel.to_owned())
         .at(source, offset, 0, short)
 }
@@ -590,8 +561,7 @@ fn parse_response(
         let actual = manifest::sha256_hex(&file.bytes);
         if !actual.eq_ignore_ascii_case(expected) {
             problems.push(
-                Problem::error(
-                    "snapshot::sha256-mismatch",
+                Problem::new(Kind::SnapshotSha256Mismatch,
                     format!("`{shown}` was changed after capture: its sha256 does not match the manifest (tampering or damage)"),
                 )
                 .with_help(format!("the findings on this file are not evidence of what the API said; collect again, or restore the file\nmanifest: {expected}\nfile:     {actual}"))
@@ -604,13 +574,12 @@ fn parse_response(
         Err(e) => {
             let at = e.utf8_error().valid_up_to();
             let lossy = String::from_utf8_lossy(e.as_bytes()).into_owned();
-            let problem =
-                Problem::error("snapshot::not-utf8", format!("`{shown}` is not UTF-8 text"))
-                    .with_help(
-                        "the aws CLI writes UTF-8 JSON; the file is damaged or not a response",
-                    )
-                    .with_file(file.rel.clone())
-                    .at(SourceFile::new(shown.clone(), lossy), at, 1, "invalid byte");
+            let problem = Problem::new(
+                Kind::SnapshotNotUtf8,
+                format!("`{shown}` is not UTF-8 text"),
+            )
+            .with_file(file.rel.clone())
+            .at(SourceFile::new(shown.clone(), lossy), at, 1, "invalid byte");
             problems.push(problem);
             let status = DocStatus::Malformed {
                 message: "not UTF-8".into(),
@@ -623,11 +592,13 @@ fn parse_response(
             if let Some(wrong) = shape::check(&file.rel, &v) {
                 let span = locate::locate(&text, &wrong.path.steps());
                 let (offset, len) = span.map(|s| (s.offset, s.len)).unwrap_or((0, 0));
-                let mut problem = Problem::error(
-                    "snapshot::wrong-shape",
-                    format!("`{shown}` is not the aws CLI's response for this call: {}", wrong.message),
+                let mut problem = Problem::new(
+                    Kind::SnapshotWrongShape,
+                    format!(
+                        "`{shown}` is not the aws CLI's response for this call: {}",
+                        wrong.message
+                    ),
                 )
-                .with_help("the file was edited, or holds another call's output; rules that read it report `error`")
                 .with_file(file.rel.clone());
                 if span.is_some() {
                     problem = problem.at(SourceFile::new(shown.clone(), text), offset, len, "here");
@@ -643,61 +614,41 @@ fn parse_response(
                 problems,
             )
         }
-        Err(e) if e.to_string().starts_with(parse::DUPLICATE_KEY) => {
-            problems.push(
-                json_problem(
-                    "snapshot::duplicate-key",
-                    &shown,
-                    &file.rel,
-                    &text,
-                    &e,
-                    "readers disagree on which of the two values counts, and the aws CLI never writes a name twice: the file was edited or not made by the CLI; rules that read it report `error`",
-                )
-                .with_message(format!("`{shown}` has {}", e.to_string().split(" at line ").next().unwrap_or_default())),
-            );
-            let status = DocStatus::Malformed {
-                message: format!("{e}"),
-            };
-            (SnapFile::new(file.rel, status, None, call), problems)
-        }
         Err(e) => {
-            problems.push(json_problem(
-                "snapshot::malformed-json",
-                &shown,
-                &file.rel,
-                &text,
-                &e,
-                "the file must be the aws CLI's `--output json` for this call; rules that read it report `error`",
-            ));
-            let status = DocStatus::Malformed {
-                message: format!("not valid JSON: {e}"),
+            let (kind, status) = match &e {
+                parse::ParseError::DuplicateKey { name, .. } => (
+                    Kind::SnapshotDuplicateKey,
+                    format!("duplicate key `{name}` in one object"),
+                ),
+                parse::ParseError::Syntax(_) => {
+                    (Kind::SnapshotMalformedJson, format!("not valid JSON: {e}"))
+                }
             };
+            let mut problem = json_problem(kind, &shown, &file.rel, &text, e.json_error());
+            if kind == Kind::SnapshotDuplicateKey {
+                problem = problem.with_message(format!("`{shown}` has {}", e.message()));
+            }
+            problems.push(problem);
+            let status = DocStatus::Malformed { message: status };
             (SnapFile::new(file.rel, status, None, call), problems)
         }
     }
 }
 
-/// Regions of a hand-made snapshot: the region folders under each regional service.
+/// Regions of a hand-made snapshot: the region folders of the catalogue's regional calls.
+/// Calls made in one fixed region (billing alarms in us-east-1) do not make it a region of
+/// the snapshot.
 fn regions_from_folders<'a>(paths: impl Iterator<Item = &'a String>) -> Vec<String> {
+    let catalogue = catalogue::catalogue();
     let mut set = BTreeSet::new();
     for p in paths {
-        let mut parts = p.split('/');
-        let (Some(service), Some(region), Some(_)) = (parts.next(), parts.next(), parts.next())
-        else {
-            continue;
-        };
-        if matches!(service, "ec2" | "cloudtrail" | "cloudwatch") && looks_like_region(region) {
-            set.insert(region.to_owned());
+        if let Some((call, found)) = catalogue.find(p) {
+            if let (catalogue::Scope::Regional, Some(region)) = (&call.scope, found.region) {
+                set.insert(region);
+            }
         }
     }
     set.into_iter().collect()
-}
-
-fn looks_like_region(s: &str) -> bool {
-    s.contains('-')
-        && s.ends_with(|c: char| c.is_ascii_digit())
-        && s.chars()
-            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
 }
 
 fn account_from_identity(file: Option<&Arc<SnapFile>>) -> Option<String> {
@@ -752,8 +703,8 @@ fn evaluation_time(
             return (Some(t), TimeSource::Manifest);
         }
         problems.push(
-            Problem::error(
-                "snapshot::manifest",
+            Problem::new(
+                Kind::SnapshotManifest,
                 format!(
                     "manifest `started_at` is not an RFC 3339 time: `{}`",
                     m.started_at
@@ -765,24 +716,17 @@ fn evaluation_time(
     if let Ok(r) = report {
         if let Some(t) = r.generated_time.as_deref().and_then(parse_time) {
             problems.push(
-                Problem::warning(
-                    "snapshot::time-from-report",
+                Problem::new(Kind::SnapshotTimeFromReport,
                     format!("no manifest capture time: ages are judged at the credential report's GeneratedTime, {}", format_time(&t)),
-                )
-                .with_help("pass `--as-of DATE` to choose the evaluation time"),
+                ),
             );
             return (Some(t), TimeSource::CredentialReport);
         }
     }
-    problems.push(
-        Problem::warning(
-            "snapshot::no-time",
-            "no capture time: rules that judge ages will report `error`",
-        )
-        .with_help(
-            "pass `--as-of DATE`, or include manifest.json or iam/get-credential-report.json",
-        ),
-    );
+    problems.push(Problem::new(
+        Kind::SnapshotNoTime,
+        "no capture time: rules that judge ages will report `error`",
+    ));
     (None, TimeSource::Unknown)
 }
 

@@ -63,17 +63,6 @@ pub struct CallError {
     pub message: String,
 }
 
-/// Error codes that are answers, not failures: the thing asked about does not exist, or the
-/// account has no such feature. A rule may treat them as data (`doc.is_missing()`).
-pub fn is_absence_code(code: &str) -> bool {
-    code == "NoSuchEntity"
-        || code == "NoSuchEntityException"
-        || code == "SubscriptionRequiredException"
-        || code == "TrailNotFoundException"
-        || code.ends_with(".NotFound")
-        || code.ends_with("NotFoundException")
-}
-
 /// The manifest's digest of a file: lowercase hex SHA-256 of its bytes.
 pub fn sha256_hex(bytes: &[u8]) -> String {
     use sha2::{Digest, Sha256};

@@ -5,15 +5,15 @@
 //! once; values keep their path in the file ([`path::JsonPath`]) so that a finding can be
 //! located ([`locate`]) in the file it came from, only when there is a finding to show.
 
+pub mod catalogue;
 pub mod credential_report;
 pub mod load;
 pub mod locate;
 pub mod manifest;
+pub mod model;
 pub mod parse;
 pub mod path;
-pub mod problem;
 pub mod shape;
 pub mod value;
 
 pub use load::{DocStatus, SnapFile, Snapshot, TimeSource};
-pub use problem::{Problem, ProblemSeverity, SourceFile};

@@ -13,15 +13,56 @@ use serde::de::{self, DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visit
 
 use super::value::{Key, Value};
 
-/// The start of the message of a repeated-key error (see [`parse`]).
-pub const DUPLICATE_KEY: &str = "duplicate key";
+/// Why a text is not a response: not JSON, or JSON with a member name given twice in one
+/// object. Both carry serde_json's line and column: for a repeated name, the position just
+/// after its second occurrence.
+#[derive(Debug)]
+pub enum ParseError {
+    Syntax(serde_json::Error),
+    DuplicateKey { name: Key, error: serde_json::Error },
+}
 
-/// Parses `text` into a value. Errors carry serde_json's line and column: for a repeated
-/// member name, the position just after the second occurrence of the name.
-pub fn parse(text: &str) -> Result<Value, serde_json::Error> {
+impl ParseError {
+    /// The position-free message (`expected value`, `duplicate key `Users` in one object`).
+    pub fn message(&self) -> String {
+        let e = self.json_error();
+        let text = e.to_string();
+        match text.rfind(" at line ") {
+            Some(i) => text[..i].to_owned(),
+            None => text,
+        }
+    }
+
+    /// serde_json's error, with its line and column.
+    pub fn json_error(&self) -> &serde_json::Error {
+        match self {
+            ParseError::Syntax(e) | ParseError::DuplicateKey { error: e, .. } => e,
+        }
+    }
+}
+
+impl fmt::Display for ParseError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(self.json_error(), f)
+    }
+}
+
+thread_local! {
+    /// The repeated name that stopped this thread's parse, if one did (serde's error type
+    /// carries only text, so the kind travels beside it).
+    static REPEATED: RefCell<Option<Key>> = const { RefCell::new(None) };
+}
+
+/// Parses `text` into a value.
+pub fn parse(text: &str) -> Result<Value, ParseError> {
+    REPEATED.with(|r| r.borrow_mut().take());
+    let typed = |error: serde_json::Error| match REPEATED.with(|r| r.borrow_mut().take()) {
+        Some(name) => ParseError::DuplicateKey { name, error },
+        None => ParseError::Syntax(error),
+    };
     let mut de = serde_json::Deserializer::from_str(text);
-    let value = Strict.deserialize(&mut de)?;
-    de.end()?;
+    let value = Strict.deserialize(&mut de).map_err(typed)?;
+    de.end().map_err(typed)?;
     Ok(value)
 }
 
@@ -143,9 +184,9 @@ impl<'de> Visitor<'de> for Strict {
                 }
             };
             if repeated {
-                return Err(de::Error::custom(format_args!(
-                    "{DUPLICATE_KEY} `{name}` in one object"
-                )));
+                let message = format!("duplicate key `{name}` in one object");
+                REPEATED.with(|r| *r.borrow_mut() = Some(name));
+                return Err(de::Error::custom(message));
             }
             let value = map.next_value_seed(Strict)?;
             members.push((name, value));
@@ -176,24 +217,20 @@ mod tests {
     fn a_repeated_key_in_a_large_object_is_refused() {
         let mut text: String = (0..100).map(|i| format!("\"k{i}\": {i}, ")).collect();
         text = format!("{{{text}\"k77\": 0}}");
-        let e = parse(&text)
-            .err()
-            .map(|e| e.to_string())
-            .unwrap_or_default();
-        assert!(e.starts_with("duplicate key `k77`"), "{e}");
+        match parse(&text) {
+            Err(ParseError::DuplicateKey { name, .. }) => assert_eq!(&*name, "k77"),
+            other => panic!("expected a duplicate key, got {other:?}"),
+        }
     }
 
     #[test]
     fn a_repeated_key_is_refused_where_it_repeats() {
-        let e = parse("{\n  \"Users\": [],\n  \"Users\": [{\"UserName\": \"x\"}]\n}")
-            .err()
-            .map(|e| (e.to_string(), e.line()));
-        let (message, line) = e.unwrap_or_default();
-        assert!(
-            message.starts_with("duplicate key `Users` in one object"),
-            "{message}"
-        );
-        assert_eq!(line, 3);
+        let e = parse("{\n  \"Users\": [],\n  \"Users\": [{\"UserName\": \"x\"}]\n}");
+        let Err(e @ ParseError::DuplicateKey { .. }) = e else {
+            panic!("expected a duplicate key, got {e:?}");
+        };
+        assert_eq!(e.message(), "duplicate key `Users` in one object");
+        assert_eq!(e.json_error().line(), 3);
         // The same name in two different objects is fine.
         assert!(parse(r#"[{"a": 1}, {"a": 2}]"#).is_ok());
     }
@@ -202,10 +239,11 @@ mod tests {
     fn trailing_text_and_deep_nesting_are_errors() {
         assert!(parse("{} {}").is_err());
         let deep = "[".repeat(100_000);
-        let e = parse(&deep)
-            .err()
-            .map(|e| e.to_string())
-            .unwrap_or_default();
-        assert!(e.starts_with("recursion limit exceeded"), "{e}");
+        match parse(&deep) {
+            Err(e @ ParseError::Syntax(_)) => {
+                assert_eq!(e.message(), "recursion limit exceeded")
+            }
+            other => panic!("expected a syntax error, got {other:?}"),
+        }
     }
 }

@@ -1,186 +1,209 @@
-//! What the aws CLI prints at the top of each documented response file: which members, of
-//! which JSON kind (docs/snapshot-format.md). A file whose members have the wrong kind (a
-//! string where the CLI prints a list, an array where it prints an object) is refused at
-//! load with its place, instead of failing deep inside every rule that reads it.
+//! Every response file against the output shape of its call (botocore's model, as the
+//! catalogue names it): each member the model knows must be of the JSON kind the aws CLI
+//! prints for it, at every depth. A file that is not the response it is named after (a
+//! string where the CLI prints a list, `"8"` or `null` where it prints a number) is refused
+//! at load with its place, instead of making a rule compare a string with a number and
+//! pass.
 //!
-//! Only the top level and the kind of list items are checked: enough to catch a file that
-//! is not the response it is named after, at the cost of one look at each list item.
+//! Members the model does not know are let through (a newer CLI prints what a newer model
+//! has); files the catalogue does not describe (a user's own) are not checked.
 
+use std::collections::HashMap;
+use std::sync::OnceLock;
+
+use super::catalogue::{self, Call};
+use super::model::Model;
 use super::path::JsonPath;
 use super::value::Value;
 
-/// The JSON kind of a member.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Kind {
+/// What the CLI prints for a shape.
+#[derive(Debug)]
+enum Node {
+    /// A document: any JSON.
+    Any,
     String,
+    /// An IAM policy document: the CLI prints it decoded (an object), or as text when it is
+    /// not JSON.
+    Policy,
     Bool,
-    Object,
-    /// An array whose items are objects.
-    ListOfObjects,
+    Integer,
+    Number,
+    List(usize),
+    Map(usize),
+    /// Members sorted by name.
+    Structure(Vec<(String, usize)>),
 }
 
-impl Kind {
-    fn name(self) -> &'static str {
-        match self {
-            Kind::String => "a string",
-            Kind::Bool => "true or false",
-            Kind::Object => "an object",
-            Kind::ListOfObjects => "a list of objects",
-        }
+/// One call's output shape, compiled for checking.
+#[derive(Debug)]
+struct Checker {
+    nodes: Vec<Node>,
+}
+
+impl Checker {
+    fn compile(model: &Model, output: &str) -> Option<Checker> {
+        let mut c = Checker { nodes: Vec::new() };
+        let mut seen = HashMap::new();
+        c.node(model, output, &mut seen)?;
+        Some(c)
     }
-}
 
-use Kind::{Bool, ListOfObjects as Objects, Object, String as Str};
-
-/// Documented paths (`*` is one path segment) and their top-level members. Members may be
-/// missing (the CLI leaves out what the service did not send); present ones must match.
-const SHAPES: &[(&str, &[(&str, Kind)])] = &[
-    (
-        "sts/get-caller-identity.json",
-        &[("UserId", Str), ("Account", Str), ("Arn", Str)],
-    ),
-    (
-        "iam/get-account-password-policy.json",
-        &[("PasswordPolicy", Object)],
-    ),
-    (
-        "iam/get-credential-report.json",
-        &[
-            ("Content", Str),
-            ("ReportFormat", Str),
-            ("GeneratedTime", Str),
-        ],
-    ),
-    ("iam/list-users.json", &[("Users", Objects)]),
-    ("iam/list-access-keys/*", &[("AccessKeyMetadata", Objects)]),
-    (
-        "iam/get-access-key-last-used/*",
-        &[("UserName", Str), ("AccessKeyLastUsed", Object)],
-    ),
-    ("iam/list-mfa-devices/*", &[("MFADevices", Objects)]),
-    (
-        "iam/list-virtual-mfa-devices.json",
-        &[("VirtualMFADevices", Objects)],
-    ),
-    ("iam/get-account-summary.json", &[("SummaryMap", Object)]),
-    (
-        "iam/get-account-authorization-details.json",
-        &[
-            ("UserDetailList", Objects),
-            ("GroupDetailList", Objects),
-            ("RoleDetailList", Objects),
-            ("Policies", Objects),
-        ],
-    ),
-    (
-        "ec2/*/describe-security-groups.json",
-        &[("SecurityGroups", Objects)],
-    ),
-    (
-        "ec2/*/describe-instances.json",
-        &[("Reservations", Objects)],
-    ),
-    (
-        "ec2/*/describe-network-interfaces.json",
-        &[("NetworkInterfaces", Objects)],
-    ),
-    ("ec2/*/describe-vpcs.json", &[("Vpcs", Objects)]),
-    ("ec2/*/describe-images.json", &[("Images", Objects)]),
-    (
-        "cloudtrail/*/describe-trails.json",
-        &[("trailList", Objects)],
-    ),
-    ("cloudtrail/*/get-trail-status/*", &[("IsLogging", Bool)]),
-    (
-        "cloudtrail/*/get-event-selectors/*",
-        &[
-            ("TrailARN", Str),
-            ("EventSelectors", Objects),
-            ("AdvancedEventSelectors", Objects),
-        ],
-    ),
-    (
-        "cloudwatch/*/describe-alarms.json",
-        &[("MetricAlarms", Objects), ("CompositeAlarms", Objects)],
-    ),
-    (
-        "support/describe-trusted-advisor-checks.json",
-        &[("checks", Objects)],
-    ),
-    (
-        "support/describe-trusted-advisor-check-result/*",
-        &[("result", Object)],
-    ),
-];
-
-/// A value of the wrong kind: where it is, and what was expected.
-#[derive(Debug, Clone)]
-pub struct Mismatch {
-    pub path: JsonPath,
-    /// `SecurityGroups is a string; the aws CLI prints a list of objects`.
-    pub message: String,
-}
-
-fn matches(pattern: &str, path: &str) -> bool {
-    let mut p = pattern.split('/');
-    let mut s = path.split('/');
-    loop {
-        match (p.next(), s.next()) {
-            (None, None) => return true,
-            (Some("*"), Some(seg)) if !seg.is_empty() => {}
-            (Some(a), Some(b)) if a == b => {}
-            _ => return false,
+    /// The index of shape `name`'s node (recursive shapes point back at themselves).
+    fn node(
+        &mut self,
+        model: &Model,
+        name: &str,
+        seen: &mut HashMap<String, usize>,
+    ) -> Option<usize> {
+        if let Some(i) = seen.get(name) {
+            return Some(*i);
         }
+        let shape = model.shapes.get(name)?;
+        let index = self.nodes.len();
+        self.nodes.push(Node::Any);
+        seen.insert(name.to_owned(), index);
+        let node = match shape.kind.as_str() {
+            "structure" if shape.document => Node::Any,
+            "structure" => {
+                let mut members = Vec::with_capacity(shape.members.len());
+                for (member, r) in &shape.members {
+                    if r.location.is_some() {
+                        continue;
+                    }
+                    members.push((member.clone(), self.node(model, &r.shape, seen)?));
+                }
+                members.sort_by(|a, b| a.0.cmp(&b.0));
+                Node::Structure(members)
+            }
+            "list" => Node::List(self.node(model, &shape.member.as_ref()?.shape, seen)?),
+            "map" => Node::Map(self.node(model, &shape.value.as_ref()?.shape, seen)?),
+            "boolean" => Node::Bool,
+            "integer" | "long" | "short" | "byte" | "biginteger" => Node::Integer,
+            "float" | "double" | "bigdecimal" => Node::Number,
+            "string" if model.service == "iam" && name == "policyDocumentType" => Node::Policy,
+            _ => Node::String,
+        };
+        self.nodes[index] = node;
+        Some(index)
     }
-}
 
-/// Checks a documented file's top level. Undocumented paths (a user's own files) pass.
-pub fn check(rel: &str, root: &Value) -> Option<Mismatch> {
-    let (_, members) = SHAPES.iter().find(|(p, _)| matches(p, rel))?;
-    let Value::Object(_) = root else {
-        return Some(Mismatch {
-            path: JsonPath::root(),
-            message: format!(
-                "the file holds {}; the aws CLI prints an object for this call",
-                root.kind_name()
-            ),
-        });
-    };
-    for (name, kind) in members.iter() {
-        let Some(value) = root.get(name) else {
-            continue;
-        };
-        let wrong = |path: JsonPath, what: &Value, expected: &str| Mismatch {
-            path,
-            message: format!(
-                "`{}` is {}; the aws CLI prints {expected}",
-                name,
-                what.kind_name()
-            ),
-        };
-        let ok = match (kind, value) {
-            (Kind::String, Value::String(_)) | (Kind::Bool, Value::Bool(_)) => true,
-            (Kind::Object, Value::Object(_)) => true,
-            (Kind::ListOfObjects, Value::Array(items)) => {
-                if let Some(i) = items.iter().position(|x| !matches!(x, Value::Object(_))) {
-                    let item = &items[i];
-                    return Some(Mismatch {
-                        path: JsonPath::root().key(name).index(i),
-                        message: format!(
-                            "item {i} of `{name}` is {}; the aws CLI prints a list of objects",
-                            item.kind_name()
-                        ),
-                    });
+    /// The first value that is not of its shape's kind, depth first in file order.
+    fn check(&self, at: usize, value: &Value, path: &JsonPath) -> Option<Mismatch> {
+        let node = &self.nodes[at];
+        let ok = match (node, value) {
+            (Node::Any, _) => true,
+            (Node::String, Value::String(_)) => true,
+            (Node::Policy, Value::String(_) | Value::Object(_)) => true,
+            (Node::Bool, Value::Bool(_)) => true,
+            (Node::Integer, Value::Number(n)) => n.is_i64() || n.is_u64(),
+            (Node::Number, Value::Number(_)) => true,
+            // botocore keeps a JSON service's null list items and map values (Trusted
+            // Advisor's metadata has them); structure members are never null.
+            (Node::List(item), Value::Array(items)) => {
+                for (i, v) in items.iter().enumerate() {
+                    if matches!(v, Value::Null) {
+                        continue;
+                    }
+                    if let Some(m) = self.check(*item, v, &path.index(i)) {
+                        return Some(m);
+                    }
+                }
+                true
+            }
+            (Node::Map(item), Value::Object(members)) => {
+                for (k, v) in members.iter() {
+                    if matches!(v, Value::Null) {
+                        continue;
+                    }
+                    if let Some(m) = self.check(*item, v, &path.key_shared(k)) {
+                        return Some(m);
+                    }
+                }
+                true
+            }
+            (Node::Structure(known), Value::Object(members)) => {
+                for (k, v) in members.iter() {
+                    if let Ok(i) = known.binary_search_by(|(name, _)| name.as_str().cmp(k)) {
+                        if let Some(m) = self.check(known[i].1, v, &path.key_shared(k)) {
+                            return Some(m);
+                        }
+                    }
                 }
                 true
             }
             _ => false,
         };
-        if !ok {
-            return Some(wrong(JsonPath::root().key(name), value, kind.name()));
+        if ok {
+            return None;
+        }
+        let message = match path.pointer() {
+            p if p.is_empty() => format!(
+                "the file holds {}; the aws CLI prints {} for this call",
+                value.kind_name(),
+                self.expected(node)
+            ),
+            p => format!(
+                "`{}` is {}; the aws CLI prints {}",
+                p.trim_start_matches('/').replace('/', "."),
+                value.kind_name(),
+                self.expected(node)
+            ),
+        };
+        Some(Mismatch {
+            path: path.clone(),
+            message,
+        })
+    }
+
+    fn expected(&self, node: &Node) -> &'static str {
+        match node {
+            Node::Any => "anything",
+            Node::String => "a string",
+            Node::Policy => "a policy document",
+            Node::Bool => "true or false",
+            Node::Integer => "a whole number",
+            Node::Number => "a number",
+            Node::List(item) if matches!(self.nodes[*item], Node::Structure(_)) => {
+                "a list of objects"
+            }
+            Node::List(_) => "a list",
+            Node::Map(_) | Node::Structure(_) => "an object",
         }
     }
-    None
+}
+
+/// A value of the wrong kind: where it is, and what was expected.
+#[derive(Debug, Clone)]
+pub struct Mismatch {
+    pub path: JsonPath,
+    /// `` `SecurityGroups` is a string; the aws CLI prints a list ``.
+    pub message: String,
+}
+
+/// The compiled output shape of every call of the catalogue, by (service, operation).
+fn checkers() -> &'static HashMap<(String, String), Checker> {
+    static CHECKERS: OnceLock<HashMap<(String, String), Checker>> = OnceLock::new();
+    CHECKERS.get_or_init(|| {
+        catalogue::catalogue()
+            .call
+            .iter()
+            .filter_map(|c| Some(((c.service.clone(), c.operation.clone()), compile(c)?)))
+            .collect()
+    })
+}
+
+fn compile(call: &Call) -> Option<Checker> {
+    let model = call.model()?;
+    let output = model.operations.get(&call.operation)?.output.as_deref()?;
+    Checker::compile(model, output)
+}
+
+/// Checks a file against the output shape of its call. Files the catalogue does not
+/// describe pass.
+pub fn check(rel: &str, root: &Value) -> Option<Mismatch> {
+    let (call, _) = catalogue::catalogue().find(rel)?;
+    let checker = checkers().get(&(call.service.clone(), call.operation.clone()))?;
+    checker.check(0, root, &JsonPath::root())
 }
 
 #[cfg(test)]
@@ -191,32 +214,74 @@ mod tests {
         crate::snapshot::parse::parse(text).unwrap_or(Value::Null)
     }
 
+    fn mismatch(rel: &str, text: &str) -> Option<(String, String)> {
+        check(rel, &parse(text)).map(|m| (m.path.pointer(), m.message))
+    }
+
     #[test]
-    fn documented_files_are_checked_and_others_pass() {
+    fn every_call_of_the_catalogue_has_a_compiled_shape() {
+        for c in &catalogue::catalogue().call {
+            assert!(
+                checkers().contains_key(&(c.service.clone(), c.operation.clone())),
+                "{} {}",
+                c.service,
+                c.operation
+            );
+        }
+    }
+
+    #[test]
+    fn documented_files_are_checked_at_every_depth_and_others_pass() {
         let sg = "ec2/us-east-1/describe-security-groups.json";
-        let ptr = |m: Option<Mismatch>| m.map(|m| m.path.pointer());
-        assert_eq!(ptr(check(sg, &parse(r#"{"SecurityGroups": [{}]}"#))), None);
+        assert_eq!(mismatch(sg, r#"{"SecurityGroups": [{}]}"#), None);
+        assert_eq!(mismatch(sg, "{}"), None, "a missing member is fine");
         assert_eq!(
-            ptr(check(sg, &parse(r#"{}"#))),
-            None,
-            "a missing member is fine"
-        );
-        let m = check(sg, &parse(r#"{"SecurityGroups": "oops"}"#));
-        assert_eq!(
-            m.map(|m| (m.path.pointer(), m.message)),
+            mismatch(sg, r#"{"SecurityGroups": "oops"}"#),
             Some((
                 "/SecurityGroups".into(),
                 "`SecurityGroups` is a string; the aws CLI prints a list of objects".into()
             ))
         );
-        let m = check(sg, &parse(r#"{"SecurityGroups": [{}, 7]}"#));
-        assert_eq!(ptr(m), Some("/SecurityGroups/1".into()));
-        let m = check("iam/list-access-keys/bob.json", &parse("[1]"));
-        assert_eq!(ptr(m), Some(String::new()));
-        assert_eq!(ptr(check("iam/my-own-file.json", &parse("[1]"))), None);
         assert_eq!(
-            ptr(check("ec2/a/b/describe-vpcs.json", &parse("[1]"))),
-            None
+            mismatch(sg, r#"{"SecurityGroups": [{}, 7]}"#).map(|m| m.0),
+            Some("/SecurityGroups/1".into())
         );
+        let deep =
+            r#"{"SecurityGroups": [{"IpPermissions": [{"FromPort": "22", "IpProtocol": "tcp"}]}]}"#;
+        assert_eq!(
+            mismatch(sg, deep),
+            Some((
+                "/SecurityGroups/0/IpPermissions/0/FromPort".into(),
+                "`SecurityGroups.0.IpPermissions.0.FromPort` is a string; the aws CLI prints a whole number".into()
+            ))
+        );
+        let policy = "iam/get-account-password-policy.json";
+        for bad in ["\"8\"", "null", "true", "8.5"] {
+            let text = format!(r#"{{"PasswordPolicy": {{"MinimumPasswordLength": {bad}}}}}"#);
+            assert_eq!(
+                mismatch(policy, &text).map(|m| m.0),
+                Some("/PasswordPolicy/MinimumPasswordLength".into()),
+                "{bad}"
+            );
+        }
+        assert_eq!(
+            mismatch(
+                policy,
+                r#"{"PasswordPolicy": {"MinimumPasswordLength": 8, "Newer": "x"}}"#
+            ),
+            None,
+            "members the model does not know pass"
+        );
+        assert_eq!(
+            mismatch("iam/list-access-keys/bob.json", "[1]").map(|m| m.0),
+            Some(String::new())
+        );
+        assert_eq!(mismatch("iam/my-own-file.json", "[1]"), None);
+        assert_eq!(mismatch("ec2/a/b/describe-vpcs.json", "[1]"), None);
+        // IAM policy documents: the CLI prints them decoded.
+        let auth = "iam/get-account-authorization-details.json";
+        let doc =
+            r#"{"Policies": [{"PolicyVersionList": [{"Document": {"Version": "2012-10-17"}}]}]}"#;
+        assert_eq!(mismatch(auth, doc), None);
     }
 }

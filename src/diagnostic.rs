@@ -1,5 +1,7 @@
-//! Problems with input (snapshot files, rules, config) that do not stop the run: each one
-//! is a miette diagnostic with its file and span, and is counted into the exit code.
+//! Diagnostics about input (snapshot files, rules, config, waivers, test cases, the command
+//! line): each one is a [`Problem`] of a typed [`Kind`], from which its code, its severity
+//! (and so the exit status) and its general help follow, located in a [`SourceFile`] when it
+//! has a place. Every layer reports through these types; none classifies an error by text.
 
 use std::fmt;
 use std::sync::Arc;
@@ -162,19 +164,6 @@ impl SourceCode for SourceFile {
     }
 }
 
-/// 1-based line and 1-based character column of `offset` in `text`.
-pub fn line_col(text: &str, offset: usize) -> (usize, usize) {
-    let mut offset = offset.min(text.len());
-    while !text.is_char_boundary(offset) {
-        offset -= 1;
-    }
-    let before = &text[..offset];
-    let line = before.matches('\n').count() + 1;
-    let line_start = before.rfind('\n').map(|i| i + 1).unwrap_or(0);
-    let column = text[line_start..offset].chars().count() + 1;
-    (line, column)
-}
-
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, serde::Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum ProblemSeverity {
@@ -182,13 +171,121 @@ pub enum ProblemSeverity {
     Error,
 }
 
+/// Declares the kinds of problem: each with its stable code, its severity and, where one
+/// fits every problem of the kind, a general help line.
+macro_rules! kinds {
+    ($($(#[$doc:meta])* $kind:ident => $code:literal, $severity:ident, $help:expr;)*) => {
+        /// What a problem is about. The code, the severity (and so the exit status) and the
+        /// general help of a problem follow from its kind.
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+        pub enum Kind {
+            $($(#[$doc])* $kind,)*
+        }
+
+        impl Kind {
+            /// Every kind, in declaration order (documented in docs/output.md).
+            pub const ALL: &'static [Kind] = &[$(Kind::$kind,)*];
+
+            /// The stable code shown to users, such as `snapshot::malformed-json`.
+            pub fn code(self) -> &'static str {
+                match self {
+                    $(Kind::$kind => $code,)*
+                }
+            }
+
+            pub fn severity(self) -> ProblemSeverity {
+                match self {
+                    $(Kind::$kind => ProblemSeverity::$severity,)*
+                }
+            }
+
+            /// Help that fits every problem of this kind, if any; a problem may say more.
+            pub fn help(self) -> Option<&'static str> {
+                match self {
+                    $(Kind::$kind => $help,)*
+                }
+            }
+        }
+    };
+}
+
+kinds! {
+    /// The snapshot directory does not exist.
+    SnapshotNotFound => "snapshot::not-found", Error,
+        Some("name a directory made by `snapaudit collect` or by hand with the aws CLI");
+    SnapshotNotADirectory => "snapshot::not-a-directory", Error,
+        Some("name a directory made by `snapaudit collect` or by hand with the aws CLI");
+    SnapshotIo => "snapshot::io", Error, None;
+    SnapshotManifest => "snapshot::manifest", Error, None;
+    SnapshotMalformedJson => "snapshot::malformed-json", Error,
+        Some("the file must be the aws CLI's `--output json` for this call; rules that read it report `error`");
+    SnapshotDuplicateKey => "snapshot::duplicate-key", Error,
+        Some("readers disagree on which of the two values counts, and the aws CLI never writes a name twice: the file was edited or not made by the CLI; rules that read it report `error`");
+    SnapshotNotUtf8 => "snapshot::not-utf8", Error,
+        Some("the aws CLI writes UTF-8 JSON; the file is damaged or not a response");
+    SnapshotWrongShape => "snapshot::wrong-shape", Error,
+        Some("the file was edited, or holds another call's output; rules that read it report `error`");
+    SnapshotSha256Mismatch => "snapshot::sha256-mismatch", Error, None;
+    SnapshotMissingFile => "snapshot::missing-file", Error,
+        Some("the snapshot is incomplete: collect it again or restore the file");
+    SnapshotUnexpectedFile => "snapshot::unexpected-file", Warning, None;
+    SnapshotUnlistedFile => "snapshot::unlisted-file", Warning,
+        Some("it is audited as it is; if it was added by hand, check where it came from");
+    SnapshotUnsafePath => "snapshot::unsafe-path", Error,
+        Some("manifest paths are relative, with `/` and no `.`, `..` or empty parts; the manifest was edited or damaged");
+    SnapshotSymlink => "snapshot::symlink", Warning, None;
+    SnapshotFileTooLarge => "snapshot::file-too-large", Error,
+        Some("if the file is a genuine response, raise `max_snapshot_file_mb` under [limits] in snapaudit.toml");
+    SnapshotCredentialReport => "snapshot::credential-report", Error, None;
+    SnapshotNoTime => "snapshot::no-time", Warning,
+        Some("pass `--as-of DATE`, or include manifest.json or iam/get-credential-report.json");
+    SnapshotTimeFromReport => "snapshot::time-from-report", Warning,
+        Some("pass `--as-of DATE` to choose the evaluation time");
+    /// The two snapshots of `diff` belong to different accounts.
+    UsageDifferentAccounts => "usage::different-accounts", Error,
+        Some("diff compares one account across time; pass --allow-different-accounts to compare two accounts anyway");
+
+    RuleDirectory => "rule::directory", Error, None;
+    RuleIo => "rule::io", Error, None;
+    RuleMetadata => "rule::metadata", Error, None;
+    RuleSyntax => "rule::syntax", Error, Some("fix the rule; the other rules still run");
+    RuleDuplicateId => "rule::duplicate-id", Error,
+        Some("rule ids must be unique across the policy directories; a rule with the id of a bundled rule replaces it");
+    RuleRuntime => "rule::runtime", Error, Some("fix the rule; the other rules still ran");
+    RuleData => "rule::data", Error,
+        Some("the data this rule needs is not usable; see the snapshot's manifest");
+    RuleLimit => "rule::limit", Error, None;
+    RuleSandbox => "rule::sandbox", Error,
+        Some("rules are self-contained: put shared logic in the rule file itself");
+
+    ConfigIo => "config::io", Error, None;
+    ConfigInvalid => "config::invalid", Error, None;
+    ConfigWrongType => "config::wrong-type", Error,
+        Some("see docs/config.md for every setting and its type");
+    ConfigUnknownSetting => "config::unknown-setting", Error, None;
+
+    WaiverIo => "waiver::io", Error, None;
+    WaiverInvalid => "waiver::invalid", Error, None;
+    WaiverExpired => "waiver::expired", Warning, None;
+    WaiverNoTime => "waiver::no-time", Warning, None;
+    WaiverUnused => "waiver::unused", Warning, None;
+
+    TestIo => "test::io", Error, None;
+    TestInvalid => "test::invalid", Error, None;
+
+    UsageAsOf => "usage::as-of", Error,
+        Some("use RFC 3339 (2026-11-02T09:00:00Z) or a date (2026-11-02)");
+    UsageOutput => "usage::output", Error, None;
+    UsageSource => "usage::source", Error,
+        Some("name a directory of source code to search for the account's keys");
+}
+
 /// A located diagnostic about input.
 #[derive(Debug, Clone)]
 pub struct Problem {
-    pub severity: ProblemSeverity,
-    /// A stable code such as `snapshot::malformed-json` or `rule::runtime`.
-    pub code: &'static str,
+    pub kind: Kind,
     pub message: String,
+    /// What to do about it: the problem's own help, else its kind's.
     pub help: Option<String>,
     pub source: Option<SourceFile>,
     /// Snapshot-relative or rule path the problem is about, for machine output.
@@ -198,12 +295,12 @@ pub struct Problem {
 }
 
 impl Problem {
-    pub fn error(code: &'static str, message: impl Into<String>) -> Self {
+    /// A problem of `kind`, with the kind's severity, code and help.
+    pub fn new(kind: Kind, message: impl Into<String>) -> Self {
         Problem {
-            severity: ProblemSeverity::Error,
-            code,
+            kind,
             message: message.into(),
-            help: None,
+            help: kind.help().map(str::to_owned),
             source: None,
             file: None,
             span: None,
@@ -211,11 +308,17 @@ impl Problem {
         }
     }
 
-    pub fn warning(code: &'static str, message: impl Into<String>) -> Self {
-        Problem {
-            severity: ProblemSeverity::Warning,
-            ..Problem::error(code, message)
-        }
+    /// The kind's stable code (`snapshot::malformed-json`, `rule::runtime`, …).
+    pub fn code(&self) -> &'static str {
+        self.kind.code()
+    }
+
+    pub fn severity(&self) -> ProblemSeverity {
+        self.kind.severity()
+    }
+
+    pub fn is_error(&self) -> bool {
+        self.severity() == ProblemSeverity::Error
     }
 
     pub fn with_help(mut self, help: impl Into<String>) -> Self {
@@ -257,6 +360,11 @@ impl Problem {
     }
 }
 
+/// True when any of `problems` is an error (exit code 2).
+pub fn any_error<'a>(problems: impl IntoIterator<Item = &'a Problem>) -> bool {
+    problems.into_iter().any(Problem::is_error)
+}
+
 impl fmt::Display for Problem {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&self.message)
@@ -267,11 +375,11 @@ impl std::error::Error for Problem {}
 
 impl Diagnostic for Problem {
     fn code<'a>(&'a self) -> Option<Box<dyn fmt::Display + 'a>> {
-        Some(Box::new(self.code))
+        Some(Box::new(self.code()))
     }
 
     fn severity(&self) -> Option<miette::Severity> {
-        Some(match self.severity {
+        Some(match self.severity() {
             ProblemSeverity::Warning => miette::Severity::Warning,
             ProblemSeverity::Error => miette::Severity::Error,
         })
