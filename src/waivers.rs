@@ -130,96 +130,25 @@ pub fn parse(text: &str, name: &str) -> Result<Waivers, Vec<Problem>> {
     let mut waivers = Vec::new();
     for spanned in file.waiver {
         let span = spanned.span();
-        let raw = spanned.into_inner();
         let line = source.line_col(span.start).0;
-        let problem = |message: String| {
-            Problem::new(Kind::WaiverInvalid, message)
-                .with_help(help)
-                .with_file(name)
-                .at(
-                    source.clone(),
-                    span.start,
-                    span.end - span.start,
-                    "this waiver",
-                )
-        };
-        let reason = raw.reason.clone().unwrap_or_default();
-        if reason.trim().is_empty() {
-            problems.push(problem(format!(
-                "the waiver for `{}` (line {line}) has no reason",
-                raw.rule
-            )));
-            continue;
-        }
-        let expires = match &raw.expires {
-            None => {
-                problems.push(problem(format!(
-                    "the waiver for `{}` (line {line}) has no `expires` date: every accepted risk is reviewed again",
-                    raw.rule
-                )));
-                continue;
-            }
-            Some(v) => {
-                let text = match v {
-                    Expires::Text(s) => s.clone(),
-                    Expires::Date(d) => d.to_string(),
-                };
-                match NaiveDate::parse_from_str(text.trim(), "%Y-%m-%d") {
-                    Ok(d) => d,
-                    Err(_) => {
-                        problems.push(problem(format!(
-                            "the waiver for `{}` (line {line}): `expires = {text}` is not a date (YYYY-MM-DD)",
-                            raw.rule
-                        )));
-                        continue;
-                    }
-                }
-            }
-        };
-        let rule = match glob::Pattern::new(&raw.rule) {
-            Ok(p) => p,
-            Err(e) => {
-                problems.push(problem(format!(
-                    "the waiver at line {line}: `rule = {:?}` is not a glob: {e}",
-                    raw.rule
-                )));
-                continue;
-            }
-        };
-        let resource = match raw.resource.as_deref().map(glob::Pattern::new).transpose() {
-            Ok(p) => p,
-            Err(e) => {
-                problems.push(problem(format!(
-                    "the waiver at line {line}: `resource` is not a glob: {e}"
-                )));
-                continue;
-            }
-        };
-        let resource_regex = match raw
-            .resource_regex
-            .as_deref()
-            .map(regex::Regex::new)
-            .transpose()
-        {
-            Ok(r) => r,
-            Err(e) => {
-                problems.push(problem(format!(
-                    "the waiver at line {line}: `resource_regex` is not a regular expression: {e}"
-                )));
-                continue;
-            }
-        };
-        waivers.push(Waiver {
-            rule,
-            resource,
-            resource_regex,
-            account: raw.account,
-            reason,
-            owner: raw.owner.unwrap_or_default(),
-            expires,
+        match waiver(
+            spanned.into_inner(),
             line,
-            span: (span.start, span.end - span.start),
-        });
+            (span.start, span.end - span.start),
+        ) {
+            Ok(w) => waivers.push(w),
+            Err(message) => problems.push(
+                Problem::new(Kind::WaiverInvalid, message)
+                    .with_help(help)
+                    .with_file(name)
+                    .at(
+                        source.clone(),
+                        span.start,
+                        span.end - span.start,
+                        "this waiver",
+                    ),
+            ),
+        }
     }
     if problems.is_empty() {
         Ok(Waivers {
@@ -230,6 +159,81 @@ pub fn parse(text: &str, name: &str) -> Result<Waivers, Vec<Problem>> {
     } else {
         Err(problems)
     }
+}
+
+/// One `[[waiver]]` entry, checked: a reason, an expiry date, valid patterns.
+fn waiver(raw: Raw, line: usize, span: (usize, usize)) -> Result<Waiver, String> {
+    let reason = raw.reason.clone().unwrap_or_default();
+    if reason.trim().is_empty() {
+        return Err(format!(
+            "the waiver for `{}` (line {line}) has no reason",
+            raw.rule
+        ));
+    }
+    let expires = match &raw.expires {
+        None => {
+            return Err(format!(
+                "the waiver for `{}` (line {line}) has no `expires` date: every accepted risk is reviewed again",
+                raw.rule
+            ));
+        }
+        Some(v) => {
+            let text = match v {
+                Expires::Text(s) => s.clone(),
+                Expires::Date(d) => d.to_string(),
+            };
+            match NaiveDate::parse_from_str(text.trim(), "%Y-%m-%d") {
+                Ok(d) => d,
+                Err(_) => {
+                    return Err(format!(
+                        "the waiver for `{}` (line {line}): `expires = {text}` is not a date (YYYY-MM-DD)",
+                        raw.rule
+                    ));
+                }
+            }
+        }
+    };
+    let rule = match glob::Pattern::new(&raw.rule) {
+        Ok(p) => p,
+        Err(e) => {
+            return Err(format!(
+                "the waiver at line {line}: `rule = {:?}` is not a glob: {e}",
+                raw.rule
+            ));
+        }
+    };
+    let resource = match raw.resource.as_deref().map(glob::Pattern::new).transpose() {
+        Ok(p) => p,
+        Err(e) => {
+            return Err(format!(
+                "the waiver at line {line}: `resource` is not a glob: {e}"
+            ));
+        }
+    };
+    let resource_regex = match raw
+        .resource_regex
+        .as_deref()
+        .map(regex::Regex::new)
+        .transpose()
+    {
+        Ok(r) => r,
+        Err(e) => {
+            return Err(format!(
+                "the waiver at line {line}: `resource_regex` is not a regular expression: {e}"
+            ));
+        }
+    };
+    Ok(Waiver {
+        rule,
+        resource,
+        resource_regex,
+        account: raw.account,
+        reason,
+        owner: raw.owner.unwrap_or_default(),
+        expires,
+        line,
+        span,
+    })
 }
 
 impl Waivers {

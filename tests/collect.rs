@@ -24,6 +24,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
+use snapaudit::snapshot::catalogue::cli_name;
 
 /// Credentials the tests use; none of them may appear in anything the collector writes.
 const KEY_ID: &str = "AKIASNAPAUDITTEST000";
@@ -374,23 +375,6 @@ fn seed(env: &Env, password_policy: bool) {
     ]);
 }
 
-/// `ListMFADevices` → `list-mfa-devices`, as botocore names CLI operations.
-fn cli_name(operation: &str) -> String {
-    let chars: Vec<char> = operation.chars().collect();
-    let mut out = String::new();
-    for (i, c) in chars.iter().enumerate() {
-        if c.is_uppercase() && i > 0 {
-            let prev = chars[i - 1];
-            let next_lower = chars.get(i + 1).is_some_and(|n| n.is_lowercase());
-            if prev.is_lowercase() || prev.is_ascii_digit() || (prev.is_uppercase() && next_lower) {
-                out.push('-');
-            }
-        }
-        out.extend(c.to_lowercase());
-    }
-    out
-}
-
 fn collect(env: &Env, out: &Path, extra: &[&str]) -> Output {
     let mut args = vec![
         "collect",
@@ -500,6 +484,20 @@ fn collected_files_match_the_aws_cli_byte_for_byte() {
             continue;
         }
         let path = c["path"].as_str().unwrap();
+        let (entry, place) = snapaudit::snapshot::catalogue::catalogue()
+            .find(path)
+            .unwrap_or_else(|| panic!("{path} is not a file of the catalogue"));
+        assert_eq!(
+            (entry.service.as_str(), entry.operation.as_str()),
+            (
+                c["service"].as_str().unwrap(),
+                c["operation"].as_str().unwrap()
+            ),
+            "{path}"
+        );
+        if let Some(region) = place.region {
+            assert_eq!(c["region"], region.as_str(), "{path}");
+        }
         let mut args: Vec<String> = vec![
             c["service"].as_str().unwrap().to_owned(),
             cli_name(c["operation"].as_str().unwrap()),
@@ -657,10 +655,9 @@ fn cloudwatch_cbor_converts_to_the_cli_shape() {
     }
     let mut body = Vec::new();
     ciborium::into_writer(&to_cbor(&value, ""), &mut body).unwrap();
-    let models = snapaudit::collect::Models::load().unwrap();
-    let page = models.cloudwatch.convert("DescribeAlarms", &body).unwrap();
-    let merged = models
-        .cloudwatch
+    let cloudwatch = snapaudit::snapshot::model::model("cloudwatch").unwrap();
+    let page = cloudwatch.convert("DescribeAlarms", &body).unwrap();
+    let merged = cloudwatch
         .merge_pages("DescribeAlarms", vec![page])
         .unwrap();
     assert_eq!(merged.to_cli_json(), cli);
@@ -974,18 +971,19 @@ fn an_interrupt_leaves_no_snapshot_behind() {
     assert!(left.is_empty(), "left behind: {left:?}");
 }
 
+/// The catalogue is the one description of the calls: every call of it has an SDK binding,
+/// and every call the collector recorded is the catalogue's call for its path.
 #[test]
-fn operation_names_become_cli_commands() {
-    assert_eq!(cli_name("ListMFADevices"), "list-mfa-devices");
-    assert_eq!(cli_name("GetAccessKeyLastUsed"), "get-access-key-last-used");
-    assert_eq!(
-        cli_name("ListVirtualMFADevices"),
-        "list-virtual-mfa-devices"
-    );
-    assert_eq!(
-        cli_name("DescribeTrustedAdvisorChecks"),
-        "describe-trusted-advisor-checks"
-    );
+fn every_catalogue_call_has_an_sdk_binding() {
+    let catalogue = snapaudit::snapshot::catalogue::catalogue();
+    for c in &catalogue.call {
+        assert!(
+            snapaudit::collect::calls::is_bound(c),
+            "{} {} has no SDK binding",
+            c.service,
+            c.operation
+        );
+    }
 }
 
 /// More reservations than one page holds (moto pages DescribeInstances at 100): the

@@ -2,6 +2,13 @@
 //! user in every command and format, the rule pack is inside the binary, user rules add to
 //! it, and the layers only point down.
 
+#![allow(
+    clippy::expect_used,
+    clippy::unwrap_used,
+    clippy::panic,
+    reason = "tests fail loudly"
+)]
+
 mod common;
 
 use std::path::Path;
@@ -361,6 +368,32 @@ fn the_snapshot_layer_imports_nothing_above_it() {
                 );
                 rest = &rest[at + "crate::".len()..];
             }
+        }
+    }
+}
+
+/// docs/collect.md's table of calls is generated from the catalogue: rewrite it with
+/// `SNAPAUDIT_BLESS=1 cargo test --test pipeline docs_table`.
+#[test]
+fn the_docs_table_of_calls_is_the_catalogue() {
+    const START: &str = "<!-- catalogue: generated from src/snapshot/catalogue.toml -->\n";
+    const END: &str = "<!-- catalogue end -->";
+    let table = snapaudit::snapshot::catalogue::catalogue().markdown();
+    let path = root().join("docs/collect.md");
+    let text = std::fs::read_to_string(&path).expect("docs/collect.md");
+    let (Some(a), Some(b)) = (text.find(START), text.find(END)) else {
+        panic!("docs/collect.md has no catalogue markers");
+    };
+    let current = &text[a + START.len()..b];
+    if current != table {
+        if std::env::var_os("SNAPAUDIT_BLESS").is_some() {
+            let fresh = format!("{}{START}{table}{}", &text[..a], &text[b..]);
+            std::fs::write(&path, fresh).expect("write docs/collect.md");
+        } else {
+            panic!(
+                "docs/collect.md's table of calls is out of date; rewrite it with \
+                 SNAPAUDIT_BLESS=1 cargo test --test pipeline docs_table\nexpected:\n{table}"
+            );
         }
     }
 }

@@ -35,6 +35,12 @@ pub struct CollectArgs {
     /// Attempts per call: the first one and its retries, with the SDK's backoff
     #[arg(long, default_value_t = 3, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=20))]
     pub max_attempts: u32,
+    /// Collect only these services of the catalogue (comma-separated or repeated: iam,ec2)
+    #[arg(long, value_name = "SERVICE", value_delimiter = ',')]
+    pub services: Vec<String>,
+    /// Leave these services out (comma-separated or repeated)
+    #[arg(long, value_name = "SERVICE", value_delimiter = ',')]
+    pub skip_services: Vec<String>,
 }
 
 pub fn run(args: CollectArgs) -> Result<ExitCode> {
@@ -47,6 +53,8 @@ pub fn run(args: CollectArgs) -> Result<ExitCode> {
         verbose: args.verbose,
         timeout: std::time::Duration::from_secs(args.timeout),
         max_attempts: args.max_attempts,
+        services: args.services,
+        skip_services: args.skip_services,
     };
     collect::log::start(args.verbose);
     let runtime = tokio::runtime::Builder::new_multi_thread()

@@ -1,11 +1,14 @@
-//! The calls a snapshot is made of (docs/snapshot-format.md), made with the SDK: which
-//! operation, with which parameters, written where, and what follows from what (users →
+//! The calls of the catalogue (`snapshot/catalogue.toml`) made with the SDK: each call's
+//! SDK binding ([`send`]), its pages, and the calls that follow from its answer (users →
 //! their keys and MFA devices; trails → their status in their home region; instances → the
-//! images they use).
+//! images they use). What is called, with which input, written where, is the catalogue's;
+//! this module only knows how to make each operation with the SDK.
 
+use std::collections::BTreeMap;
 use std::error::Error;
 use std::fmt::Debug;
 use std::future::Future;
+use std::pin::Pin;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -16,17 +19,20 @@ use aws_smithy_runtime_api::client::result::SdkError;
 use aws_smithy_types::error::display::DisplayErrorContext;
 use aws_smithy_types::error::metadata::ProvideErrorMetadata;
 use aws_smithy_types::timeout::TimeoutConfig;
-use serde_json::json;
+use serde_json::{Map, Value};
 use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
 
 use super::capture::Capture;
-use crate::snapshot::model::Model;
 use super::out::Out;
-use super::write::rel_path;
-use super::{CollectError, Done, Models, Options, Outcome};
+use super::{CollectError, Done, Options, Outcome};
+use crate::snapshot::catalogue::{self, Call, Scope};
+use crate::snapshot::model::Model;
 
 type Failure = (String, String);
+
+/// A call's input, as the aws CLI's `--cli-input-json` takes it (and the manifest records).
+pub type Input = Map<String, Value>;
 
 /// The SDK configuration every client is made from.
 #[derive(Clone)]
@@ -36,8 +42,6 @@ pub struct Sdk {
     global: String,
     /// The region from the profile or environment, if any.
     pub default_region: Option<String>,
-    pub regions_asked: Vec<String>,
-    pub all_regions: bool,
 }
 
 impl Sdk {
@@ -80,8 +84,6 @@ impl Sdk {
             base,
             global,
             default_region,
-            regions_asked: options.regions.clone(),
-            all_regions: options.all_regions,
         }
     }
 
@@ -92,23 +94,13 @@ impl Sdk {
             .build()
     }
 
-    fn iam(&self) -> aws_sdk_iam::Client {
-        aws_sdk_iam::Client::new(&self.conf(&self.global))
-    }
-    fn sts(&self) -> aws_sdk_sts::Client {
-        aws_sdk_sts::Client::new(&self.conf(&self.global))
-    }
-    fn support(&self) -> aws_sdk_support::Client {
-        aws_sdk_support::Client::new(&self.conf(&self.global))
-    }
-    fn ec2(&self, region: &str) -> aws_sdk_ec2::Client {
-        aws_sdk_ec2::Client::new(&self.conf(region))
-    }
-    fn cloudtrail(&self, region: &str) -> aws_sdk_cloudtrail::Client {
-        aws_sdk_cloudtrail::Client::new(&self.conf(region))
-    }
-    fn cloudwatch(&self, region: &str) -> aws_sdk_cloudwatch::Client {
-        aws_sdk_cloudwatch::Client::new(&self.conf(region))
+    /// The regions a call of `scope` is made in.
+    fn regions_of(&self, scope: &Scope, regions: &[String]) -> Vec<String> {
+        match scope {
+            Scope::Global => vec![self.global.clone()],
+            Scope::Regional => regions.to_vec(),
+            Scope::Region(r) => vec![r.clone()],
+        }
     }
 }
 
@@ -140,27 +132,251 @@ where
     (code, message)
 }
 
-/// Makes a call page by page (`send` gets the page token and the capture for that page),
-/// converts each page's raw body with the model, and merges the pages as the CLI does.
-async fn paged<T, E, R, F, Fut>(
+/// A string input parameter.
+fn text(input: &Input, name: &str) -> Result<String, Failure> {
+    input
+        .get(name)
+        .and_then(Value::as_str)
+        .map(str::to_owned)
+        .ok_or_else(|| {
+            (
+                "InvalidInput".to_owned(),
+                format!("the input has no string `{name}`"),
+            )
+        })
+}
+
+/// A list of strings in the input (`Owners`, a filter's `Values`).
+fn texts(value: Option<&Value>) -> Option<Vec<String>> {
+    value?.as_array().map(|items| {
+        items
+            .iter()
+            .filter_map(Value::as_str)
+            .map(str::to_owned)
+            .collect()
+    })
+}
+
+/// `Filters` as EC2's SDK takes them.
+fn filters(input: &Input) -> Option<Vec<aws_sdk_ec2::types::Filter>> {
+    input.get("Filters")?.as_array().map(|fs| {
+        fs.iter()
+            .map(|f| {
+                aws_sdk_ec2::types::Filter::builder()
+                    .set_name(f.get("Name").and_then(Value::as_str).map(str::to_owned))
+                    .set_values(texts(f.get("Values")))
+                    .build()
+            })
+            .collect()
+    })
+}
+
+/// Sends one page of a call with the SDK: its input, the page token, and the interceptor
+/// that keeps the raw body. The SDK's typed answer is not used: the body is converted with
+/// the model, and the next page's token read from it.
+async fn send(
+    sdk: &Sdk,
+    call: &Call,
+    region: &str,
+    input: &Input,
+    token: Option<String>,
+    cap: Capture,
+) -> Result<(), Failure> {
+    macro_rules! go {
+        ($request:expr) => {
+            $request
+                .customize()
+                .interceptor(cap)
+                .send()
+                .await
+                .map(|_| ())
+                .map_err(failure)
+        };
+    }
+    let conf = sdk.conf(region);
+    match (call.service.as_str(), call.operation.as_str()) {
+        ("sts", "GetCallerIdentity") => {
+            go!(aws_sdk_sts::Client::new(&conf).get_caller_identity())
+        }
+        ("iam", op) => {
+            let c = aws_sdk_iam::Client::new(&conf);
+            match op {
+                "GetAccountPasswordPolicy" => go!(c.get_account_password_policy()),
+                "GetAccountSummary" => go!(c.get_account_summary()),
+                "GetCredentialReport" => go!(c.get_credential_report()),
+                "ListUsers" => go!(c.list_users().set_marker(token)),
+                "ListVirtualMFADevices" => go!(c.list_virtual_mfa_devices().set_marker(token)),
+                "GetAccountAuthorizationDetails" => {
+                    go!(c.get_account_authorization_details().set_marker(token))
+                }
+                "ListAccessKeys" => go!(c
+                    .list_access_keys()
+                    .user_name(text(input, "UserName")?)
+                    .set_marker(token)),
+                "ListMFADevices" => go!(c
+                    .list_mfa_devices()
+                    .user_name(text(input, "UserName")?)
+                    .set_marker(token)),
+                "GetAccessKeyLastUsed" => go!(c
+                    .get_access_key_last_used()
+                    .access_key_id(text(input, "AccessKeyId")?)),
+                _ => unbound(call),
+            }
+        }
+        ("ec2", op) => {
+            let c = aws_sdk_ec2::Client::new(&conf);
+            match op {
+                "DescribeInstances" => go!(c.describe_instances().set_next_token(token)),
+                "DescribeSecurityGroups" => {
+                    go!(c.describe_security_groups().set_next_token(token))
+                }
+                "DescribeNetworkInterfaces" => {
+                    go!(c.describe_network_interfaces().set_next_token(token))
+                }
+                "DescribeVpcs" => go!(c.describe_vpcs().set_next_token(token)),
+                "DescribeImages" => go!(c
+                    .describe_images()
+                    .set_owners(texts(input.get("Owners")))
+                    .set_filters(filters(input))
+                    .set_include_deprecated(input.get("IncludeDeprecated").and_then(Value::as_bool))
+                    .set_next_token(token)),
+                _ => unbound(call),
+            }
+        }
+        ("cloudtrail", op) => {
+            let c = aws_sdk_cloudtrail::Client::new(&conf);
+            match op {
+                "DescribeTrails" => go!(c.describe_trails()),
+                "GetTrailStatus" => go!(c.get_trail_status().name(text(input, "Name")?)),
+                "GetEventSelectors" => {
+                    go!(c
+                        .get_event_selectors()
+                        .trail_name(text(input, "TrailName")?))
+                }
+                _ => unbound(call),
+            }
+        }
+        ("cloudwatch", "DescribeAlarms") => {
+            let c = aws_sdk_cloudwatch::Client::new(&conf);
+            go!(c.describe_alarms().set_next_token(token))
+        }
+        ("support", op) => {
+            let c = aws_sdk_support::Client::new(&conf);
+            let language = text(input, "language")?;
+            match op {
+                "DescribeTrustedAdvisorChecks" => {
+                    go!(c.describe_trusted_advisor_checks().language(language))
+                }
+                "DescribeTrustedAdvisorCheckResult" => go!(c
+                    .describe_trusted_advisor_check_result()
+                    .check_id(text(input, "checkId")?)
+                    .language(language)),
+                _ => unbound(call),
+            }
+        }
+        _ => unbound(call),
+    }
+}
+
+/// Whether the SDK binding knows `call` (every call of the catalogue must have one).
+pub fn is_bound(call: &Call) -> bool {
+    matches!(
+        (call.service.as_str(), call.operation.as_str()),
+        ("sts", "GetCallerIdentity")
+            | (
+                "iam",
+                "GetAccountPasswordPolicy"
+                    | "GetAccountSummary"
+                    | "GetCredentialReport"
+                    | "ListUsers"
+                    | "ListVirtualMFADevices"
+                    | "GetAccountAuthorizationDetails"
+                    | "ListAccessKeys"
+                    | "ListMFADevices"
+                    | "GetAccessKeyLastUsed"
+            )
+            | (
+                "ec2",
+                "DescribeInstances"
+                    | "DescribeSecurityGroups"
+                    | "DescribeNetworkInterfaces"
+                    | "DescribeVpcs"
+                    | "DescribeImages"
+            )
+            | (
+                "cloudtrail",
+                "DescribeTrails" | "GetTrailStatus" | "GetEventSelectors"
+            )
+            | ("cloudwatch", "DescribeAlarms")
+            | (
+                "support",
+                "DescribeTrustedAdvisorChecks" | "DescribeTrustedAdvisorCheckResult"
+            )
+    )
+}
+
+fn unbound(call: &Call) -> Result<(), Failure> {
+    Err((
+        "NotImplemented".to_owned(),
+        format!(
+            "snapaudit has no SDK binding for {} {}",
+            call.service, call.operation
+        ),
+    ))
+}
+
+/// Prepares a call that needs it: IAM's credential report is generated first, polling
+/// until it is complete (with a bound).
+async fn prepare(sdk: &Sdk, call: &Call, region: &str) -> Result<(), Failure> {
+    match call.prepare.as_deref() {
+        None => Ok(()),
+        Some("GenerateCredentialReport") => {
+            let c = aws_sdk_iam::Client::new(&sdk.conf(region));
+            for attempt in 0..30 {
+                let generated = c
+                    .generate_credential_report()
+                    .send()
+                    .await
+                    .map_err(failure)?;
+                if generated.state().is_some_and(|s| s.as_str() == "COMPLETE") {
+                    return Ok(());
+                }
+                if attempt < 29 {
+                    tokio::time::sleep(Duration::from_secs(2)).await;
+                }
+            }
+            Err((
+                "ReportNotComplete".into(),
+                "the credential report was not complete after 30 tries".into(),
+            ))
+        }
+        Some(other) => Err((
+            "NotImplemented".into(),
+            format!("snapaudit cannot prepare a call with {other}"),
+        )),
+    }
+}
+
+/// Makes a call page by page, converts each page's raw body with the model, and merges the
+/// pages as the CLI does. The next page's token is read from the converted page, as the
+/// model's paginator says.
+async fn paged(
+    sdk: &Sdk,
     model: &Model,
-    operation: &str,
-    mut send: F,
-    next: impl Fn(&T) -> Option<String>,
-) -> Result<Out, Failure>
-where
-    F: FnMut(Option<String>, Capture) -> Fut,
-    Fut: Future<Output = Result<T, SdkError<E, R>>>,
-    E: ProvideErrorMetadata + Error + Send + Sync + 'static,
-    R: Debug + Send + Sync + 'static,
-{
+    call: &Call,
+    region: &str,
+    input: &Input,
+) -> Result<Out, Failure> {
+    let paginator = model
+        .operation(&call.operation)
+        .map_err(|e| ("UnreadableResponse".to_owned(), e.0))?
+        .paginator
+        .as_ref();
     let mut pages = Vec::new();
     let mut token: Option<String> = None;
     loop {
         let capture = Capture::new();
-        let output = send(token.clone(), capture.clone())
-            .await
-            .map_err(failure)?;
+        send(sdk, call, region, input, token.clone(), capture.clone()).await?;
         let body = capture.take().ok_or_else(|| {
             (
                 "NoResponseBody".to_owned(),
@@ -168,11 +384,19 @@ where
             )
         })?;
         let page = model
-            .convert(operation, &body)
+            .convert(&call.operation, &body)
             .map_err(|e| ("UnreadableResponse".to_owned(), e.0))?;
+        let next = paginator.and_then(|p| {
+            let more = p
+                .more_results
+                .as_ref()
+                .is_none_or(|m| page.get(m) == Some(&Out::Bool(true)));
+            let t = page.get(p.output_tokens.first()?)?.as_str()?;
+            (more && !t.is_empty()).then(|| t.to_owned())
+        });
         pages.push(page);
-        match next(&output) {
-            Some(t) if Some(&t) != token.as_ref() && !t.is_empty() => token = Some(t),
+        match next {
+            Some(t) if Some(&t) != token.as_ref() => token = Some(t),
             _ => break,
         }
         if pages.len() > 100_000 {
@@ -180,62 +404,62 @@ where
         }
     }
     model
-        .merge_pages(operation, pages)
+        .merge_pages(&call.operation, pages)
         .map_err(|e| ("UnreadableResponse".to_owned(), e.0))
 }
 
-/// IAM's pagination: the marker of the next page, while the answer is truncated.
-fn next_marker(truncated: bool, marker: Option<&str>) -> Option<String> {
-    marker.filter(|_| truncated).map(str::to_owned)
-}
-
-/// Everything one call needs to be recorded.
-struct Spec {
-    path: String,
-    service: &'static str,
-    operation: &'static str,
-    region: String,
-    parameters: serde_json::Value,
-}
-
-impl Spec {
-    fn done(self, result: Result<Out, Failure>) -> Done {
-        Done {
-            path: self.path,
-            service: self.service,
-            operation: self.operation,
-            region: self.region,
-            parameters: self.parameters,
-            outcome: match result {
-                Ok(v) => Outcome::Ok(v),
-                Err((code, message)) => Outcome::Failed { code, message },
-            },
+/// A converted answer as plain JSON, for the catalogue's JMESPath expressions.
+fn plain(v: &Out) -> Value {
+    match v {
+        Out::Null => Value::Null,
+        Out::Bool(b) => Value::Bool(*b),
+        Out::Int(i) => Value::from(*i),
+        Out::Float(f) => serde_json::Number::from_f64(*f).map_or(Value::Null, Value::Number),
+        Out::Str(s) => Value::String(s.clone()),
+        Out::List(items) => Value::Array(items.iter().map(plain).collect()),
+        Out::Obj(members) => {
+            Value::Object(members.iter().map(|(k, v)| (k.clone(), plain(v))).collect())
         }
     }
 }
 
-fn spec(
-    path: String,
-    service: &'static str,
-    operation: &'static str,
-    region: &str,
-    parameters: serde_json::Value,
-) -> Spec {
-    Spec {
-        path,
-        service,
-        operation,
-        region: region.to_owned(),
-        parameters,
+/// The string values of `expression` (`{region}` replaced) over an answer, in order, each
+/// once.
+fn values(answer: &Out, expression: &str, region: &str) -> Result<Vec<String>, Failure> {
+    let bad = |e: &dyn std::fmt::Display| ("InvalidCatalogue".to_owned(), e.to_string());
+    let expr = jmespath::compile(&expression.replace("{region}", region)).map_err(|e| bad(&e))?;
+    let data = jmespath::Variable::try_from(plain(answer)).map_err(|e| bad(&e))?;
+    let found = expr.search(data).map_err(|e| bad(&e))?;
+    let mut out: Vec<String> = Vec::new();
+    for v in found.as_array().map(Vec::as_slice).unwrap_or_default() {
+        if let Some(s) = v.as_string() {
+            if !out.contains(s) {
+                out.push(s.clone());
+            }
+        }
     }
+    Ok(out)
 }
 
-fn strings(v: &Out, list: &str, key: &str) -> Vec<String> {
-    v.get(list)
-        .map(|l| l.as_list())
-        .unwrap_or_default()
+/// `input` with the string `"$values"` replaced by the list of values.
+fn with_values(input: &toml::Table, values: &[String]) -> Input {
+    fn fill(v: Value, values: &[String]) -> Value {
+        match v {
+            Value::String(s) if s == "$values" => {
+                Value::Array(values.iter().cloned().map(Value::String).collect())
+            }
+            Value::Array(items) => {
+                Value::Array(items.into_iter().map(|i| fill(i, values)).collect())
+            }
+            Value::Object(m) => {
+                Value::Object(m.into_iter().map(|(k, v)| (k, fill(v, values))).collect())
+            }
+            other => other,
+        }
+    }
+    input
         .iter()
-        .filter_map(|i| i.get(key).and_then(Out::as_str).map(str::to_owned))
+        .map(|(k, v)| (k.clone(), fill(catalogue::toml_json(v), values)))
         .collect()
 }
 
@@ -272,7 +496,7 @@ fn log(d: &Done) {
     let how = match &d.outcome {
         Outcome::Ok(_) => "ok".to_owned(),
         Outcome::Failed { code, .. } => {
-            if !crate::snapshot::catalogue::catalogue().is_absent(&d.path, code) {
+            if !catalogue::catalogue().is_absent(&d.path, code) {
                 FAILED.fetch_add(1, Ordering::Relaxed);
             }
             code.clone()
@@ -293,35 +517,204 @@ fn log(d: &Done) {
     }
 }
 
+/// What the run shares: the SDK, the regions, the calls it may make, and the bound on
+/// calls in flight.
+struct Run {
+    sdk: Sdk,
+    regions: Vec<String>,
+    calls: Vec<&'static Call>,
+    sem: Semaphore,
+}
+
+/// One call: made under the concurrency bound, logged, recorded.
+async fn one(run: &Run, call: &'static Call, region: &str, input: Input, path: String) -> Done {
+    let result = match call.model() {
+        None => Err((
+            "UnreadableResponse".to_owned(),
+            format!("no model for {}", call.service),
+        )),
+        Some(model) => {
+            let permit = run.sem.acquire().await;
+            let prepared = prepare(&run.sdk, call, region).await;
+            let r = match prepared {
+                Ok(()) => paged(&run.sdk, model, call, region, &input).await,
+                Err(f) => Err(f),
+            };
+            drop(permit);
+            r
+        }
+    };
+    let done = Done {
+        path,
+        service: call.service.clone(),
+        operation: call.operation.clone(),
+        region: region.to_owned(),
+        parameters: Value::Object(input),
+        outcome: match result {
+            Ok(v) => Outcome::Ok(v),
+            Err((code, message)) => Outcome::Failed { code, message },
+        },
+    };
+    log(&done);
+    done
+}
+
+type Tree = Pin<Box<dyn Future<Output = Vec<Done>> + Send>>;
+
+/// A call and, when it answered, every call that follows from its answer (in parallel).
+fn tree(run: Arc<Run>, call: &'static Call, region: String, input: Input, path: String) -> Tree {
+    Box::pin(async move {
+        let done = one(&run, call, &region, input, path).await;
+        let mut out = Vec::new();
+        let mut planned: Vec<Planned> = Vec::new();
+        if let Outcome::Ok(answer) = &done.outcome {
+            for next in run
+                .calls
+                .iter()
+                .copied()
+                .filter(|c| c.service == call.service)
+            {
+                match follows(next, call, answer, &region) {
+                    Ok(inputs) => {
+                        for (input, values) in inputs {
+                            let path = next.path_for(&region, &values);
+                            planned.push(Planned {
+                                call: next,
+                                region: region.clone(),
+                                input,
+                                path,
+                            });
+                        }
+                    }
+                    Err((code, message)) => out.push(Done {
+                        path: next.path_for(&region, &BTreeMap::new()),
+                        service: next.service.clone(),
+                        operation: next.operation.clone(),
+                        region: region.clone(),
+                        parameters: Value::Object(Input::new()),
+                        outcome: Outcome::Failed { code, message },
+                    }),
+                }
+            }
+        }
+        out.push(done);
+        out.extend(join_all(&run, planned).await);
+        out
+    })
+}
+
+/// A call to make: where, with what, written where.
+struct Planned {
+    call: &'static Call,
+    region: String,
+    input: Input,
+    path: String,
+}
+
+/// A follow-up call's input, and the values of its path's parameters.
+type FollowUp = (Input, BTreeMap<String, String>);
+
+/// The follow-up calls of `next` that `call`'s answer asks for; none when `next` does not
+/// follow from `call`.
+fn follows(next: &Call, call: &Call, answer: &Out, region: &str) -> Result<Vec<FollowUp>, Failure> {
+    let constant = next.input_json();
+    if let Some(each) = next.each.as_ref().filter(|e| e.call == call.operation) {
+        return Ok(values(answer, &each.values, region)?
+            .into_iter()
+            .map(|v| {
+                let mut input = constant.clone();
+                input.insert(each.parameter.clone(), Value::String(v.clone()));
+                (input, BTreeMap::from([(each.parameter.clone(), v)]))
+            })
+            .collect());
+    }
+    if let Some(gather) = next.gather.as_ref().filter(|g| g.call == call.operation) {
+        let mut found = values(answer, &gather.values, region)?;
+        found.sort();
+        let mut input = constant;
+        let with = if found.is_empty() {
+            with_values(&gather.otherwise, &[])
+        } else {
+            with_values(&gather.input, &found)
+        };
+        input.extend(with);
+        return Ok(vec![(input, BTreeMap::new())]);
+    }
+    Ok(Vec::new())
+}
+
+/// Runs the planned calls (each with what follows from it) and gathers what they did. A
+/// task that fails (a panic in the SDK or here) is recorded as a failed call, never lost.
+async fn join_all(run: &Arc<Run>, planned: Vec<Planned>) -> Vec<Done> {
+    let mut set: JoinSet<Vec<Done>> = JoinSet::new();
+    let mut pending: BTreeMap<tokio::task::Id, Planned> = BTreeMap::new();
+    for p in planned {
+        let handle = set.spawn(tree(
+            run.clone(),
+            p.call,
+            p.region.clone(),
+            p.input.clone(),
+            p.path.clone(),
+        ));
+        pending.insert(handle.id(), p);
+    }
+    let mut out = Vec::new();
+    while let Some(joined) = set.join_next_with_id().await {
+        match joined {
+            Ok((id, mut done)) => {
+                pending.remove(&id);
+                out.append(&mut done);
+            }
+            Err(e) => {
+                if let Some(p) = pending.remove(&e.id()) {
+                    out.push(Done {
+                        path: p.path,
+                        service: p.call.service.clone(),
+                        operation: p.call.operation.clone(),
+                        region: p.region,
+                        parameters: Value::Object(p.input),
+                        outcome: Outcome::Failed {
+                            code: "InternalError".to_owned(),
+                            message: format!("the collector's task for this call failed: {e}"),
+                        },
+                    });
+                }
+            }
+        }
+    }
+    out
+}
+
 /// `sts get-caller-identity`: the account, the caller, and its snapshot file.
-pub async fn identity(sdk: &Sdk, models: &Models) -> Result<(String, String, Done), Failure> {
-    let c = sdk.sts();
-    let result = paged(
-        &models.sts,
-        "GetCallerIdentity",
-        |_, cap| c.get_caller_identity().customize().interceptor(cap).send(),
-        |_| None,
-    )
-    .await;
-    let value = result?;
-    let account = value
-        .get("Account")
-        .and_then(Out::as_str)
-        .unwrap_or_default()
-        .to_owned();
-    let arn = value
-        .get("Arn")
-        .and_then(Out::as_str)
-        .unwrap_or_default()
-        .to_owned();
-    let done = spec(
-        "sts/get-caller-identity.json".into(),
-        "sts",
-        "GetCallerIdentity",
-        &sdk.global,
-        json!({}),
-    )
-    .done(Ok(value));
+pub async fn identity(sdk: &Sdk) -> Result<(String, String, Done), Failure> {
+    let call = catalogue::catalogue()
+        .call("sts", "GetCallerIdentity")
+        .ok_or_else(|| {
+            (
+                "InvalidCatalogue".to_owned(),
+                "no sts GetCallerIdentity".to_owned(),
+            )
+        })?;
+    let run = Run {
+        sdk: sdk.clone(),
+        regions: Vec::new(),
+        calls: Vec::new(),
+        sem: Semaphore::new(1),
+    };
+    let path = call.path_for(&sdk.global, &BTreeMap::new());
+    let done = one(&run, call, &sdk.global, Input::new(), path).await;
+    let value = match &done.outcome {
+        Outcome::Ok(v) => v,
+        Outcome::Failed { code, message } => return Err((code.clone(), message.clone())),
+    };
+    let field = |name: &str| {
+        value
+            .get(name)
+            .and_then(Out::as_str)
+            .unwrap_or_default()
+            .to_owned()
+    };
+    let (account, arn) = (field("Account"), field("Arn"));
     Ok((account, arn, done))
 }
 
@@ -332,7 +725,7 @@ pub async fn regions(sdk: &Sdk, options: &Options) -> Result<Vec<String>, Collec
             .default_region
             .clone()
             .unwrap_or_else(|| sdk.global.clone());
-        let c = sdk.ec2(&home);
+        let c = aws_sdk_ec2::Client::new(&sdk.conf(&home));
         match c.describe_regions().send().await {
             Ok(out) => out
                 .regions()
@@ -357,604 +750,42 @@ pub async fn regions(sdk: &Sdk, options: &Options) -> Result<Vec<String>, Collec
     Ok(regions)
 }
 
-/// Runs every call of the snapshot, at most `concurrency` at a time.
+/// Runs every call of the catalogue for `services` (each once per region its scope
+/// names, and what follows from each answer), at most `concurrency` at a time. The
+/// caller's identity is collected first, on its own.
 pub async fn collect_all(
     sdk: Sdk,
-    models: Arc<Models>,
     regions: Vec<String>,
+    services: &[String],
     concurrency: usize,
 ) -> Vec<Done> {
-    let sem = Arc::new(Semaphore::new(concurrency));
-    let mut set: JoinSet<Vec<Done>> = JoinSet::new();
-    {
-        let (sdk, models, sem) = (sdk.clone(), models.clone(), sem.clone());
-        set.spawn(async move { iam(&sdk, &models, &sem).await });
-    }
-    {
-        let (sdk, models, sem) = (sdk.clone(), models.clone(), sem.clone());
-        set.spawn(async move { support(&sdk, &models, &sem).await });
-    }
-    {
-        // Billing alarms live in us-east-1 whatever regions are audited.
-        let (sdk, models, sem) = (sdk.clone(), models.clone(), sem.clone());
-        set.spawn(async move { cloudwatch(&sdk, &models, &sem, "us-east-1").await });
-    }
-    for region in regions {
-        let (sdk2, models2, sem2, r2) = (sdk.clone(), models.clone(), sem.clone(), region.clone());
-        set.spawn(async move { ec2(&sdk2, &models2, &sem2, &r2).await });
-        let (sdk3, models3, sem3) = (sdk.clone(), models.clone(), sem.clone());
-        set.spawn(async move { cloudtrail(&sdk3, &models3, &sem3, &region).await });
-    }
-    let mut all = Vec::new();
-    while let Some(result) = set.join_next().await {
-        if let Ok(mut done) = result {
-            all.append(&mut done);
+    let calls: Vec<&'static Call> = catalogue::catalogue()
+        .call
+        .iter()
+        .filter(|c| services.contains(&c.service))
+        .filter(|c| !(c.service == "sts" && c.operation == "GetCallerIdentity"))
+        .collect();
+    let run = Arc::new(Run {
+        sdk,
+        regions,
+        calls,
+        sem: Semaphore::new(concurrency.max(1)),
+    });
+    let mut planned = Vec::new();
+    for call in run.calls.iter().copied() {
+        if call.each.is_some() || call.gather.is_some() {
+            continue;
         }
-    }
-    all
-}
-
-/// One call under the concurrency limit, logged.
-async fn run(sem: &Semaphore, s: Spec, call: impl Future<Output = Result<Out, Failure>>) -> Done {
-    let permit = sem.acquire().await;
-    let result = call.await;
-    drop(permit);
-    let d = s.done(result);
-    log(&d);
-    d
-}
-
-async fn iam(sdk: &Sdk, models: &Arc<Models>, sem: &Arc<Semaphore>) -> Vec<Done> {
-    let c = sdk.iam();
-    let m = &models.iam;
-    let g = sdk.global.clone();
-    let mut out = Vec::new();
-    let one = |path: &str, op: &'static str| spec(path.into(), "iam", op, &g, json!({}));
-
-    out.push(
-        run(
-            sem,
-            one(
-                "iam/get-account-password-policy.json",
-                "GetAccountPasswordPolicy",
-            ),
-            paged(
-                m,
-                "GetAccountPasswordPolicy",
-                |_, cap| {
-                    c.get_account_password_policy()
-                        .customize()
-                        .interceptor(cap)
-                        .send()
-                },
-                |_| None,
-            ),
-        )
-        .await,
-    );
-    out.push(
-        run(
-            sem,
-            one("iam/get-account-summary.json", "GetAccountSummary"),
-            paged(
-                m,
-                "GetAccountSummary",
-                |_, cap| c.get_account_summary().customize().interceptor(cap).send(),
-                |_| None,
-            ),
-        )
-        .await,
-    );
-    out.push(
-        run(
-            sem,
-            one("iam/get-credential-report.json", "GetCredentialReport"),
-            credential_report(&c, m),
-        )
-        .await,
-    );
-    let users = run(
-        sem,
-        one("iam/list-users.json", "ListUsers"),
-        paged(
-            m,
-            "ListUsers",
-            |t, cap| {
-                c.list_users()
-                    .set_marker(t)
-                    .customize()
-                    .interceptor(cap)
-                    .send()
-            },
-            |o: &aws_sdk_iam::operation::list_users::ListUsersOutput| {
-                next_marker(o.is_truncated(), o.marker())
-            },
-        ),
-    )
-    .await;
-    out.push(run(sem, one("iam/list-virtual-mfa-devices.json", "ListVirtualMFADevices"),
-        paged(m, "ListVirtualMFADevices", |t, cap| c.list_virtual_mfa_devices().set_marker(t).customize().interceptor(cap).send(),
-            |o: &aws_sdk_iam::operation::list_virtual_mfa_devices::ListVirtualMfaDevicesOutput| next_marker(o.is_truncated(), o.marker()))).await);
-    out.push(run(sem, one("iam/get-account-authorization-details.json", "GetAccountAuthorizationDetails"),
-        paged(m, "GetAccountAuthorizationDetails", |t, cap| c.get_account_authorization_details().set_marker(t).customize().interceptor(cap).send(),
-            |o: &aws_sdk_iam::operation::get_account_authorization_details::GetAccountAuthorizationDetailsOutput| next_marker(o.is_truncated(), o.marker()))).await);
-
-    let names = match &users.outcome {
-        Outcome::Ok(v) => strings(v, "Users", "UserName"),
-        Outcome::Failed { .. } => Vec::new(),
-    };
-    out.push(users);
-    let mut per_user: JoinSet<Vec<Done>> = JoinSet::new();
-    for user in names {
-        let (c, models, sem, g) = (c.clone(), models.clone(), sem.clone(), g.clone());
-        per_user.spawn(async move {
-            let m = &models.iam;
-            let mut out = Vec::new();
-            let keys = run(
-                &sem,
-                spec(
-                    rel_path(&["iam", "list-access-keys", &format!("{user}.json")]),
-                    "iam",
-                    "ListAccessKeys",
-                    &g,
-                    json!({"UserName": user}),
-                ),
-                paged(
-                    m,
-                    "ListAccessKeys",
-                    |t, cap| {
-                        c.list_access_keys()
-                            .user_name(&user)
-                            .set_marker(t)
-                            .customize()
-                            .interceptor(cap)
-                            .send()
-                    },
-                    |o: &aws_sdk_iam::operation::list_access_keys::ListAccessKeysOutput| {
-                        next_marker(o.is_truncated(), o.marker())
-                    },
-                ),
-            )
-            .await;
-            out.push(
-                run(
-                    &sem,
-                    spec(
-                        rel_path(&["iam", "list-mfa-devices", &format!("{user}.json")]),
-                        "iam",
-                        "ListMFADevices",
-                        &g,
-                        json!({"UserName": user}),
-                    ),
-                    paged(
-                        m,
-                        "ListMFADevices",
-                        |t, cap| {
-                            c.list_mfa_devices()
-                                .user_name(&user)
-                                .set_marker(t)
-                                .customize()
-                                .interceptor(cap)
-                                .send()
-                        },
-                        |o: &aws_sdk_iam::operation::list_mfa_devices::ListMfaDevicesOutput| {
-                            next_marker(o.is_truncated(), o.marker())
-                        },
-                    ),
-                )
-                .await,
-            );
-            let key_ids = match &keys.outcome {
-                Outcome::Ok(v) => strings(v, "AccessKeyMetadata", "AccessKeyId"),
-                Outcome::Failed { .. } => Vec::new(),
-            };
-            out.push(keys);
-            for key in key_ids {
-                out.push(
-                    run(
-                        &sem,
-                        spec(
-                            rel_path(&["iam", "get-access-key-last-used", &format!("{key}.json")]),
-                            "iam",
-                            "GetAccessKeyLastUsed",
-                            &g,
-                            json!({"AccessKeyId": key}),
-                        ),
-                        paged(
-                            m,
-                            "GetAccessKeyLastUsed",
-                            |_, cap| {
-                                c.get_access_key_last_used()
-                                    .access_key_id(&key)
-                                    .customize()
-                                    .interceptor(cap)
-                                    .send()
-                            },
-                            |_| None,
-                        ),
-                    )
-                    .await,
-                );
-            }
-            out
-        });
-    }
-    while let Some(r) = per_user.join_next().await {
-        if let Ok(mut d) = r {
-            out.append(&mut d);
-        }
-    }
-    out
-}
-
-/// Generates the credential report (polling until it is complete, with a bound), then
-/// reads it.
-async fn credential_report(c: &aws_sdk_iam::Client, m: &Model) -> Result<Out, Failure> {
-    for attempt in 0..30 {
-        let generated = c
-            .generate_credential_report()
-            .send()
-            .await
-            .map_err(failure)?;
-        let complete = generated.state().is_some_and(|s| s.as_str() == "COMPLETE");
-        if complete {
-            break;
-        }
-        if attempt == 29 {
-            return Err((
-                "ReportNotComplete".into(),
-                "the credential report was not complete after 30 tries".into(),
-            ));
-        }
-        tokio::time::sleep(Duration::from_secs(2)).await;
-    }
-    paged(
-        m,
-        "GetCredentialReport",
-        |_, cap| {
-            c.get_credential_report()
-                .customize()
-                .interceptor(cap)
-                .send()
-        },
-        |_| None,
-    )
-    .await
-}
-
-async fn ec2(sdk: &Sdk, models: &Arc<Models>, sem: &Arc<Semaphore>, region: &str) -> Vec<Done> {
-    let c = sdk.ec2(region);
-    let m = &models.ec2;
-    let mut out = Vec::new();
-    let path = |op: &str| rel_path(&["ec2", region, &format!("{op}.json")]);
-    let instances = run(
-        sem,
-        spec(
-            path("describe-instances"),
-            "ec2",
-            "DescribeInstances",
-            region,
-            json!({}),
-        ),
-        paged(
-            m,
-            "DescribeInstances",
-            |t, cap| {
-                c.describe_instances()
-                    .set_next_token(t)
-                    .customize()
-                    .interceptor(cap)
-                    .send()
-            },
-            |o: &aws_sdk_ec2::operation::describe_instances::DescribeInstancesOutput| {
-                o.next_token().map(str::to_owned)
-            },
-        ),
-    )
-    .await;
-    out.push(run(sem, spec(path("describe-security-groups"), "ec2", "DescribeSecurityGroups", region, json!({})),
-        paged(m, "DescribeSecurityGroups", |t, cap| c.describe_security_groups().set_next_token(t).customize().interceptor(cap).send(),
-            |o: &aws_sdk_ec2::operation::describe_security_groups::DescribeSecurityGroupsOutput| o.next_token().map(str::to_owned))).await);
-    out.push(run(sem, spec(path("describe-network-interfaces"), "ec2", "DescribeNetworkInterfaces", region, json!({})),
-        paged(m, "DescribeNetworkInterfaces", |t, cap| c.describe_network_interfaces().set_next_token(t).customize().interceptor(cap).send(),
-            |o: &aws_sdk_ec2::operation::describe_network_interfaces::DescribeNetworkInterfacesOutput| o.next_token().map(str::to_owned))).await);
-    out.push(
-        run(
-            sem,
-            spec(
-                path("describe-vpcs"),
-                "ec2",
-                "DescribeVpcs",
+        let input = call.input_json();
+        for region in run.sdk.regions_of(&call.scope, &run.regions) {
+            let path = call.path_for(&region, &BTreeMap::new());
+            planned.push(Planned {
+                call,
                 region,
-                json!({}),
-            ),
-            paged(
-                m,
-                "DescribeVpcs",
-                |t, cap| {
-                    c.describe_vpcs()
-                        .set_next_token(t)
-                        .customize()
-                        .interceptor(cap)
-                        .send()
-                },
-                |o: &aws_sdk_ec2::operation::describe_vpcs::DescribeVpcsOutput| {
-                    o.next_token().map(str::to_owned)
-                },
-            ),
-        )
-        .await,
-    );
-
-    // The images the region's instances use, deprecated ones included; with no instances,
-    // the account's own images.
-    let mut image_ids: Vec<String> = match &instances.outcome {
-        Outcome::Ok(v) => v
-            .get("Reservations")
-            .map(|r| r.as_list())
-            .unwrap_or_default()
-            .iter()
-            .flat_map(|r| strings(r, "Instances", "ImageId"))
-            .collect(),
-        Outcome::Failed { .. } => Vec::new(),
-    };
-    image_ids.sort();
-    image_ids.dedup();
-    out.push(instances);
-    let images = if image_ids.is_empty() {
-        run(
-            sem,
-            spec(
-                path("describe-images"),
-                "ec2",
-                "DescribeImages",
-                region,
-                json!({"Owners": ["self"]}),
-            ),
-            paged(
-                m,
-                "DescribeImages",
-                |t, cap| {
-                    c.describe_images()
-                        .owners("self")
-                        .set_next_token(t)
-                        .customize()
-                        .interceptor(cap)
-                        .send()
-                },
-                |o: &aws_sdk_ec2::operation::describe_images::DescribeImagesOutput| {
-                    o.next_token().map(str::to_owned)
-                },
-            ),
-        )
-        .await
-    } else {
-        let filter = aws_sdk_ec2::types::Filter::builder()
-            .name("image-id")
-            .set_values(Some(image_ids.clone()))
-            .build();
-        run(sem, spec(path("describe-images"), "ec2", "DescribeImages", region,
-                json!({"Filters": [{"Name": "image-id", "Values": image_ids}], "IncludeDeprecated": true})),
-            paged(m, "DescribeImages", |t, cap| c.describe_images().filters(filter.clone()).include_deprecated(true).set_next_token(t).customize().interceptor(cap).send(),
-                |o: &aws_sdk_ec2::operation::describe_images::DescribeImagesOutput| o.next_token().map(str::to_owned))).await
-    };
-    out.push(images);
-    out
-}
-
-async fn cloudtrail(
-    sdk: &Sdk,
-    models: &Arc<Models>,
-    sem: &Arc<Semaphore>,
-    region: &str,
-) -> Vec<Done> {
-    let c = sdk.cloudtrail(region);
-    let m = &models.cloudtrail;
-    let mut out = Vec::new();
-    let trails = run(
-        sem,
-        spec(
-            rel_path(&["cloudtrail", region, "describe-trails.json"]),
-            "cloudtrail",
-            "DescribeTrails",
-            region,
-            json!({}),
-        ),
-        paged(
-            m,
-            "DescribeTrails",
-            |_, cap| c.describe_trails().customize().interceptor(cap).send(),
-            |_| None,
-        ),
-    )
-    .await;
-    // Status and selectors of the trails whose home is this region (shadow copies of
-    // multi-region trails are read in their home region).
-    let own: Vec<String> = match &trails.outcome {
-        Outcome::Ok(v) => v
-            .get("trailList")
-            .map(|l| l.as_list())
-            .unwrap_or_default()
-            .iter()
-            .filter(|t| t.get("HomeRegion").and_then(Out::as_str) == Some(region))
-            .filter_map(|t| t.get("Name").and_then(Out::as_str).map(str::to_owned))
-            .collect(),
-        Outcome::Failed { .. } => Vec::new(),
-    };
-    out.push(trails);
-    for name in own {
-        out.push(
-            run(
-                sem,
-                spec(
-                    rel_path(&[
-                        "cloudtrail",
-                        region,
-                        "get-trail-status",
-                        &format!("{name}.json"),
-                    ]),
-                    "cloudtrail",
-                    "GetTrailStatus",
-                    region,
-                    json!({"Name": name}),
-                ),
-                paged(
-                    m,
-                    "GetTrailStatus",
-                    |_, cap| {
-                        c.get_trail_status()
-                            .name(&name)
-                            .customize()
-                            .interceptor(cap)
-                            .send()
-                    },
-                    |_| None,
-                ),
-            )
-            .await,
-        );
-        out.push(
-            run(
-                sem,
-                spec(
-                    rel_path(&[
-                        "cloudtrail",
-                        region,
-                        "get-event-selectors",
-                        &format!("{name}.json"),
-                    ]),
-                    "cloudtrail",
-                    "GetEventSelectors",
-                    region,
-                    json!({"TrailName": name}),
-                ),
-                paged(
-                    m,
-                    "GetEventSelectors",
-                    |_, cap| {
-                        c.get_event_selectors()
-                            .trail_name(&name)
-                            .customize()
-                            .interceptor(cap)
-                            .send()
-                    },
-                    |_| None,
-                ),
-            )
-            .await,
-        );
+                input: input.clone(),
+                path,
+            });
+        }
     }
-    out
-}
-
-async fn cloudwatch(
-    sdk: &Sdk,
-    models: &Arc<Models>,
-    sem: &Arc<Semaphore>,
-    region: &str,
-) -> Vec<Done> {
-    let c = sdk.cloudwatch(region);
-    let m = &models.cloudwatch;
-    vec![
-        run(
-            sem,
-            spec(
-                rel_path(&["cloudwatch", region, "describe-alarms.json"]),
-                "cloudwatch",
-                "DescribeAlarms",
-                region,
-                json!({}),
-            ),
-            paged(
-                m,
-                "DescribeAlarms",
-                |t, cap| {
-                    c.describe_alarms()
-                        .set_next_token(t)
-                        .customize()
-                        .interceptor(cap)
-                        .send()
-                },
-                |o: &aws_sdk_cloudwatch::operation::describe_alarms::DescribeAlarmsOutput| {
-                    o.next_token().map(str::to_owned)
-                },
-            ),
-        )
-        .await,
-    ]
-}
-
-async fn support(sdk: &Sdk, models: &Arc<Models>, sem: &Arc<Semaphore>) -> Vec<Done> {
-    let c = sdk.support();
-    let m = &models.support;
-    let g = sdk.global.clone();
-    let mut out = Vec::new();
-    let checks = run(
-        sem,
-        spec(
-            "support/describe-trusted-advisor-checks.json".into(),
-            "support",
-            "DescribeTrustedAdvisorChecks",
-            &g,
-            json!({"language": "en"}),
-        ),
-        paged(
-            m,
-            "DescribeTrustedAdvisorChecks",
-            |_, cap| {
-                c.describe_trusted_advisor_checks()
-                    .language("en")
-                    .customize()
-                    .interceptor(cap)
-                    .send()
-            },
-            |_| None,
-        ),
-    )
-    .await;
-    let security: Vec<String> = match &checks.outcome {
-        Outcome::Ok(v) => v
-            .get("checks")
-            .map(|l| l.as_list())
-            .unwrap_or_default()
-            .iter()
-            .filter(|ch| ch.get("category").and_then(Out::as_str) == Some("security"))
-            .filter_map(|ch| ch.get("id").and_then(Out::as_str).map(str::to_owned))
-            .collect(),
-        Outcome::Failed { .. } => Vec::new(),
-    };
-    out.push(checks);
-    for id in security {
-        out.push(
-            run(
-                sem,
-                spec(
-                    rel_path(&[
-                        "support",
-                        "describe-trusted-advisor-check-result",
-                        &format!("{id}.json"),
-                    ]),
-                    "support",
-                    "DescribeTrustedAdvisorCheckResult",
-                    &g,
-                    json!({"checkId": id, "language": "en"}),
-                ),
-                paged(
-                    m,
-                    "DescribeTrustedAdvisorCheckResult",
-                    |_, cap| {
-                        c.describe_trusted_advisor_check_result()
-                            .check_id(&id)
-                            .language("en")
-                            .customize()
-                            .interceptor(cap)
-                            .send()
-                    },
-                    |_| None,
-                ),
-            )
-            .await,
-        );
-    }
-    out
+    join_all(&run, planned).await
 }

@@ -16,39 +16,10 @@ pub mod write;
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use crate::snapshot::manifest::{Call, CallError, CallStatus};
-use crate::snapshot::model::Model;
 use out::Out;
-
-/// The pruned botocore models, one per service.
-pub struct Models {
-    pub sts: &'static Model,
-    pub iam: &'static Model,
-    pub ec2: &'static Model,
-    pub cloudtrail: &'static Model,
-    pub cloudwatch: &'static Model,
-    pub support: &'static Model,
-}
-
-impl Models {
-    pub fn load() -> Result<Models, CollectError> {
-        let get = |name: &str| {
-            crate::snapshot::model::model(name)
-                .ok_or_else(|| CollectError::Model(format!("no model for {name}")))
-        };
-        Ok(Models {
-            sts: get("sts")?,
-            iam: get("iam")?,
-            ec2: get("ec2")?,
-            cloudtrail: get("cloudtrail")?,
-            cloudwatch: get("cloudwatch")?,
-            support: get("support")?,
-        })
-    }
-}
 
 /// What stops a collection before it writes anything.
 #[derive(Debug, thiserror::Error, miette::Diagnostic)]
@@ -81,9 +52,9 @@ pub enum CollectError {
         help("choose another --out directory, or move the old snapshot away")
     )]
     Exists(String),
-    #[error("the bundled service model is broken: {0}")]
-    #[diagnostic(code(collect::model))]
-    Model(String),
+    #[error("unknown service `{0}` in --services or --skip-services")]
+    #[diagnostic(code(collect::service), help("the services snapaudit collects: {1}"))]
+    UnknownService(String, String),
     #[error("interrupted: the partial snapshot was removed")]
     #[diagnostic(code(collect::interrupted))]
     Interrupted,
@@ -104,6 +75,28 @@ pub struct Options {
     pub timeout: Duration,
     /// Attempts per call (the first one and its retries), with the SDK's standard backoff.
     pub max_attempts: u32,
+    /// `--services`: only these services of the catalogue (all when empty).
+    pub services: Vec<String>,
+    /// `--skip-services`: leave these out.
+    pub skip_services: Vec<String>,
+}
+
+impl Options {
+    /// The catalogue's services to collect, as selected.
+    pub fn selected_services(&self) -> Result<Vec<String>, CollectError> {
+        let known = crate::snapshot::catalogue::catalogue().services();
+        for s in self.services.iter().chain(&self.skip_services) {
+            if !known.contains(&s.as_str()) {
+                return Err(CollectError::UnknownService(s.clone(), known.join(", ")));
+            }
+        }
+        Ok(known
+            .into_iter()
+            .filter(|s| self.services.is_empty() || self.services.iter().any(|x| x == s))
+            .filter(|s| !self.skip_services.iter().any(|x| x == s))
+            .map(str::to_owned)
+            .collect())
+    }
 }
 
 /// What a collection did.
@@ -129,8 +122,8 @@ pub enum Outcome {
 /// A finished call: where it goes and how it ended.
 pub struct Done {
     pub path: String,
-    pub service: &'static str,
-    pub operation: &'static str,
+    pub service: String,
+    pub operation: String,
     pub region: String,
     pub parameters: serde_json::Value,
     pub outcome: Outcome,
@@ -150,8 +143,8 @@ impl Done {
         };
         Call {
             path: self.path.clone(),
-            service: self.service.into(),
-            operation: self.operation.into(),
+            service: self.service.clone(),
+            operation: self.operation.clone(),
             region: Some(self.region.clone()),
             parameters: self.parameters.clone(),
             status,
@@ -166,10 +159,10 @@ impl Done {
 pub async fn run(options: Options) -> Result<Summary, CollectError> {
     let started = Instant::now();
     let started_at = chrono::Utc::now();
-    let models = Arc::new(Models::load()?);
+    let services = options.selected_services()?;
     let sdk = calls::Sdk::new(&options).await;
 
-    let identity = calls::identity(&sdk, &models).await;
+    let identity = calls::identity(&sdk).await;
     let (account_id, caller_arn, identity_done) = match identity {
         Ok(x) => x,
         Err((code, message)) => return Err(CollectError::Identity { code, message }),
@@ -186,7 +179,7 @@ pub async fn run(options: Options) -> Result<Summary, CollectError> {
     let staging = write::Staging::new(&target)?;
 
     calls::start_progress(options.verbose);
-    let work = calls::collect_all(sdk, models, regions.clone(), options.concurrency.max(1));
+    let work = calls::collect_all(sdk, regions.clone(), &services, options.concurrency.max(1));
     let mut done = tokio::select! {
         d = work => d,
         _ = write::interrupted() => {

@@ -68,38 +68,6 @@ fn private_file(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     std::fs::write(path, bytes)
 }
 
-/// Path segments the snapshot layout uses: names from the account (user names, trail
-/// names) must not escape the directory.
-fn safe_segment(s: &str) -> String {
-    s.chars()
-        .map(|c| {
-            if c == '/' || c == '\\' || c == '\0' {
-                '_'
-            } else {
-                c
-            }
-        })
-        .collect::<String>()
-        .trim_start_matches('.')
-        .to_owned()
-}
-
-/// A snapshot-relative path with every segment made safe.
-pub fn rel_path(segments: &[&str]) -> String {
-    segments
-        .iter()
-        .map(|s| {
-            let safe = safe_segment(s);
-            if safe.is_empty() {
-                "_".to_owned()
-            } else {
-                safe
-            }
-        })
-        .collect::<Vec<_>>()
-        .join("/")
-}
-
 impl Staging {
     pub fn new(target: &Path) -> Result<Staging, CollectError> {
         if target.exists() {

@@ -231,30 +231,61 @@ fn outcome_reason(r: &RuleResult) -> Option<String> {
     }
 }
 
-/// Matches the findings of two runs of the same rules by rule id and resource id.
+/// Matches the findings of two runs of the same rules by rule id and resource id. Rules
+/// that did not run to the end in both runs are not compared.
 pub fn diff_findings(
     old_results: &[RuleResult],
     new_results: &[RuleResult],
     old: &[Finding],
     new: &[Finding],
 ) -> FindingDiff {
-    let mut out = FindingDiff::default();
-    let outcomes = |rs: &[RuleResult]| -> BTreeMap<String, RuleResult> {
+    let by_id = |rs: &[RuleResult]| -> BTreeMap<String, RuleResult> {
         rs.iter().map(|r| (r.meta.id.clone(), r.clone())).collect()
     };
-    let (oa, ob) = (outcomes(old_results), outcomes(new_results));
-    let comparable = |id: &str| {
-        let ok = |m: &BTreeMap<String, RuleResult>| {
-            m.get(id)
-                .is_some_and(|r| matches!(r.outcome, Outcome::Pass | Outcome::Fail))
-        };
-        ok(&oa) && ok(&ob)
+    let (oa, ob) = (by_id(old_results), by_id(new_results));
+    let finished = |m: &BTreeMap<String, RuleResult>, id: &str| {
+        m.get(id)
+            .is_some_and(|r| matches!(r.outcome, Outcome::Pass | Outcome::Fail))
     };
-    for id in oa
-        .keys()
-        .chain(ob.keys())
-        .collect::<std::collections::BTreeSet<_>>()
-    {
+    let comparable = |id: &str| finished(&oa, id) && finished(&ob, id);
+    let group = |fs: &[Finding]| -> BTreeMap<PairKey, Vec<Finding>> {
+        let mut m: BTreeMap<PairKey, Vec<Finding>> = BTreeMap::new();
+        for f in fs.iter().filter(|f| comparable(&f.rule.id)) {
+            m.entry((f.rule.id.clone(), f.resource.id.clone()))
+                .or_default()
+                .push(f.clone());
+        }
+        m
+    };
+    let mut changes = pair(group(old), group(new));
+    changes.sort_by(|a, b| {
+        let key = |c: &FindingChange| {
+            let f = c.current();
+            (
+                c.status,
+                std::cmp::Reverse(f.map(|f| f.severity).unwrap_or(Severity::Info)),
+                f.map(|f| f.rule.id.clone()),
+                f.map(|f| f.resource.id.clone()),
+                f.map(|f| f.message.clone()),
+            )
+        };
+        key(a).cmp(&key(b))
+    });
+    FindingDiff {
+        changes,
+        not_compared: not_compared(&oa, &ob, &comparable),
+    }
+}
+
+/// The rules that did not run to the end in one of the runs, with why.
+fn not_compared(
+    oa: &BTreeMap<String, RuleResult>,
+    ob: &BTreeMap<String, RuleResult>,
+    comparable: &dyn Fn(&str) -> bool,
+) -> Vec<NotCompared> {
+    let mut out = Vec::new();
+    let ids: std::collections::BTreeSet<&String> = oa.keys().chain(ob.keys()).collect();
+    for id in ids {
         if comparable(id) {
             continue;
         }
@@ -273,37 +304,31 @@ pub fn diff_findings(
             .map(|r| format!("in NEW: {r}"))
             .or_else(|| a.and_then(outcome_reason).map(|r| format!("in OLD: {r}")))
             .unwrap_or_else(|| "the rule is in only one of the runs".into());
-        out.not_compared.push(NotCompared {
+        out.push(NotCompared {
             rule_id: id.clone(),
             old: a.map(|r| r.outcome.name()).unwrap_or("missing"),
             new: b.map(|r| r.outcome.name()).unwrap_or("missing"),
             reason,
         });
     }
+    out
+}
 
-    type Key = (String, String);
-    let group = |fs: &[Finding]| -> BTreeMap<Key, Vec<Finding>> {
-        let mut m: BTreeMap<Key, Vec<Finding>> = BTreeMap::new();
-        for f in fs.iter().filter(|f| comparable(&f.rule.id)) {
-            m.entry((f.rule.id.clone(), f.resource.id.clone()))
-                .or_default()
-                .push(f.clone());
-        }
-        m
-    };
-    let (mut ga, mut gb) = (group(old), group(new));
-    let keys: Vec<Key> = ga
-        .keys()
-        .chain(gb.keys())
-        .cloned()
-        .collect::<std::collections::BTreeSet<_>>()
-        .into_iter()
-        .collect();
+/// A finding's identity across the runs: rule id and resource id.
+type PairKey = (String, String);
+
+/// Pairs the findings of each rule and resource: the same severity and message shape are
+/// unchanged; what is left pairs up as changed; the rest is new or resolved.
+fn pair(
+    mut old: BTreeMap<PairKey, Vec<Finding>>,
+    mut new: BTreeMap<PairKey, Vec<Finding>>,
+) -> Vec<FindingChange> {
+    let keys: std::collections::BTreeSet<PairKey> = old.keys().chain(new.keys()).cloned().collect();
+    let mut out = Vec::new();
     for key in keys {
         // Every key comes from one of the two groups; the other may not have it.
-        let mut left = ga.remove(&key).unwrap_or_default();
-        let mut right = gb.remove(&key).unwrap_or_default();
-        // Same severity and message shape first; what is left pairs up as changed.
+        let mut left = old.remove(&key).unwrap_or_default();
+        let mut right = new.remove(&key).unwrap_or_default();
         let mut i = 0;
         while i < right.len() {
             let b = &right[i];
@@ -313,7 +338,7 @@ pub fn diff_findings(
             {
                 let a = left.remove(j);
                 let b = right.remove(i);
-                out.changes.push(FindingChange {
+                out.push(FindingChange {
                     status: Status::Unchanged,
                     old: Some(a),
                     new: Some(b),
@@ -324,39 +349,26 @@ pub fn diff_findings(
         }
         let mut left = left.into_iter();
         for b in right {
-            match left.next() {
-                Some(a) => out.changes.push(FindingChange {
+            out.push(match left.next() {
+                Some(a) => FindingChange {
                     status: Status::Changed,
                     old: Some(a),
                     new: Some(b),
-                }),
-                None => out.changes.push(FindingChange {
+                },
+                None => FindingChange {
                     status: Status::New,
                     old: None,
                     new: Some(b),
-                }),
-            }
+                },
+            });
         }
         for a in left {
-            out.changes.push(FindingChange {
+            out.push(FindingChange {
                 status: Status::Resolved,
                 old: Some(a),
                 new: None,
             });
         }
     }
-    out.changes.sort_by(|a, b| {
-        let key = |c: &FindingChange| {
-            let f = c.current();
-            (
-                c.status,
-                std::cmp::Reverse(f.map(|f| f.severity).unwrap_or(Severity::Info)),
-                f.map(|f| f.rule.id.clone()),
-                f.map(|f| f.resource.id.clone()),
-                f.map(|f| f.message.clone()),
-            )
-        };
-        key(a).cmp(&key(b))
-    });
     out
 }

@@ -541,6 +541,18 @@ fn push_finding(
 
 /// Registers the host API on `engine`.
 pub fn register(engine: &mut Engine) {
+    register_types(engine);
+    register_snapshot(engine);
+    register_documents(engine);
+    register_nodes(engine);
+    register_report_rows(engine);
+    register_time(engine);
+    register_config(engine);
+    register_queries(engine);
+}
+
+/// The host types, by the names rules see in errors.
+fn register_types(engine: &mut Engine) {
     engine
         .register_type_with_name::<SnapshotApi>("snapshot")
         .register_type_with_name::<Doc>("document")
@@ -550,8 +562,10 @@ pub fn register(engine: &mut Engine) {
         .register_type_with_name::<Time>("timestamp")
         .register_type_with_name::<ConfigApi>("config")
         .register_type_with_name::<Abort>("abort");
+}
 
-    // snapshot
+/// `snapshot`: its files, regions, credential report, scanned sources, account.
+fn register_snapshot(engine: &mut Engine) {
     engine
         .register_fn("json", |s: &mut SnapshotApi, path: &str| -> RhaiResult<Doc> {
             if !crate::snapshot::load::is_safe_path(path) {
@@ -597,8 +611,10 @@ pub fn register(engine: &mut Engine) {
         .register_fn("source_hits", source_hits)
         .register_get("account_id", |s: &mut SnapshotApi| s.0.snapshot.account_id.clone())
         .register_get("partition", |s: &mut SnapshotApi| s.0.snapshot.partition.clone());
+}
 
-    // documents
+/// Documents (`snapshot.json(path)`): status, and members of the root.
+fn register_documents(engine: &mut Engine) {
     engine
         .register_fn("status", |d: &mut Doc| d.0.status.name())
         .register_fn("is_ok", |d: &mut Doc| d.0.status == DocStatus::Ok)
@@ -618,8 +634,10 @@ pub fn register(engine: &mut Engine) {
         .register_fn("to_debug", |d: &mut Doc| {
             format!("document {} ({})", d.0.path, d.0.status.name())
         });
+}
 
-    // nodes
+/// JSON nodes: members, elements, length, keys, iteration.
+fn register_nodes(engine: &mut Engine) {
     engine
         .register_indexer_get(|n: &mut Node, key: &str| n.member(key))
         .register_indexer_get(|n: &mut Node, index: i64| n.element(index))
@@ -649,8 +667,10 @@ pub fn register(engine: &mut Engine) {
         .register_fn("to_string", |n: &mut Node| n.json())
         .register_fn("to_debug", |n: &mut Node| n.json())
         .register_iterator::<Node>();
+}
 
-    // credential report rows and cells
+/// Credential report rows and their cells (typed values, `N/A` and friends).
+fn register_report_rows(engine: &mut Engine) {
     engine
         .register_indexer_get(|r: &mut Row, column: &str| r.cell(column))
         .register_fn("is_root", |r: &mut Row| r.user() == "<root_account>")
@@ -666,8 +686,10 @@ pub fn register(engine: &mut Engine) {
         .register_fn("!=", |a: NoValue, b: ImmutableString| a.0 != b)
         .register_fn("==", |a: NoValue, b: NoValue| a == b)
         .register_fn("!=", |a: NoValue, b: NoValue| a != b);
+}
 
-    // time
+/// Time: `now()`, timestamps, ages from the evaluation time.
+fn register_time(engine: &mut Engine) {
     engine
         .register_fn("now", now)
         .register_fn("timestamp", |s: &str| -> RhaiResult<Time> {
@@ -691,8 +713,10 @@ pub fn register(engine: &mut Engine) {
         .register_fn("<=", |a: Time, b: Time| a <= b)
         .register_fn(">", |a: Time, b: Time| a > b)
         .register_fn(">=", |a: Time, b: Time| a >= b);
+}
 
-    // config
+/// `config`: the organisation's settings.
+fn register_config(engine: &mut Engine) {
     engine.register_indexer_get(|c: &mut ConfigApi, key: &str| -> RhaiResult<Dynamic> {
         match c.0.get(key) {
             Some(v) => Ok(toml_to_dynamic(v)),
@@ -710,8 +734,10 @@ pub fn register(engine: &mut Engine) {
             c.0.get(key).map(toml_to_dynamic).unwrap_or(default)
         })
         .register_fn("has", |c: &mut ConfigApi, key: &str| c.0.contains_key(key));
+}
 
-    // queries, helpers, reporting
+/// JMESPath queries, helpers, and `report` / `skip`.
+fn register_queries(engine: &mut Engine) {
     engine
         .register_fn("tally", |d: Doc, expr: &str| -> RhaiResult<Map> {
             tally(&d.root()?, expr)

@@ -212,6 +212,14 @@ impl Call {
         }
     }
 
+    /// The constant input parameters, as the aws CLI's `--cli-input-json` takes them.
+    pub fn input_json(&self) -> serde_json::Map<String, serde_json::Value> {
+        self.input
+            .iter()
+            .map(|(k, v)| (k.clone(), toml_json(v)))
+            .collect()
+    }
+
     /// Whether the API's `code` answers "there is none" for this call.
     pub fn is_absent(&self, code: &str) -> bool {
         self.absent.iter().any(|a| a == code)
@@ -220,6 +228,24 @@ impl Call {
     /// The botocore model of the call's service.
     pub fn model(&self) -> Option<&'static model::Model> {
         model::model(&self.service)
+    }
+}
+
+/// A TOML value of the catalogue as JSON.
+pub fn toml_json(v: &toml::Value) -> serde_json::Value {
+    use serde_json::Value;
+    match v {
+        toml::Value::String(s) => Value::String(s.clone()),
+        toml::Value::Integer(i) => Value::from(*i),
+        toml::Value::Float(f) => {
+            serde_json::Number::from_f64(*f).map_or(Value::Null, Value::Number)
+        }
+        toml::Value::Boolean(b) => Value::Bool(*b),
+        toml::Value::Datetime(d) => Value::String(d.to_string()),
+        toml::Value::Array(items) => Value::Array(items.iter().map(toml_json).collect()),
+        toml::Value::Table(t) => {
+            Value::Object(t.iter().map(|(k, v)| (k.clone(), toml_json(v))).collect())
+        }
     }
 }
 
@@ -275,7 +301,7 @@ impl Catalogue {
     /// The docs table of docs/collect.md (between its `catalogue` markers).
     pub fn markdown(&self) -> String {
         let mut out = String::from(
-            "| call | path | where | follows from | pages | absent when |\n|---|---|---|---|---|---|\n",
+            "| call | path | where | follows from, input, notes | pages | absent when |\n|---|---|---|---|---|---|\n",
         );
         for c in &self.call {
             let scope = match &c.scope {
@@ -283,29 +309,22 @@ impl Catalogue {
                 Scope::Regional => "each region".to_owned(),
                 Scope::Region(r) => format!("`{r}`"),
             };
-            let mut from = match (&c.each, &c.gather) {
-                (Some(e), _) => format!("each `{}` of `{}`", e.values, e.call),
-                (None, Some(g)) => format!("all `{}` of `{}`", g.values, g.call),
-                (None, None) => String::new(),
-            };
+            let mut about = Vec::new();
+            match (&c.each, &c.gather) {
+                (Some(e), _) => about.push(format!("each `{}` of `{}`", e.values, e.call)),
+                (None, Some(g)) => about.push(format!("all `{}` of `{}`", g.values, g.call)),
+                (None, None) => {}
+            }
             if !c.input.is_empty() {
-                let input = toml::Value::Table(c.input.clone()).to_string();
-                from = [
-                    from,
-                    format!("input `{}`", input.trim().replace('\n', ", ")),
-                ]
-                .into_iter()
-                .filter(|s| !s.is_empty())
-                .collect::<Vec<_>>()
-                .join("; ");
+                about.push(format!(
+                    "input `{}`",
+                    serde_json::Value::Object(c.input_json())
+                ));
             }
             if !c.note.is_empty() {
-                from = [from, c.note.clone()]
-                    .into_iter()
-                    .filter(|s| !s.is_empty())
-                    .collect::<Vec<_>>()
-                    .join("; ");
+                about.push(c.note.clone());
             }
+            let from = about.join("; ");
             let pages = c
                 .model()
                 .and_then(|m| m.operations.get(&c.operation))

@@ -164,72 +164,9 @@ impl Snapshot {
             refused,
         } = read_tree(dir, &display_dir, options.max_file_bytes, &mut problems)?;
         let show = |rel: &str| join_display(&display_dir, rel);
-
-        // The manifest first: it says how every call ended.
-        let mut manifest = None;
-        let mut responses = Vec::with_capacity(raw.len());
-        for (rel, path) in raw {
-            if rel == MANIFEST {
-                match std::fs::read(&path) {
-                    Ok(bytes) => {
-                        manifest = parse_manifest(&bytes, &show(MANIFEST), &mut problems);
-                    }
-                    Err(e) => problems.push(read_problem(&show(MANIFEST), MANIFEST, &e)),
-                }
-            } else if rel.ends_with(".json") {
-                responses.push((rel, path));
-            }
-        }
-        let calls: HashMap<&str, usize> = manifest
-            .as_ref()
-            .map(|m| {
-                m.calls
-                    .iter()
-                    .enumerate()
-                    .map(|(i, c)| (c.path.as_str(), i))
-                    .collect()
-            })
-            .unwrap_or_default();
-
-        // Each file is read, checked and parsed in one task, and its bytes are dropped as
-        // soon as it is parsed: the whole snapshot's text is never in memory at once.
-        let parsed: Vec<(SnapFile, Vec<Problem>)> = responses
-            .into_par_iter()
-            .map(|(rel, path)| {
-                let call = calls.get(rel.as_str()).copied();
-                let bytes = match std::fs::read(&path) {
-                    Ok(b) => b,
-                    Err(e) => {
-                        let problem = read_problem(&show(&rel), &rel, &e);
-                        let status = DocStatus::Malformed {
-                            message: format!("cannot be read: {e}"),
-                        };
-                        return (SnapFile::new(rel, status, None, call), vec![problem]);
-                    }
-                };
-                let expected_sha = call
-                    .and_then(|i| manifest.as_ref().map(|m| &m.calls[i]))
-                    .and_then(|c| c.sha256.as_deref());
-                parse_response(RawFile { rel, bytes }, call, expected_sha, &show)
-            })
-            .collect();
-        let mut files = BTreeMap::new();
-        for (file, mut found) in parsed {
-            problems.append(&mut found);
-            if manifest.is_some() && file.manifest_call.is_none() {
-                problems.push(
-                    Problem::new(
-                        Kind::SnapshotUnlistedFile,
-                        format!(
-                            "`{}` is not in the manifest: it was not part of the capture",
-                            show(&file.path)
-                        ),
-                    )
-                    .with_file(file.path.clone()),
-                );
-            }
-            files.insert(file.path.clone(), Arc::new(file));
-        }
+        let (manifest, responses) = split_manifest(raw, &show, &mut problems);
+        let mut files = read_responses(responses, manifest.as_ref(), &show, &mut problems);
+        let calls = call_indices(manifest.as_ref());
         for (rel, message) in refused {
             let call = calls.get(rel.as_str()).copied();
             let status = DocStatus::Malformed { message };
@@ -238,68 +175,8 @@ impl Snapshot {
                 Arc::new(SnapFile::new(rel, status, None, call)),
             );
         }
-
-        // Calls the manifest records that have no file: failures, absences, or lost files.
         if let Some(m) = &manifest {
-            for (i, call) in m.calls.iter().enumerate() {
-                let rel = call.path.clone();
-                if !is_safe_path(&rel) {
-                    problems.push(
-                        Problem::new(Kind::SnapshotUnsafePath,
-                            format!("the manifest lists `{rel}`, which is not a path inside the snapshot; it is refused"),
-                        )
-                        .with_file(MANIFEST),
-                    );
-                    continue;
-                }
-                let in_tree = files.contains_key(&rel);
-                match call.status {
-                    CallStatus::Error => {
-                        let (code, message) = call
-                            .error
-                            .as_ref()
-                            .map(|e| (e.code.clone(), e.message.clone()))
-                            .unwrap_or_else(|| ("Unknown".into(), String::new()));
-                        if in_tree {
-                            problems.push(
-                                Problem::new(Kind::SnapshotUnexpectedFile,
-                                    format!("`{}` exists but the manifest records its call as failed ({code}); the file is ignored", show(&rel)),
-                                )
-                                .with_file(rel.clone()),
-                            );
-                        }
-                        let status = if catalogue::catalogue().is_absent(&rel, &code) {
-                            DocStatus::Absent { code, message }
-                        } else {
-                            DocStatus::Failed { code, message }
-                        };
-                        files.insert(
-                            rel.clone(),
-                            Arc::new(SnapFile::new(rel, status, None, Some(i))),
-                        );
-                    }
-                    CallStatus::Ok if !in_tree => {
-                        problems.push(
-                            Problem::new(
-                                Kind::SnapshotMissingFile,
-                                format!(
-                                    "the manifest lists `{}` but the file is missing",
-                                    show(&rel)
-                                ),
-                            )
-                            .with_file(rel.clone()),
-                        );
-                        let status = DocStatus::Malformed {
-                            message: "listed in the manifest but missing".into(),
-                        };
-                        files.insert(
-                            rel.clone(),
-                            Arc::new(SnapFile::new(rel, status, None, Some(i))),
-                        );
-                    }
-                    CallStatus::Ok => {}
-                }
-            }
+            add_recorded_calls(m, &mut files, &show, &mut problems);
         }
 
         let regions = match &manifest {
@@ -389,6 +266,159 @@ impl Snapshot {
             )
             .with_help("the snapshot changed while it was audited; its findings are shown without their place")
             .with_file(rel.to_owned()))),
+        }
+    }
+}
+
+/// The snapshot's files by path.
+type Files = BTreeMap<String, Arc<SnapFile>>;
+
+/// Each manifest call's index, by its path.
+fn call_indices(manifest: Option<&Manifest>) -> HashMap<&str, usize> {
+    manifest.map_or_else(HashMap::new, |m| {
+        m.calls
+            .iter()
+            .enumerate()
+            .map(|(i, c)| (c.path.as_str(), i))
+            .collect()
+    })
+}
+
+/// The manifest (read first: it says how every call ended) and the response files beside
+/// it.
+fn split_manifest(
+    raw: Vec<(String, PathBuf)>,
+    show: &dyn Fn(&str) -> String,
+    problems: &mut Vec<Problem>,
+) -> (Option<Manifest>, Vec<(String, PathBuf)>) {
+    let mut manifest = None;
+    let mut responses = Vec::with_capacity(raw.len());
+    for (rel, path) in raw {
+        if rel == MANIFEST {
+            match std::fs::read(&path) {
+                Ok(bytes) => manifest = parse_manifest(&bytes, &show(MANIFEST), problems),
+                Err(e) => problems.push(read_problem(&show(MANIFEST), MANIFEST, &e)),
+            }
+        } else if rel.ends_with(".json") {
+            responses.push((rel, path));
+        }
+    }
+    (manifest, responses)
+}
+
+/// Each response file read, checked against the manifest and parsed in one task, its bytes
+/// dropped as soon as it is parsed: the whole snapshot's text is never in memory at once.
+fn read_responses(
+    responses: Vec<(String, PathBuf)>,
+    manifest: Option<&Manifest>,
+    show: &(dyn Fn(&str) -> String + Sync),
+    problems: &mut Vec<Problem>,
+) -> Files {
+    let calls = call_indices(manifest);
+    let parsed: Vec<(SnapFile, Vec<Problem>)> = responses
+        .into_par_iter()
+        .map(|(rel, path)| {
+            let call = calls.get(rel.as_str()).copied();
+            let bytes = match std::fs::read(&path) {
+                Ok(b) => b,
+                Err(e) => {
+                    let problem = read_problem(&show(&rel), &rel, &e);
+                    let status = DocStatus::Malformed {
+                        message: format!("cannot be read: {e}"),
+                    };
+                    return (SnapFile::new(rel, status, None, call), vec![problem]);
+                }
+            };
+            let expected_sha = call
+                .and_then(|i| manifest.map(|m| &m.calls[i]))
+                .and_then(|c| c.sha256.as_deref());
+            parse_response(RawFile { rel, bytes }, call, expected_sha, show)
+        })
+        .collect();
+    let mut files = BTreeMap::new();
+    for (file, mut found) in parsed {
+        problems.append(&mut found);
+        if manifest.is_some() && file.manifest_call.is_none() {
+            problems.push(
+                Problem::new(
+                    Kind::SnapshotUnlistedFile,
+                    format!(
+                        "`{}` is not in the manifest: it was not part of the capture",
+                        show(&file.path)
+                    ),
+                )
+                .with_file(file.path.clone()),
+            );
+        }
+        files.insert(file.path.clone(), Arc::new(file));
+    }
+    files
+}
+
+/// The calls the manifest records that have no file: failures, absences, or lost files.
+fn add_recorded_calls(
+    m: &Manifest,
+    files: &mut Files,
+    show: &dyn Fn(&str) -> String,
+    problems: &mut Vec<Problem>,
+) {
+    for (i, call) in m.calls.iter().enumerate() {
+        let rel = call.path.clone();
+        if !is_safe_path(&rel) {
+            problems.push(
+                Problem::new(Kind::SnapshotUnsafePath,
+                    format!("the manifest lists `{rel}`, which is not a path inside the snapshot; it is refused"),
+                )
+                .with_file(MANIFEST),
+            );
+            continue;
+        }
+        let in_tree = files.contains_key(&rel);
+        match call.status {
+            CallStatus::Error => {
+                let (code, message) = call
+                    .error
+                    .as_ref()
+                    .map(|e| (e.code.clone(), e.message.clone()))
+                    .unwrap_or_else(|| ("Unknown".into(), String::new()));
+                if in_tree {
+                    problems.push(
+                        Problem::new(Kind::SnapshotUnexpectedFile,
+                            format!("`{}` exists but the manifest records its call as failed ({code}); the file is ignored", show(&rel)),
+                        )
+                        .with_file(rel.clone()),
+                    );
+                }
+                let status = if catalogue::catalogue().is_absent(&rel, &code) {
+                    DocStatus::Absent { code, message }
+                } else {
+                    DocStatus::Failed { code, message }
+                };
+                files.insert(
+                    rel.clone(),
+                    Arc::new(SnapFile::new(rel, status, None, Some(i))),
+                );
+            }
+            CallStatus::Ok if !in_tree => {
+                problems.push(
+                    Problem::new(
+                        Kind::SnapshotMissingFile,
+                        format!(
+                            "the manifest lists `{}` but the file is missing",
+                            show(&rel)
+                        ),
+                    )
+                    .with_file(rel.clone()),
+                );
+                let status = DocStatus::Malformed {
+                    message: "listed in the manifest but missing".into(),
+                };
+                files.insert(
+                    rel.clone(),
+                    Arc::new(SnapFile::new(rel, status, None, Some(i))),
+                );
+            }
+            CallStatus::Ok => {}
         }
     }
 }
