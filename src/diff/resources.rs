@@ -464,7 +464,7 @@ fn canonical(v: &Value) -> String {
             texts.sort_unstable();
             format!("[{}]", texts.join(","))
         }
-        other => serde_json::to_string(other).unwrap_or_default(),
+        other => other.to_json().to_string(),
     }
 }
 

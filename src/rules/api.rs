@@ -238,7 +238,7 @@ impl Node {
     }
 
     fn json(&self) -> String {
-        serde_json::to_string(&self.value).unwrap_or_default()
+        self.value.to_json().to_string()
     }
 }
 
@@ -476,12 +476,14 @@ fn resource_of(value: &Dynamic) -> RhaiResult<Resource> {
     })
 }
 
+/// The account, as the resource of a finding that names none. Outside a rule (no context)
+/// the account is unknown.
 fn account_resource() -> Resource {
     let (partition, account) = context::current(|c| {
         let s = &c.inputs.snapshot;
         (s.partition.clone(), s.account_id.clone())
     })
-    .unwrap_or_default();
+    .unwrap_or_else(|| ("aws".to_owned(), String::new()));
     let id = if account.is_empty() {
         "account".to_owned()
     } else {

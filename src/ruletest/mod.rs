@@ -536,19 +536,40 @@ fn materialize(case: &Case, base: &Path, dir: &Path) -> Result<(), String> {
     std::fs::write(&manifest_path, text).map_err(|e| format!("cannot write the manifest: {e}"))
 }
 
+/// The manifest entry of a case's file: its call in the catalogue (service, operation,
+/// region, the input its path names), as `collect` would record it.
 fn new_call(rel: &str) -> Call {
-    let mut parts = rel.split('/');
-    let service = parts.next().unwrap_or_default().to_owned();
-    let region = parts
-        .next()
-        .filter(|p| p.contains('-') && p.chars().any(|c| c.is_ascii_digit()))
-        .map(str::to_owned);
+    let catalogue = crate::snapshot::catalogue::catalogue();
+    let (service, operation, region, parameters) = match catalogue.find(rel) {
+        Some((call, place)) => {
+            let mut input = call.input_json();
+            input.extend(
+                place
+                    .values
+                    .into_iter()
+                    .map(|(k, v)| (k, serde_json::Value::String(v))),
+            );
+            (
+                call.service.clone(),
+                call.operation.clone(),
+                place.region,
+                input,
+            )
+        }
+        // A file of the user's own: its first folder names the service.
+        None => (
+            rel.split('/').next().unwrap_or(rel).to_owned(),
+            String::new(),
+            None,
+            serde_json::Map::new(),
+        ),
+    };
     Call {
         path: rel.to_owned(),
         service,
-        operation: String::new(),
+        operation,
         region,
-        parameters: serde_json::Value::Object(serde_json::Map::new()),
+        parameters: serde_json::Value::Object(parameters),
         status: CallStatus::Ok,
         sha256: None,
         error: None,
