@@ -4,14 +4,13 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
+use crate::snapshot::value::Value;
 use chrono::{DateTime, Utc};
-use jmespath::{Rcvar, Variable};
-
-use crate::snapshot::value::{Origins, Value};
 use rhai::{Array, Dynamic, Engine, EvalAltResult, ImmutableString, Map, Position};
 
 use super::context::{self, Evidence, RawFinding, Resource};
 use super::meta::Severity;
+use super::query;
 use super::Inputs;
 use crate::config::closest;
 use crate::snapshot::credential_report::CredentialReport;
@@ -137,46 +136,6 @@ fn plain(value: &Value) -> Dynamic {
                 .map(|(k, v)| ((&**k).into(), plain(v)))
                 .collect::<Map>(),
         ),
-    }
-}
-
-/// A plain Rhai copy of a JMESPath value that is not the file's own.
-fn plain_var(var: &Variable) -> Dynamic {
-    match var {
-        Variable::Null | Variable::Expref(_) => Dynamic::UNIT,
-        Variable::Bool(b) => Dynamic::from(*b),
-        Variable::String(s) => Dynamic::from(s.clone()),
-        Variable::Number(n) => match n.as_i64() {
-            Some(i) => Dynamic::from(i),
-            None => Dynamic::from(n.as_f64().unwrap_or(f64::NAN)),
-        },
-        Variable::Array(items) => Dynamic::from_array(items.iter().map(|v| plain_var(v)).collect()),
-        Variable::Object(members) => Dynamic::from_map(
-            members
-                .iter()
-                .map(|(k, v)| (k.as_str().into(), plain_var(v)))
-                .collect::<Map>(),
-        ),
-    }
-}
-
-/// A JMESPath result: values that are copies of the file's own (found by the copy's
-/// address in `origins`) become the file's values again, with their place.
-fn from_query(file: &Arc<SnapFile>, var: &Rcvar, origins: &Origins) -> Dynamic {
-    if let Some((path, value)) = origins.get(&(Arc::as_ptr(var) as usize)) {
-        return wrap(file, value, path.clone());
-    }
-    match &**var {
-        Variable::Array(items) => {
-            Dynamic::from_array(items.iter().map(|v| from_query(file, v, origins)).collect())
-        }
-        Variable::Object(members) => Dynamic::from_map(
-            members
-                .iter()
-                .map(|(k, v)| (k.as_str().into(), from_query(file, v, origins)))
-                .collect::<Map>(),
-        ),
-        other => plain_var(other),
     }
 }
 
@@ -784,99 +743,123 @@ fn register_queries(engine: &mut Engine) {
         );
 }
 
-// JMESPath. The jmespath crate works on its own `Variable`s, so a query runs on a copy of
-// the node it is asked about, made once per call (`Value::to_variable`); for `query`, the
-// copy records where each of its values came from, so results map back to the file's own
-// values and keep their place. The crate would copy any data handed to `search` once more
-// (without its nightly-only `specialized` feature), so the copy comes in through a function
-// instead: the user's expression `E` runs as `snapaudit_root() | E`, and `snapaudit_root()`
-// returns the copy.
-
-const ROOT_FN: &str = "snapaudit_root";
+// JMESPath: expressions are checked and parsed once per thread (`rules::query`), then
+// evaluated on the node's own values within a budget; results that are the file's values
+// keep their place.
 
 thread_local! {
-    static QUERY_ROOT: std::cell::RefCell<Option<Rcvar>> = const { std::cell::RefCell::new(None) };
-    static COMPILED: std::cell::RefCell<std::collections::HashMap<String, jmespath::Expression<'static>>> =
+    static COMPILED: std::cell::RefCell<std::collections::HashMap<String, std::rc::Rc<jmespath::ast::Ast>>> =
         std::cell::RefCell::new(std::collections::HashMap::new());
 }
 
-thread_local! {
-    // A runtime is Sync but not Send, so each thread has its own, made once and kept for
-    // the life of the process (one per worker thread).
-    static RUNTIME: &'static jmespath::Runtime = Box::leak(Box::new(make_runtime()));
+/// The parsed expression, from this thread's cache.
+fn compiled(expr: &str) -> RhaiResult<std::rc::Rc<jmespath::ast::Ast>> {
+    if let Some(found) = COMPILED.with(|c| c.borrow().get(expr).cloned()) {
+        return Ok(found);
+    }
+    let ast = std::rc::Rc::new(query::parse(expr).or_else(|e| fail(e.to_string()))?);
+    COMPILED.with(|c| {
+        let mut cache = c.borrow_mut();
+        if cache.len() < 1024 {
+            cache.insert(expr.to_owned(), ast.clone());
+        }
+    });
+    Ok(ast)
 }
 
-fn runtime() -> &'static jmespath::Runtime {
-    RUNTIME.with(|r| *r)
-}
-
-fn make_runtime() -> jmespath::Runtime {
-    {
-        let mut rt = jmespath::Runtime::new();
-        rt.register_builtin_functions();
-        rt.register_function(
-            ROOT_FN,
-            Box::new(|_: &[Rcvar], _: &mut jmespath::Context<'_>| {
-                Ok(QUERY_ROOT
-                    .with(|r| r.borrow().clone())
-                    .unwrap_or_else(|| Rcvar::new(Variable::Null)))
-            }),
-        );
-        rt
+/// A query's error as the rule's: a budget ran out (a limit), or the expression is wrong.
+fn query_error<T>(e: query::QueryError) -> RhaiResult<T> {
+    match e {
+        query::QueryError::Limit(_) => abort(Abort::Error(e.to_string())),
+        _ => fail(e.to_string()),
     }
 }
 
-/// Runs a JMESPath expression against a node; the raw result. With `origins`, the copy of
-/// the node records where its values came from.
-fn search(node: &Node, expr: &str, origins: Option<&mut Origins>) -> RhaiResult<Rcvar> {
-    let compiled = COMPILED.with(|c| {
-        let mut cache = c.borrow_mut();
-        if let Some(found) = cache.get(expr) {
-            return Ok(found.clone());
-        }
-        jmespath::parse(expr)?;
-        let compiled = runtime().compile(&format!("{ROOT_FN}() | ({expr})"))?;
-        if cache.len() < 1024 {
-            cache.insert(expr.to_owned(), compiled.clone());
-        }
-        Ok::<_, jmespath::JmespathError>(compiled)
-    });
-    let compiled = match compiled {
-        Ok(c) => c,
-        Err(e) => return fail(format!("invalid JMESPath expression: {e}")),
+/// Runs `expr` on `node` and hands the result to `then`, within the query's budget.
+fn with_result<R>(
+    node: &Node,
+    expr: &str,
+    track: bool,
+    then: impl FnOnce(&mut query::Eval<'_>, query::Q<'_>) -> Result<R, query::QueryError>,
+) -> RhaiResult<R> {
+    let ast = compiled(expr)?;
+    let deadline = context::current(|c| c.deadline);
+    let mut budget = query::Budget::new(deadline);
+    let mut eval = query::Eval {
+        track,
+        budget: &mut budget,
     };
-    let root = node.value.to_variable(&node.path, origins);
-    QUERY_ROOT.with(|r| *r.borrow_mut() = Some(root));
-    let result = compiled.search(Variable::Null);
-    QUERY_ROOT.with(|r| *r.borrow_mut() = None);
-    result.or_else(|e| fail(format!("JMESPath: {e}")))
+    let root = query::Q::File(&node.value, node.path.clone());
+    let result = eval.eval(&ast, &root).and_then(|q| then(&mut eval, q));
+    result.or_else(query_error)
 }
 
 /// `tally(doc, "NetworkInterfaces[].Groups[].GroupId")`: how many times each value of the
 /// expression's result list occurs, as a map (computed in Rust: an index for joins over
 /// large lists, without a Rhai loop).
 fn tally(node: &Node, expr: &str) -> RhaiResult<Map> {
-    let result = search(node, expr, None)?;
-    let mut counts: std::collections::HashMap<String, i64> = std::collections::HashMap::new();
-    let mut add = |v: &Rcvar| match &**v {
-        Variable::String(s) => *counts.entry(s.clone()).or_default() += 1,
-        Variable::Number(n) => *counts.entry(n.to_string()).or_default() += 1,
-        Variable::Bool(b) => *counts.entry(b.to_string()).or_default() += 1,
-        _ => {}
-    };
-    match &*result {
-        Variable::Array(items) => items.iter().for_each(&mut add),
-        Variable::Null => {}
-        _ => add(&result),
-    }
-    Ok(counts
-        .into_iter()
-        .map(|(k, v)| (k.into(), Dynamic::from(v)))
-        .collect())
+    with_result(node, expr, false, |eval, result| {
+        let mut counts: std::collections::HashMap<String, i64> = std::collections::HashMap::new();
+        let items = match eval.to_json(&result)? {
+            serde_json::Value::Array(items) => items,
+            serde_json::Value::Null => Vec::new(),
+            other => vec![other],
+        };
+        for v in items {
+            let key = match v {
+                serde_json::Value::String(s) => s,
+                serde_json::Value::Number(n) => n.to_string(),
+                serde_json::Value::Bool(b) => b.to_string(),
+                _ => continue,
+            };
+            *counts.entry(key).or_default() += 1;
+        }
+        Ok(counts
+            .into_iter()
+            .map(|(k, v)| (k.into(), Dynamic::from(v)))
+            .collect())
+    })
 }
 
 fn query(node: &Node, expr: &str) -> RhaiResult<Dynamic> {
-    let mut origins = Origins::new();
-    let result = search(node, expr, Some(&mut origins))?;
-    Ok(from_query(&node.file, &result, &origins))
+    with_result(node, expr, true, |eval, result| {
+        to_rhai(&node.file, eval, &result)
+    })
+}
+
+/// A query's result as Rhai values: the file's own values keep their place; made lists
+/// and objects are built within the query's budget (a result that shares its parts, like
+/// `[@, @]`, is counted as often as it is expanded).
+fn to_rhai(
+    file: &Arc<SnapFile>,
+    eval: &mut query::Eval<'_>,
+    q: &query::Q<'_>,
+) -> Result<Dynamic, query::QueryError> {
+    use query::Q;
+    Ok(match q {
+        Q::File(v, path) => wrap(file, v, path.clone()),
+        Q::Null | Q::Expref(_) => Dynamic::UNIT,
+        Q::Bool(b) => Dynamic::from(*b),
+        Q::Number(n) => match query::as_integer(*n) {
+            Some(i) => Dynamic::from(i),
+            None => Dynamic::from(*n),
+        },
+        Q::String(s) => Dynamic::from(ImmutableString::from(&**s)),
+        Q::List(items) => {
+            eval.budget.make(items.len())?;
+            let mut out = Array::with_capacity(items.len());
+            for i in items.iter() {
+                out.push(to_rhai(file, eval, i)?);
+            }
+            Dynamic::from_array(out)
+        }
+        Q::Object(members) => {
+            eval.budget.make(members.len())?;
+            let mut out = Map::new();
+            for (k, v) in members.iter() {
+                out.insert((&**k).into(), to_rhai(file, eval, v)?);
+            }
+            Dynamic::from_map(out)
+        }
+    })
 }

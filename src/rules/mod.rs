@@ -3,6 +3,7 @@
 pub mod api;
 pub mod context;
 pub mod meta;
+pub mod query;
 pub mod sandbox;
 
 use std::collections::HashMap;

@@ -5,17 +5,12 @@
 //! 24 bytes inline; arrays and objects are one shared allocation each (cloning a node is a
 //! reference count, and its address is its identity); object members are sorted by name
 //! (lookups by binary search, iteration in the same order as a sorted map) with names
-//! shared across files. JMESPath queries run on a `jmespath::Variable` copy of the part
-//! they are asked about ([`Value::to_variable`]).
+//! shared across files. JMESPath queries run on these values directly (`rules::query`).
 
-use std::collections::HashMap;
 use std::sync::Arc;
 
-use jmespath::{Rcvar, Variable};
 use serde::ser::{SerializeMap, SerializeSeq};
 use serde::{Serialize, Serializer};
-
-use super::path::JsonPath;
 
 /// An object member's name, shared by every object that has it.
 pub type Key = Arc<str>;
@@ -30,10 +25,6 @@ pub enum Value {
     /// Members sorted by name, names unique.
     Object(Arc<[(Key, Value)]>),
 }
-
-/// What a JMESPath copy was made from: for each copied value (by the copy's address), its
-/// path and the value, so that results map back to their place in the file.
-pub type Origins = HashMap<usize, (JsonPath, Value)>;
 
 impl Value {
     /// The member `key` of an object.
@@ -86,49 +77,6 @@ impl Value {
             Value::Array(_) => "a list",
             Value::Object(_) => "an object",
         }
-    }
-
-    /// A `jmespath::Variable` copy, for a query. With `origins`, every copied value's
-    /// address is recorded with its path (below `path`) and the value itself.
-    pub fn to_variable(&self, path: &JsonPath, mut origins: Option<&mut Origins>) -> Rcvar {
-        let var = match self {
-            Value::Null => Variable::Null,
-            Value::Bool(b) => Variable::Bool(*b),
-            Value::Number(n) => Variable::Number(n.clone()),
-            Value::String(s) => Variable::String(s.to_string()),
-            Value::Array(items) => Variable::Array(
-                items
-                    .iter()
-                    .enumerate()
-                    .map(|(i, v)| {
-                        let child = if origins.is_some() {
-                            path.index(i)
-                        } else {
-                            JsonPath::root()
-                        };
-                        v.to_variable(&child, origins.as_deref_mut())
-                    })
-                    .collect(),
-            ),
-            Value::Object(members) => Variable::Object(
-                members
-                    .iter()
-                    .map(|(k, v)| {
-                        let child = if origins.is_some() {
-                            path.key_shared(k)
-                        } else {
-                            JsonPath::root()
-                        };
-                        (k.to_string(), v.to_variable(&child, origins.as_deref_mut()))
-                    })
-                    .collect(),
-            ),
-        };
-        let var = Rcvar::new(var);
-        if let Some(o) = origins {
-            o.insert(Arc::as_ptr(&var) as usize, (path.clone(), self.clone()));
-        }
-        var
     }
 
     /// The same value as a `serde_json::Value`.
