@@ -33,6 +33,21 @@ struct DiffSection {
     volatile: Option<Vec<String>>,
 }
 
+/// The range each limit may be set to (inclusive). Rules run on threads with a large stack
+/// (`engine::RULE_STACK_BYTES`); within these bounds no rule can overflow it (a tested
+/// guarantee: tests/failure_modes.rs), exhaust the machine's memory or hang the run.
+/// `max_expr_depth = 0` would mean "unlimited" to Rhai, so it is refused.
+pub const LIMIT_CAPS: &[(&str, i64, i64)] = &[
+    ("max_operations", 1, 10_000_000_000),
+    ("max_call_levels", 1, 256),
+    ("max_expr_depth", 1, 512),
+    ("max_string_size", 1, 256 << 20),
+    ("max_array_size", 1, 20_000_000),
+    ("max_map_size", 1, 20_000_000),
+    ("timeout_ms", 1, 600_000),
+    ("max_snapshot_file_mb", 1, 16_384),
+];
+
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Limits {
@@ -176,6 +191,21 @@ fn parse(text: &str, name: &str, base: Option<&Config>) -> Result<Config, Box<Pr
     if let Some(user) = file.limits {
         for (k, v) in user {
             limits_table.insert(k, v);
+        }
+    }
+    for (key, min, max) in LIMIT_CAPS {
+        let Some(v) = limits_table.get(*key).and_then(toml::Value::as_integer) else {
+            continue;
+        };
+        if v < *min || v > *max {
+            return Err(Box::new(
+                Problem::new(
+                    Kind::ConfigInvalid,
+                    format!("`{name}` [limits]: `{key} = {v}` is outside {min}..={max}"),
+                )
+                .with_help("past these bounds a rule could overflow its thread's stack, exhaust the machine's memory or hang the run (docs/config.md#limits)")
+                .at(source(), key_at(key), key.len(), "here"),
+            ));
         }
     }
     let limits: Limits = toml::Value::Table(limits_table).try_into().map_err(|e: toml::de::Error| {

@@ -453,3 +453,191 @@ fn every_misuse_of_the_host_api_is_a_located_rule_error() {
     }
     assert_eq!(run["summary"]["total_findings"], 35);
 }
+
+/// Rules written to crash the process, each its own `error` (or, for a read of missing data
+/// wrapped in `try`, its `skip`): the report is still written and the pack still runs.
+#[test]
+fn no_rule_can_take_the_process_down() {
+    let users = r#"snapshot.json("iam/list-users.json")"#;
+    let cases = [
+        (
+            "a 33-bit index",
+            format!(r#"query({users}, "Users[2147483648]");"#),
+            "error",
+            "out of range",
+        ),
+        (
+            "3000 nested filters",
+            format!(r#"query({users}, "Users{}");"#, "[?a]".repeat(3000)),
+            "error",
+            "invalid JMESPath expression",
+        ),
+        (
+            "5000 parentheses",
+            format!(r#"query({users}, "{}");"#, "(".repeat(5000)),
+            "error",
+            "invalid JMESPath expression",
+        ),
+        (
+            "5000 negations",
+            format!(r#"query({users}, "{}Users");"#, "!".repeat(5000)),
+            "error",
+            "invalid JMESPath expression",
+        ),
+        (
+            "5000 subexpressions",
+            format!(r#"query({users}, "Users{}");"#, ".a".repeat(5000)),
+            "error",
+            "invalid JMESPath expression",
+        ),
+        (
+            "5000 pipes",
+            format!(r#"query({users}, "Users{}");"#, " | @".repeat(5000)),
+            "error",
+            "invalid JMESPath expression",
+        ),
+        (
+            "a query that doubles 27 times",
+            format!(r#"query({users}, "Users{}");"#, " | [@, @]".repeat(27)),
+            "error",
+            "JMESPath query stopped",
+        ),
+        (
+            "missing data caught by try",
+            r#"try { let x = snapshot.json("x/y.json").A; } catch { }"#.to_owned(),
+            "skip",
+            "not collected: x/y.json",
+        ),
+        (
+            "a number compared with a string",
+            r#"let p = snapshot.json("iam/get-account-password-policy.json").PasswordPolicy; if p.MinimumPasswordLength < "14" { report(p, "short"); }"#.to_owned(),
+            "error",
+            "cannot compare a number with a string",
+        ),
+    ];
+    let dir = tempfile::tempdir().unwrap();
+    for (i, (name, code, _, _)) in cases.iter().enumerate() {
+        std::fs::write(
+            dir.path().join(format!("c{i:02}.rhai")),
+            format!("//! id = \"crash.c{i:02}\"\n//! title = \"{name}\"\n//! severity = \"low\"\n\n{code}\n"),
+        )
+        .unwrap();
+    }
+    let out = snapaudit(&[
+        "check",
+        "snapshots/example",
+        "--format",
+        "json",
+        "--policies",
+        dir.path().to_str().unwrap(),
+    ]);
+    assert!(!out.stderr.contains("panicked"), "{}", out.stderr);
+    assert_eq!(out.code, 2, "{}", out.stderr);
+    let run = out.json();
+    for (i, (name, _, result, text)) in cases.iter().enumerate() {
+        let (got, reason) = rule_result(&run, &format!("crash.c{i:02}"));
+        assert_eq!(&got, result, "{name}: {reason}");
+        assert!(reason.contains(text), "{name}: {reason}");
+    }
+    assert_eq!(
+        run["summary"]["total_findings"], 35,
+        "the pack ran as usual"
+    );
+}
+
+/// Comparing and printing a deeply nested array recurses in Rhai: rules run on threads
+/// whose stack holds any depth a rule can build within its limits.
+#[test]
+fn a_deep_array_compared_and_printed_does_not_overflow() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("slow.toml");
+    std::fs::write(&config, "[limits]\ntimeout_ms = 300000\n").unwrap();
+    std::fs::write(
+        dir.path().join("deep.rhai"),
+        "//! id = \"crash.deep\"\n//! title = \"deep\"\n//! severity = \"low\"\n\
+         let a = []; for i in 0..12000 { a = [a]; }\n\
+         let same = a == a; let text = a.to_debug();\n\
+         report(\"x\", `${same} ${text.len()}`);\n",
+    )
+    .unwrap();
+    let out = snapaudit(&[
+        "check",
+        "snapshots/example",
+        "--format",
+        "json",
+        "--no-default-pack",
+        "--policies",
+        dir.path().to_str().unwrap(),
+        "--config",
+        config.to_str().unwrap(),
+    ]);
+    assert!(!out.stderr.contains("overflow"), "{}", out.stderr);
+    assert_eq!(out.code, 1, "{}", out.stderr);
+    let run = out.json();
+    assert_eq!(rule_result(&run, "crash.deep").0, "fail");
+}
+
+/// A config cannot raise the limits past what the rule threads' stack holds, nor switch
+/// Rhai's depth check off (`0`); at the highest limits allowed, recursion and deep
+/// expressions end as the rule's error.
+#[test]
+fn limits_are_capped_and_hold_at_their_caps() {
+    let dir = tempfile::tempdir().unwrap();
+    for (name, text) in [
+        ("calls.toml", "[limits]\nmax_call_levels = 100000\n"),
+        ("depth.toml", "[limits]\nmax_expr_depth = 0\n"),
+        ("time.toml", "[limits]\ntimeout_ms = 99999999999\n"),
+    ] {
+        let path = dir.path().join(name);
+        std::fs::write(&path, text).unwrap();
+        let out = snapaudit(&[
+            "check",
+            "snapshots/example",
+            "--config",
+            path.to_str().unwrap(),
+        ]);
+        assert_eq!(out.code, 2, "{name}");
+        assert!(
+            out.stderr.contains("config::invalid") && out.stderr.contains("is outside"),
+            "{name}: {}",
+            out.stderr
+        );
+    }
+    let caps = dir.path().join("caps.toml");
+    std::fs::write(
+        &caps,
+        "[limits]\nmax_call_levels = 256\nmax_expr_depth = 512\n",
+    )
+    .unwrap();
+    let rules = dir.path().join("rules");
+    std::fs::create_dir(&rules).unwrap();
+    std::fs::write(
+        rules.join("recurse.rhai"),
+        "//! id = \"caps.recurse\"\n//! title = \"recursion\"\n//! severity = \"low\"\nfn down(n) { down(n + 1) }\ndown(0);\n",
+    )
+    .unwrap();
+    std::fs::write(
+        rules.join("nest.rhai"),
+        format!(
+            "//! id = \"caps.nest\"\n//! title = \"nesting\"\n//! severity = \"low\"\nlet x = {}1{};\n",
+            "(".repeat(600),
+            ")".repeat(600)
+        ),
+    )
+    .unwrap();
+    let out = snapaudit(&[
+        "check",
+        "snapshots/example",
+        "--format",
+        "json",
+        "--config",
+        caps.to_str().unwrap(),
+        "--policies",
+        rules.to_str().unwrap(),
+    ]);
+    assert!(!out.stderr.contains("panicked"), "{}", out.stderr);
+    assert_eq!(out.code, 2, "{}", out.stderr);
+    let run = out.json();
+    assert_eq!(rule_result(&run, "caps.recurse").0, "error");
+    assert_eq!(rule_result(&run, "caps.nest").0, "error");
+}

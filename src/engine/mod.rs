@@ -58,11 +58,19 @@ pub fn evaluate(
     config: &Config,
 ) -> Vec<RuleResult> {
     let timeout = Duration::from_millis(config.limits.timeout_ms);
-    let mut results: Vec<RuleResult> = set
-        .rules
-        .par_iter()
-        .map(|rule| run_rule(engine, rule, inputs, config, timeout))
-        .collect();
+    let run = |rule: &Rule| guarded(rule, || run_rule(engine, rule, inputs, config, timeout));
+    let mut results: Vec<RuleResult> = match rule_threads() {
+        Ok(pool) => pool.install(|| set.rules.par_iter().map(run).collect()),
+        Err(message) => set
+            .rules
+            .iter()
+            .map(|rule| {
+                let problem =
+                    Problem::new(Kind::RuleSandbox, message.clone()).with_file(rule.file.clone());
+                rule_result(rule, Outcome::Error(Box::new(problem)), Vec::new())
+            })
+            .collect(),
+    };
     for broken in &set.broken {
         let meta = broken.id.clone().unwrap_or_else(|| RuleMeta {
             id: format!("<{}>", broken.file),
@@ -82,6 +90,58 @@ pub fn evaluate(
     }
     results.sort_by(|a, b| a.meta.id.cmp(&b.meta.id).then_with(|| a.file.cmp(&b.file)));
     results
+}
+
+/// The stack of a thread rules run on. Rhai recurses for nested calls, expressions and
+/// values (comparing or printing a nested array); the limits a config may set
+/// (`config::LIMIT_CAPS`) keep that recursion well inside this stack, which is reserved, not
+/// committed: only the pages a rule touches use memory.
+pub const RULE_STACK_BYTES: usize = 1 << 30;
+
+/// The threads rules run on (one per core, each with [`RULE_STACK_BYTES`] of stack).
+fn rule_threads() -> Result<&'static rayon::ThreadPool, String> {
+    static POOL: std::sync::OnceLock<Result<rayon::ThreadPool, String>> =
+        std::sync::OnceLock::new();
+    POOL.get_or_init(|| {
+        rayon::ThreadPoolBuilder::new()
+            .stack_size(RULE_STACK_BYTES)
+            .thread_name(|i| format!("snapaudit-rule-{i}"))
+            .build()
+            .map_err(|e| format!("cannot start the threads rules run on: {e}"))
+    })
+    .as_ref()
+    .map_err(Clone::clone)
+}
+
+/// Runs one rule so that a panic inside it (a host function's bug, a library's) is that
+/// rule's error and the other rules and the report go on.
+fn guarded(rule: &Rule, run: impl FnOnce() -> RuleResult) -> RuleResult {
+    match std::panic::catch_unwind(std::panic::AssertUnwindSafe(run)) {
+        Ok(r) => r,
+        Err(payload) => {
+            let what = payload
+                .downcast_ref::<&str>()
+                .map(|s| (*s).to_owned())
+                .or_else(|| payload.downcast_ref::<String>().cloned())
+                .unwrap_or_else(|| "an internal error".to_owned());
+            let problem = Problem::new(
+                Kind::RuleRuntime,
+                format!("rule `{}` stopped on an internal error: {what}", rule.meta.id),
+            )
+            .with_help("this is a bug in snapaudit, not in the rule: please report it with the rule; the other rules still ran")
+            .with_file(rule.file.clone());
+            rule_result(rule, Outcome::Error(Box::new(problem)), Vec::new())
+        }
+    }
+}
+
+fn rule_result(rule: &Rule, outcome: Outcome, findings: Vec<RawFinding>) -> RuleResult {
+    RuleResult {
+        meta: Arc::new(rule.meta.clone()),
+        file: rule.file.clone(),
+        outcome,
+        findings,
+    }
 }
 
 fn run_rule(
@@ -121,12 +181,7 @@ fn run_rule(
         Ok(()) => Outcome::Fail,
         Err(err) => classify(rule, &err, timeout, !findings.is_empty()),
     };
-    RuleResult {
-        meta: Arc::new(rule.meta.clone()),
-        file: rule.file.clone(),
-        outcome,
-        findings,
-    }
+    rule_result(rule, outcome, findings)
 }
 
 /// The innermost error of a chain of script function calls, and the best position for it.
@@ -145,20 +200,22 @@ fn innermost(err: &EvalAltResult) -> (&EvalAltResult, Position) {
 fn classify(rule: &Rule, err: &EvalAltResult, timeout: Duration, has_findings: bool) -> Outcome {
     let (inner, pos) = innermost(err);
     let (kind, message, help) = match inner {
-        EvalAltResult::ErrorRuntime(value, _) => {
-            if let Some(a) = value.read_lock::<Abort>() {
-                match &*a {
-                    // Findings already reported stand: the rule failed.
-                    Abort::Skip(_) if has_findings => return Outcome::Fail,
-                    Abort::Skip(reason) => return Outcome::Skip(reason.clone()),
-                    Abort::Error(reason) => (Kind::RuleData, reason.clone(), None),
-                }
-            } else {
-                (
-                    Kind::RuleRuntime,
-                    format!("rule `{}` failed: {}", rule.meta.id, value),
-                    None,
-                )
+        EvalAltResult::ErrorRuntime(value, _) => (
+            Kind::RuleRuntime,
+            format!("rule `{}` failed: {}", rule.meta.id, value),
+            None,
+        ),
+        EvalAltResult::ErrorTerminated(token, _) if token.is::<Abort>() => {
+            match token.clone_cast::<Abort>() {
+                // Findings already reported stand: the rule failed.
+                Abort::Skip(_) if has_findings => return Outcome::Fail,
+                Abort::Skip(reason) => return Outcome::Skip(reason),
+                Abort::Error(reason) => (Kind::RuleData, reason, None),
+                Abort::Limit(reason) => (
+                    Kind::RuleLimit,
+                    format!("rule `{}`: {reason}", rule.meta.id),
+                    Some("a query over a large part of the snapshot? narrow it, or filter in the rule"),
+                ),
             }
         }
         EvalAltResult::ErrorTerminated(_, _) => (

@@ -23,12 +23,18 @@ type RhaiResult<T> = Result<T, Box<EvalAltResult>>;
 /// Ends a rule early with a result other than pass/fail.
 #[derive(Debug, Clone)]
 pub enum Abort {
+    /// The data is not there (not collected, or absent): the rule cannot decide.
     Skip(String),
+    /// The data is there but unusable (the call failed, the file is malformed).
     Error(String),
+    /// A host call ran out of its budget (a query too large or too slow).
+    Limit(String),
 }
 
+/// Ends the rule with `a`. Thrown as a termination, which Rhai's `try … catch` cannot
+/// catch: a read of missing data can never be turned into a pass.
 fn abort<T>(a: Abort) -> RhaiResult<T> {
-    Err(Box::new(EvalAltResult::ErrorRuntime(
+    Err(Box::new(EvalAltResult::ErrorTerminated(
         Dynamic::from(a),
         Position::NONE,
     )))
@@ -500,8 +506,45 @@ fn push_finding(
     Ok(())
 }
 
+/// Comparing values of different kinds is an error, not `false`: a number from the
+/// snapshot compared with a string from a config (or the other way round) must not make a
+/// rule pass. Comparing anything with `()` (a missing member) stays allowed, and so do
+/// integers with floats, strings with characters, and `N/A` cells with strings.
+fn register_comparisons(engine: &mut Engine) {
+    fn mismatch(a: &str, b: &str) -> RhaiResult<bool> {
+        fail(format!(
+            "cannot compare {a} with {b}: convert one of them first (to_int, to_string, timestamp)"
+        ))
+    }
+    macro_rules! refuse {
+        ($a:ty: $an:literal, $b:ty: $bn:literal) => {
+            for op in ["==", "!=", "<", "<=", ">", ">="] {
+                engine.register_fn(op, |_: $a, _: $b| mismatch($an, $bn));
+                engine.register_fn(op, |_: $b, _: $a| mismatch($bn, $an));
+            }
+        };
+    }
+    type S = ImmutableString;
+    refuse!(i64: "a number", S: "a string");
+    refuse!(f64: "a number", S: "a string");
+    refuse!(i64: "a number", bool: "true or false");
+    refuse!(f64: "a number", bool: "true or false");
+    refuse!(S: "a string", bool: "true or false");
+    refuse!(char: "a character", i64: "a number");
+    refuse!(char: "a character", bool: "true or false");
+    refuse!(Time: "a timestamp", S: "a string");
+    refuse!(Time: "a timestamp", i64: "a number");
+    refuse!(Time: "a timestamp", f64: "a number");
+    refuse!(Time: "a timestamp", bool: "true or false");
+    refuse!(NoValue: "an empty report cell", i64: "a number");
+    refuse!(NoValue: "an empty report cell", f64: "a number");
+    refuse!(NoValue: "an empty report cell", bool: "true or false");
+    refuse!(NoValue: "an empty report cell", Time: "a timestamp");
+}
+
 /// Registers the host API on `engine`.
 pub fn register(engine: &mut Engine) {
+    register_comparisons(engine);
     register_types(engine);
     register_snapshot(engine);
     register_documents(engine);
@@ -770,7 +813,7 @@ fn compiled(expr: &str) -> RhaiResult<std::rc::Rc<jmespath::ast::Ast>> {
 /// A query's error as the rule's: a budget ran out (a limit), or the expression is wrong.
 fn query_error<T>(e: query::QueryError) -> RhaiResult<T> {
     match e {
-        query::QueryError::Limit(_) => abort(Abort::Error(e.to_string())),
+        query::QueryError::Limit(_) => abort(Abort::Limit(e.to_string())),
         _ => fail(e.to_string()),
     }
 }

@@ -16,6 +16,9 @@ pub fn engine(limits: &Limits) -> Engine {
         .set_module_resolver(rhai::module_resolvers::DummyModuleResolver::new())
         .disable_symbol("eval")
         .set_strict_variables(true)
+        // Operators go through function resolution, so that comparing values of different
+        // kinds is an error (api::register_comparisons) instead of a silent `false`.
+        .set_fast_operators(false)
         // Interning would re-wrap strings and lose where they came from (rules::context).
         .set_max_strings_interned(0)
         .set_max_operations(limits.max_operations)
