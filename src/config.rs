@@ -45,6 +45,7 @@ pub const LIMIT_CAPS: &[(&str, i64, i64)] = &[
     ("max_array_size", 1, 20_000_000),
     ("max_map_size", 1, 20_000_000),
     ("timeout_ms", 1, 600_000),
+    ("max_findings", 1, 10_000_000),
     ("max_snapshot_file_mb", 1, 16_384),
 ];
 
@@ -58,6 +59,7 @@ pub struct Limits {
     pub max_array_size: usize,
     pub max_map_size: usize,
     pub timeout_ms: u64,
+    pub max_findings: u64,
     pub max_snapshot_file_mb: u64,
 }
 
@@ -168,6 +170,30 @@ fn parse(text: &str, name: &str, base: Option<&Config>) -> Result<Config, Box<Pr
                     ),
                 ));
             }
+            // The items of a list too: `admin_ports = ["22"]` would never match a port.
+            if let (Some(want), Some(items)) = (
+                default
+                    .as_array()
+                    .and_then(|d| d.first())
+                    .map(toml::Value::type_str),
+                v.as_array(),
+            ) {
+                if let Some((i, item)) =
+                    items.iter().enumerate().find(|(_, x)| x.type_str() != want)
+                {
+                    return Err(Box::new(
+                        Problem::new(
+                            Kind::ConfigWrongType,
+                            format!(
+                                "setting `{k}` must be a list of {want}s, like its default `{default}`; item {} is {}",
+                                i + 1,
+                                article(item.type_str())
+                            ),
+                        )
+                        .at(source(), key_at(&k), k.len(), "here"),
+                    ));
+                }
+            }
         }
         if let Some(b) = base {
             if !b.settings.contains_key(&k) && !k.starts_with("x_") {
@@ -211,7 +237,7 @@ fn parse(text: &str, name: &str, base: Option<&Config>) -> Result<Config, Box<Pr
     let limits: Limits = toml::Value::Table(limits_table).try_into().map_err(|e: toml::de::Error| {
         Box::new(
             Problem::new(Kind::ConfigInvalid, format!("`{name}` [limits]: {}", e.message()))
-                .with_help("limits: max_operations, max_call_levels, max_expr_depth, max_string_size, max_array_size, max_map_size, timeout_ms, max_snapshot_file_mb")
+                .with_help("limits: max_operations, max_call_levels, max_expr_depth, max_string_size, max_array_size, max_map_size, timeout_ms, max_findings, max_snapshot_file_mb")
                 .at(source(), text.find("[limits]").unwrap_or(0), 8, "here"),
         )
     })?;
@@ -304,6 +330,28 @@ mod tests {
             "setting `min_password_length` must be an integer, like its default `14`"
         );
         assert_eq!(err.line_col(), Some((3, 1)));
+    }
+
+    #[test]
+    fn list_items_of_the_wrong_type_are_refused() {
+        let err = parse(
+            "[settings]\nadmin_ports = [22, \"3389\"]\n",
+            "t.toml",
+            Some(&Config::defaults()),
+        )
+        .expect_err("refused");
+        assert!(
+            err.message.contains("item 2 is a string"),
+            "{}",
+            err.message
+        );
+        assert_eq!(err.line_col(), Some((2, 1)));
+        assert!(parse(
+            "[settings]\nadmin_ports = [22, 3389, 5432]\n",
+            "t.toml",
+            Some(&Config::defaults())
+        )
+        .is_ok());
     }
 
     #[test]

@@ -226,6 +226,9 @@ kinds! {
     SnapshotWrongShape => "snapshot::wrong-shape", Error,
         Some("the file was edited, or holds another call's output; rules that read it report `error`");
     SnapshotSha256Mismatch => "snapshot::sha256-mismatch", Error, None;
+    /// A manifest entry of a collected file without its digest.
+    SnapshotUnsigned => "snapshot::no-sha256", Error,
+        Some("every file the manifest lists as collected carries its sha256; the manifest was edited: collect again");
     SnapshotMissingFile => "snapshot::missing-file", Error,
         Some("the snapshot is incomplete: collect it again or restore the file");
     SnapshotUnexpectedFile => "snapshot::unexpected-file", Warning, None;
@@ -244,6 +247,10 @@ kinds! {
     /// The two snapshots of `diff` belong to different accounts.
     UsageDifferentAccounts => "usage::different-accounts", Error,
         Some("diff compares one account across time; pass --allow-different-accounts to compare two accounts anyway");
+
+    /// No rule passed or failed: the audit decided nothing (an empty snapshot, no rules).
+    AuditNothingDecided => "audit::nothing-decided", Error,
+        Some("check that the snapshot holds the responses the rules read (docs/snapshot-format.md) and that rules were loaded (`snapaudit rules`)");
 
     RuleDirectory => "rule::directory", Error, None;
     RuleIo => "rule::io", Error, None;

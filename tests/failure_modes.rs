@@ -641,3 +641,43 @@ fn limits_are_capped_and_hold_at_their_caps() {
     assert_eq!(rule_result(&run, "caps.recurse").0, "error");
     assert_eq!(rule_result(&run, "caps.nest").0, "error");
 }
+
+/// An audit that decided nothing is not a clean audit: an empty snapshot, or a rule
+/// directory with no rule (only symbolic links, say), exits 2 with a diagnostic.
+#[test]
+fn an_audit_that_decided_nothing_does_not_pass() {
+    let empty = tempfile::tempdir().unwrap();
+    let out = snapaudit(&["check", empty.path().to_str().unwrap(), "--format", "json"]);
+    assert_eq!(out.code, 2, "{}", out.stderr);
+    let run = out.json();
+    assert!(
+        run["diagnostics"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|d| d["code"] == "audit::nothing-decided"),
+        "{run:#}"
+    );
+
+    let rules = tempfile::tempdir().unwrap();
+    #[cfg(unix)]
+    std::os::unix::fs::symlink(
+        common::root().join("policies/iam/root_mfa.rhai"),
+        rules.path().join("root_mfa.rhai"),
+    )
+    .unwrap();
+    let out = snapaudit(&[
+        "check",
+        "snapshots/example",
+        "--no-default-pack",
+        "--policies",
+        rules.path().to_str().unwrap(),
+    ]);
+    assert_eq!(out.code, 2, "{}", out.stderr);
+    assert!(out.stderr.contains("holds no rule files"), "{}", out.stderr);
+    assert!(
+        out.stderr.contains("audit::nothing-decided"),
+        "{}",
+        out.stderr
+    );
+}

@@ -556,3 +556,135 @@ fn a_long_single_line_file_under_the_limit_is_read_and_located() {
         SG
     );
 }
+
+/// `max_snapshot_file_mb` bounds memory too: a file under the size limit whose values would
+/// take more memory than it (30 million tiny items in 60 MB) is refused while it is parsed,
+/// instead of growing to gigabytes.
+#[test]
+fn a_file_whose_values_outgrow_the_limit_is_refused_in_bounded_memory() {
+    let f = Fixture::example();
+    let mut text = String::with_capacity(61 << 20);
+    text.push_str("{\"SecurityGroups\": [0");
+    while text.len() < 60 << 20 {
+        text.push_str(",0");
+    }
+    text.push_str("]}\n");
+    reseal(&f, SG, text.as_bytes());
+    let config = f.path().join("limits.toml");
+    std::fs::write(&config, "[limits]\nmax_snapshot_file_mb = 64\n").unwrap();
+    let (code, out, rss_kib) = run_measured(&[
+        "check",
+        &f.arg(),
+        "--format",
+        "json",
+        "--config",
+        config.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 2);
+    let run: Value = serde_json::from_str(&out).unwrap();
+    let d = diagnostic(&run, "snapshot::file-too-large");
+    assert_eq!(d["file"], SG);
+    assert!(
+        d["message"]
+            .as_str()
+            .unwrap()
+            .contains("holds more values than 64 MiB of memory"),
+        "{d}"
+    );
+    assert_eq!(
+        rule_result(&run, "ec2.security-group.world-open").0,
+        "error"
+    );
+    // The file's 60 MB of text, the values up to the limit, and the rest of the run.
+    assert!(rss_kib < 400 * 1024, "peak RSS {rss_kib} KiB");
+}
+
+/// What a rule can allocate through host calls is bounded: a value read again and again is
+/// the same value (not a copy kept until the rule ends), and findings stop at
+/// `[limits] max_findings`.
+#[test]
+fn rules_cannot_grow_memory_through_host_calls() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("reads.rhai"),
+        "//! id = \"mem.reads\"\n//! title = \"reads\"\n//! severity = \"low\"\n\
+         let d = snapshot.json(\"iam/get-credential-report.json\");\n\
+         for i in 0..300000 { let c = d.Content; }\n",
+    )
+    .unwrap();
+    std::fs::write(
+        dir.path().join("reports.rhai"),
+        "//! id = \"mem.reports\"\n//! title = \"reports\"\n//! severity = \"low\"\n\
+         for i in 0..1000000 { report(\"x\", \"a finding\"); }\n",
+    )
+    .unwrap();
+    let config = dir.path().join("slow.toml");
+    std::fs::write(&config, "[limits]\ntimeout_ms = 120000\n").unwrap();
+    let (code, out, rss_kib) = run_measured(&[
+        "check",
+        "snapshots/example",
+        "--format",
+        "json",
+        "--no-default-pack",
+        "--policies",
+        dir.path().to_str().unwrap(),
+        "--config",
+        config.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 2, "{out}");
+    let run: Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(rule_result(&run, "mem.reads").0, "pass");
+    let (result, reason) = rule_result(&run, "mem.reports");
+    assert_eq!(result, "error");
+    assert!(reason.contains("more than 100000 findings"), "{reason}");
+    assert!(rss_kib < 300 * 1024, "peak RSS {rss_kib} KiB");
+}
+
+/// A manifest entry of a collected file without its sha256 (or with `null`) would accept
+/// any edit of the file: it is refused like a mismatch.
+#[test]
+fn a_manifest_entry_without_its_digest_is_refused() {
+    for remove in [true, false] {
+        let f = Fixture::example();
+        f.edit_call(USERS, |mut c| {
+            if remove {
+                c.as_object_mut().unwrap().remove("sha256");
+            } else {
+                c["sha256"] = Value::Null;
+            }
+            Some(c)
+        });
+        let out = snapaudit(&["check", &f.arg(), "--format", "json"]);
+        assert_eq!(out.code, 2, "{}", out.stderr);
+        let run = out.json();
+        let d = diagnostic(&run, "snapshot::no-sha256");
+        assert!(d["message"].as_str().unwrap().contains(USERS), "{d}");
+        assert_eq!(d["severity"], "error");
+    }
+}
+
+/// A credential report with a column named twice: the second value would win, silently.
+#[test]
+fn a_credential_report_column_named_twice_is_refused() {
+    let f = Fixture::example();
+    report_csv(&f, |lines| {
+        lines[0].push_str(",mfa_active");
+        for line in lines.iter_mut().skip(1) {
+            if !line.is_empty() {
+                line.push_str(",true");
+            }
+        }
+    });
+    let out = snapaudit(&["check", &f.arg(), "--format", "json"]);
+    assert_eq!(out.code, 2, "{}", out.stderr);
+    let run = out.json();
+    let d = diagnostic(&run, "snapshot::credential-report");
+    assert!(
+        d["message"]
+            .as_str()
+            .unwrap()
+            .contains("`mfa_active` twice"),
+        "{d}"
+    );
+    assert_eq!(rule_result(&run, "iam.user.console-mfa").0, "error");
+}

@@ -79,10 +79,25 @@ impl Setup {
         Ok(Setup::with_config(config, &pack, waivers))
     }
 
-    /// A setup from settings already read.
+    /// A setup from settings already read. A rule directory that gives no rule at all is
+    /// an error: an audit must not pass because its rules were never found.
     pub fn with_config(config: Config, pack: &Pack, waivers: Option<Waivers>) -> Setup {
         let engine = rules::sandbox::engine(&config.limits);
-        let rules = rules::load(&engine, pack);
+        let mut rules = rules::load(&engine, pack);
+        for dir in &pack.dirs {
+            let from_here = |file: &str| Path::new(file).starts_with(dir);
+            let any = rules.rules.iter().any(|r| from_here(&r.file))
+                || rules.broken.iter().any(|b| from_here(&b.file));
+            if dir.is_dir() && !any {
+                rules.problems.push(
+                    Problem::new(
+                        Kind::RuleDirectory,
+                        format!("policy directory `{}` holds no rule files", dir.display()),
+                    )
+                    .with_help("rules are `*.rhai` files, in the directory or below it; symbolic links are not followed"),
+                );
+            }
+        }
         Setup {
             config,
             engine,
@@ -170,6 +185,19 @@ pub fn audit_loaded(
         if let Outcome::Error(p) = &r.outcome {
             diagnostics.push((**p).clone());
         }
+    }
+    if !results
+        .iter()
+        .any(|r| matches!(r.outcome, Outcome::Pass | Outcome::Fail))
+    {
+        diagnostics.push(Problem::new(
+            Kind::AuditNothingDecided,
+            format!(
+                "no rule could decide anything about `{}`: {} rules, none passed or failed",
+                inputs.snapshot.display_dir,
+                results.len()
+            ),
+        ));
     }
     Run {
         inputs,

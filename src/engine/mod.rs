@@ -170,6 +170,8 @@ fn run_rule(
         evidence: Vec::new(),
         strings: Default::default(),
         kept: Vec::new(),
+        values: Default::default(),
+        max_findings: usize::try_from(config.limits.max_findings).unwrap_or(usize::MAX),
         findings: Vec::new(),
         deadline: Instant::now() + timeout,
     };
@@ -214,7 +216,7 @@ fn classify(rule: &Rule, err: &EvalAltResult, timeout: Duration, has_findings: b
                 Abort::Limit(reason) => (
                     Kind::RuleLimit,
                     format!("rule `{}`: {reason}", rule.meta.id),
-                    Some("a query over a large part of the snapshot? narrow it, or filter in the rule"),
+                    Some("[limits] in snapaudit.toml bound what one rule may do: narrow the rule (a smaller query, fewer findings), or raise the limit if the rule is right"),
                 ),
             }
         }

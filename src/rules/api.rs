@@ -125,6 +125,22 @@ fn wrap(file: &Arc<SnapFile>, value: &Value, path: JsonPath) -> Dynamic {
     )
 }
 
+/// [`wrap`] for a value inside a loaded object or array (its address is its identity for as
+/// long as the snapshot is loaded): a scalar read again is the same tagged value, so a rule
+/// that reads one value in a loop neither copies it nor grows its evidence each time.
+fn wrap_member(file: &Arc<SnapFile>, value: &Value, path: impl FnOnce() -> JsonPath) -> Dynamic {
+    if value.is_container() {
+        return wrap(file, value, path());
+    }
+    let key = value as *const Value as usize;
+    if let Some(Some(known)) = context::current(|c| c.values.get(&key).cloned()) {
+        return known;
+    }
+    let tagged = wrap(file, value, path());
+    context::current(|c| c.values.insert(key, tagged.clone()));
+    tagged
+}
+
 /// A plain Rhai copy of a JSON value, without locations.
 fn plain(value: &Value) -> Dynamic {
     match value {
@@ -148,7 +164,7 @@ fn plain(value: &Value) -> Dynamic {
 impl Node {
     fn member(&self, key: &str) -> Dynamic {
         match self.value.member(key) {
-            Some((k, v)) => wrap(&self.file, v, self.path.key_shared(k)),
+            Some((k, v)) => wrap_member(&self.file, v, || self.path.key_shared(k)),
             None => Dynamic::UNIT,
         }
     }
@@ -165,7 +181,7 @@ impl Node {
                     .ok()
                     .and_then(|i| items.get(i).map(|v| (i, v)))
                 {
-                    Some((i, v)) => wrap(&self.file, v, self.path.index(i)),
+                    Some((i, v)) => wrap_member(&self.file, v, || self.path.index(i)),
                     None => Dynamic::UNIT,
                 }
             }
@@ -182,11 +198,11 @@ impl Node {
             Value::Array(items) => items
                 .iter()
                 .enumerate()
-                .map(|(i, v)| wrap(&self.file, v, self.path.index(i)))
+                .map(|(i, v)| wrap_member(&self.file, v, || self.path.index(i)))
                 .collect(),
             Value::Object(m) => m
                 .iter()
-                .map(|(k, v)| wrap(&self.file, v, self.path.key_shared(k)))
+                .map(|(k, v)| wrap_member(&self.file, v, || self.path.key_shared(k)))
                 .collect(),
             _ => Vec::new(),
         }
@@ -502,7 +518,19 @@ fn push_finding(
         label,
         evidence: evidence_of(&at),
     };
-    context::current(|c| c.findings.push(finding));
+    let full = context::current(|c| {
+        if c.findings.len() >= c.max_findings {
+            return Some(c.max_findings);
+        }
+        c.findings.push(finding);
+        None
+    })
+    .flatten();
+    if let Some(max) = full {
+        return abort(Abort::Limit(format!(
+            "reported more than {max} findings ([limits] max_findings)"
+        )));
+    }
     Ok(())
 }
 
@@ -866,7 +894,7 @@ fn tally(node: &Node, expr: &str) -> RhaiResult<Map> {
 
 fn query(node: &Node, expr: &str) -> RhaiResult<Dynamic> {
     with_result(node, expr, true, |eval, result| {
-        to_rhai(&node.file, eval, &result)
+        to_rhai(&node.file, &node.value, eval, &result)
     })
 }
 
@@ -875,12 +903,15 @@ fn query(node: &Node, expr: &str) -> RhaiResult<Dynamic> {
 /// `[@, @]`, is counted as often as it is expanded).
 fn to_rhai(
     file: &Arc<SnapFile>,
+    root: &Value,
     eval: &mut query::Eval<'_>,
     q: &query::Q<'_>,
 ) -> Result<Dynamic, query::QueryError> {
     use query::Q;
     Ok(match q {
-        Q::File(v, path) => wrap(file, v, path.clone()),
+        // The query's root is the node's own copy; values below it are the file's.
+        Q::File(v, path) if std::ptr::eq(*v, root) => wrap(file, v, path.clone()),
+        Q::File(v, path) => wrap_member(file, v, || path.clone()),
         Q::Null | Q::Expref(_) => Dynamic::UNIT,
         Q::Bool(b) => Dynamic::from(*b),
         Q::Number(n) => match query::as_integer(*n) {
@@ -892,7 +923,7 @@ fn to_rhai(
             eval.budget.make(items.len())?;
             let mut out = Array::with_capacity(items.len());
             for i in items.iter() {
-                out.push(to_rhai(file, eval, i)?);
+                out.push(to_rhai(file, root, eval, i)?);
             }
             Dynamic::from_array(out)
         }
@@ -900,7 +931,7 @@ fn to_rhai(
             eval.budget.make(members.len())?;
             let mut out = Map::new();
             for (k, v) in members.iter() {
-                out.insert((&**k).into(), to_rhai(file, eval, v)?);
+                out.insert((&**k).into(), to_rhai(file, root, eval, v)?);
             }
             Dynamic::from_map(out)
         }

@@ -67,7 +67,12 @@ pub struct Context {
     pub strings: HashMap<usize, i32>,
     /// Keeps those strings alive (and their addresses unique) until the rule ends.
     pub kept: Vec<ImmutableString>,
+    /// Scalars already read, by the address of the loaded value: read again, the same tagged
+    /// value is handed out (no copy, no new evidence).
+    pub values: HashMap<usize, Dynamic>,
     pub findings: Vec<RawFinding>,
+    /// `[limits] max_findings`.
+    pub max_findings: usize,
     pub deadline: Instant,
 }
 

@@ -112,6 +112,23 @@ fn parse_csv(
         Ok(h) => h.iter().map(str::to_owned).collect(),
         Err(e) => return Err(Box::new(csv_problem(&source, &e, "unreadable header"))),
     };
+    // A column named twice: readers disagree on which cell counts (as with a member name
+    // twice in a JSON object), and AWS never writes one.
+    for (i, name) in header.iter().enumerate() {
+        if header[..i].contains(name) {
+            let line_len = text.find('\n').unwrap_or(text.len());
+            return Err(Box::new(
+                Problem::new(
+                    Kind::SnapshotCredentialReport,
+                    format!("credential report header names the column `{name}` twice"),
+                )
+                .with_help(
+                    "the report was edited or not made by IAM; rules that read it report `error`",
+                )
+                .at(source.clone(), 0, line_len, "header"),
+            ));
+        }
+    }
     for required in REQUIRED_COLUMNS {
         if !header.iter().any(|h| h == required) {
             let line_len = text.find('\n').unwrap_or(text.len());
@@ -257,6 +274,17 @@ mod tests {
         assert_eq!(&report.source.text[o..o + l], "true");
         let (o, l) = bob.spans[1];
         assert_eq!(&report.source.text[o..o + l], "\"arn:x,y\"");
+    }
+
+    #[test]
+    fn a_column_named_twice_is_refused() {
+        let twice = encode("user,arn,mfa_active,mfa_active\nbob,arn,false,true\n");
+        let err = dec(&twice).expect_err("refused");
+        assert!(
+            err.message.contains("`mfa_active` twice"),
+            "{}",
+            err.message
+        );
     }
 
     #[test]

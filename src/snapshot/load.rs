@@ -132,6 +132,8 @@ pub struct Snapshot {
 struct RawFile {
     rel: String,
     bytes: Vec<u8>,
+    /// The memory its values may take (`[limits] max_snapshot_file_mb`).
+    max_bytes: u64,
 }
 
 /// What walking the directory gave: the regular files to read (snapshot-relative path and
@@ -165,7 +167,13 @@ impl Snapshot {
         } = read_tree(dir, &display_dir, options.max_file_bytes, &mut problems)?;
         let show = |rel: &str| join_display(&display_dir, rel);
         let (manifest, responses) = split_manifest(raw, &show, &mut problems);
-        let mut files = read_responses(responses, manifest.as_ref(), &show, &mut problems);
+        let mut files = read_responses(
+            responses,
+            manifest.as_ref(),
+            options.max_file_bytes,
+            &show,
+            &mut problems,
+        );
         let calls = call_indices(manifest.as_ref());
         for (rel, message) in refused {
             let call = calls.get(rel.as_str()).copied();
@@ -311,6 +319,7 @@ fn split_manifest(
 fn read_responses(
     responses: Vec<(String, PathBuf)>,
     manifest: Option<&Manifest>,
+    max_bytes: u64,
     show: &(dyn Fn(&str) -> String + Sync),
     problems: &mut Vec<Problem>,
 ) -> Files {
@@ -329,10 +338,24 @@ fn read_responses(
                     return (SnapFile::new(rel, status, None, call), vec![problem]);
                 }
             };
-            let expected_sha = call
-                .and_then(|i| manifest.map(|m| &m.calls[i]))
-                .and_then(|c| c.sha256.as_deref());
-            parse_response(RawFile { rel, bytes }, call, expected_sha, show)
+            let entry = call.and_then(|i| manifest.map(|m| &m.calls[i]));
+            let expected_sha = entry.and_then(|c| c.sha256.as_deref());
+            let unsigned = entry.is_some_and(|c| c.status == CallStatus::Ok && c.sha256.is_none());
+            let (file, mut problems) =
+                parse_response(RawFile { rel, bytes, max_bytes }, call, expected_sha, show);
+            if unsigned {
+                problems.push(
+                    Problem::new(
+                        Kind::SnapshotUnsigned,
+                        format!(
+                            "the manifest lists `{}` without its sha256: an edit of the file could not be told",
+                            show(&file.path)
+                        ),
+                    )
+                    .with_file(MANIFEST),
+                );
+            }
+            (file, problems)
         })
         .collect();
     let mut files = BTreeMap::new();
@@ -617,7 +640,7 @@ fn parse_response(
             return (SnapFile::new(file.rel, status, None, call), problems);
         }
     };
-    match parse::parse(&text) {
+    match parse::parse_within(&text, file.max_bytes) {
         Ok(v) => {
             if let Some(wrong) = shape::check(&file.rel, &v) {
                 let span = locate::locate(&text, &wrong.path.steps());
@@ -653,10 +676,23 @@ fn parse_response(
                 parse::ParseError::Syntax(_) => {
                     (Kind::SnapshotMalformedJson, format!("not valid JSON: {e}"))
                 }
+                parse::ParseError::TooLarge { limit, .. } => (
+                    Kind::SnapshotFileTooLarge,
+                    format!("its values take more than {} MiB of memory", limit >> 20),
+                ),
             };
             let mut problem = json_problem(kind, &shown, &file.rel, &text, e.json_error());
-            if kind == Kind::SnapshotDuplicateKey {
-                problem = problem.with_message(format!("`{shown}` has {}", e.message()));
+            match &e {
+                parse::ParseError::DuplicateKey { .. } => {
+                    problem = problem.with_message(format!("`{shown}` has {}", e.message()));
+                }
+                parse::ParseError::TooLarge { limit, .. } => {
+                    problem = problem.with_message(format!(
+                        "`{shown}` holds more values than {} MiB of memory; it was not loaded",
+                        limit >> 20
+                    ));
+                }
+                parse::ParseError::Syntax(_) => {}
             }
             problems.push(problem);
             let status = DocStatus::Malformed { message: status };

@@ -19,7 +19,15 @@ use super::value::{Key, Value};
 #[derive(Debug)]
 pub enum ParseError {
     Syntax(serde_json::Error),
-    DuplicateKey { name: Key, error: serde_json::Error },
+    DuplicateKey {
+        name: Key,
+        error: serde_json::Error,
+    },
+    /// The values would take more memory than the limit (in bytes).
+    TooLarge {
+        limit: u64,
+        error: serde_json::Error,
+    },
 }
 
 impl ParseError {
@@ -36,7 +44,9 @@ impl ParseError {
     /// serde_json's error, with its line and column.
     pub fn json_error(&self) -> &serde_json::Error {
         match self {
-            ParseError::Syntax(e) | ParseError::DuplicateKey { error: e, .. } => e,
+            ParseError::Syntax(e)
+            | ParseError::DuplicateKey { error: e, .. }
+            | ParseError::TooLarge { error: e, .. } => e,
         }
     }
 }
@@ -51,14 +61,49 @@ thread_local! {
     /// The repeated name that stopped this thread's parse, if one did (serde's error type
     /// carries only text, so the kind travels beside it).
     static REPEATED: RefCell<Option<Key>> = const { RefCell::new(None) };
+    /// The memory this thread's parse may still use, in bytes, and whether it ran out.
+    static BUDGET: std::cell::Cell<(u64, bool)> = const { std::cell::Cell::new((0, false)) };
 }
 
-/// Parses `text` into a value.
+/// What a value costs in memory, beyond its slot in its parent: the slot itself (24
+/// bytes), a string's text, an object member's name reference.
+const SLOT: u64 = 24;
+const MEMBER: u64 = 16;
+
+/// Takes `bytes` from this thread's budget; false when it is exhausted.
+fn spend(bytes: u64) -> bool {
+    BUDGET.with(|b| {
+        let (left, _) = b.get();
+        match left.checked_sub(bytes) {
+            Some(rest) => {
+                b.set((rest, false));
+                true
+            }
+            None => {
+                b.set((0, true));
+                false
+            }
+        }
+    })
+}
+
+/// Parses `text` into a value (with no memory limit beyond the machine's).
 pub fn parse(text: &str) -> Result<Value, ParseError> {
+    parse_within(text, u64::MAX)
+}
+
+/// Parses `text` into a value whose parts take at most `limit` bytes of memory.
+pub fn parse_within(text: &str, limit: u64) -> Result<Value, ParseError> {
     REPEATED.with(|r| r.borrow_mut().take());
-    let typed = |error: serde_json::Error| match REPEATED.with(|r| r.borrow_mut().take()) {
-        Some(name) => ParseError::DuplicateKey { name, error },
-        None => ParseError::Syntax(error),
+    BUDGET.with(|b| b.set((limit, false)));
+    let typed = |error: serde_json::Error| {
+        if BUDGET.with(|b| b.get().1) {
+            return ParseError::TooLarge { limit, error };
+        }
+        match REPEATED.with(|r| r.borrow_mut().take()) {
+            Some(name) => ParseError::DuplicateKey { name, error },
+            None => ParseError::Syntax(error),
+        }
     };
     let mut de = serde_json::Deserializer::from_str(text);
     let value = Strict.deserialize(&mut de).map_err(typed)?;
@@ -145,11 +190,17 @@ impl<'de> Visitor<'de> for Strict {
         Ok(serde_json::Number::from_f64(v).map_or(Value::Null, Value::Number))
     }
 
-    fn visit_str<E>(self, v: &str) -> Result<Value, E> {
+    fn visit_str<E: de::Error>(self, v: &str) -> Result<Value, E> {
+        if !spend(v.len() as u64) {
+            return Err(E::custom("the file's values take too much memory"));
+        }
         Ok(Value::String(v.into()))
     }
 
-    fn visit_string<E>(self, v: String) -> Result<Value, E> {
+    fn visit_string<E: de::Error>(self, v: String) -> Result<Value, E> {
+        if !spend(v.len() as u64) {
+            return Err(E::custom("the file's values take too much memory"));
+        }
         Ok(Value::String(v.into_boxed_str()))
     }
 
@@ -160,6 +211,9 @@ impl<'de> Visitor<'de> for Strict {
     fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Value, A::Error> {
         let mut items = Vec::with_capacity(seq.size_hint().unwrap_or(0));
         while let Some(item) = seq.next_element_seed(Strict)? {
+            if !spend(SLOT) {
+                return Err(de::Error::custom("the file's values take too much memory"));
+            }
             items.push(item);
         }
         Ok(Value::Array(items.into()))
@@ -189,6 +243,9 @@ impl<'de> Visitor<'de> for Strict {
                 return Err(de::Error::custom(message));
             }
             let value = map.next_value_seed(Strict)?;
+            if !spend(SLOT + MEMBER) {
+                return Err(de::Error::custom("the file's values take too much memory"));
+            }
             members.push((name, value));
         }
         members.sort_unstable_by(|a, b| a.0.cmp(&b.0));
