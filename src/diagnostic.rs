@@ -237,6 +237,8 @@ kinds! {
     SnapshotUnsafePath => "snapshot::unsafe-path", Error,
         Some("manifest paths are relative, with `/` and no `.`, `..` or empty parts; the manifest was edited or damaged");
     SnapshotSymlink => "snapshot::symlink", Warning, None;
+    /// A file or folder name in the snapshot that is not UTF-8.
+    SnapshotBadName => "snapshot::bad-name", Error, None;
     SnapshotFileTooLarge => "snapshot::file-too-large", Error,
         Some("if the file is a genuine response, raise `max_snapshot_file_mb` under [limits] in snapaudit.toml");
     SnapshotCredentialReport => "snapshot::credential-report", Error, None;

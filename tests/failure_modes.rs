@@ -681,3 +681,73 @@ fn an_audit_that_decided_nothing_does_not_pass() {
         out.stderr
     );
 }
+
+/// Small ways to lose or corrupt a report, each refused with a message: two reports to one
+/// file, a report into the snapshot, a standard output that cannot be written, a diff of
+/// snapshots that do not say their account.
+#[test]
+fn reports_cannot_overwrite_each_other_or_the_evidence() {
+    let f = Fixture::example();
+    let tmp = tempfile::tempdir().unwrap();
+    let a = tmp.path().join("a.json").display().to_string();
+    let out = snapaudit(&[
+        "check",
+        &f.arg(),
+        "--format",
+        "json",
+        "--output",
+        &a,
+        "--format",
+        "sarif",
+        "--output",
+        &a,
+    ]);
+    assert_eq!(out.code, 2);
+    assert!(
+        out.stderr.contains("two reports would be written to"),
+        "{}",
+        out.stderr
+    );
+
+    let inside = f.path().join("iam/list-users.json").display().to_string();
+    let before = f.read("iam/list-users.json");
+    let out = snapaudit(&["check", &f.arg(), "--format", "json", "--output", &inside]);
+    assert_eq!(out.code, 2);
+    assert!(
+        out.stderr.contains("is inside the snapshot being audited"),
+        "{}",
+        out.stderr
+    );
+    assert_eq!(f.read("iam/list-users.json"), before);
+
+    #[cfg(target_os = "linux")]
+    {
+        let full = std::fs::OpenOptions::new()
+            .write(true)
+            .open("/dev/full")
+            .unwrap();
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_snapaudit"))
+            .args(["check", "snapshots/example", "--format", "json"])
+            .current_dir(common::root())
+            .stdout(full)
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(2));
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            stderr.contains("cannot write to standard output"),
+            "{stderr}"
+        );
+    }
+
+    let anonymous = Fixture::example();
+    anonymous.remove("sts/get-caller-identity.json");
+    anonymous.edit_call("sts/get-caller-identity.json", |_| None);
+    let manifest = anonymous
+        .read("manifest.json")
+        .replace("\"account_id\": \"111122223333\"", "\"account_id\": \"\"");
+    anonymous.write("manifest.json", &manifest);
+    let out = snapaudit(&["diff", "snapshots/example", &anonymous.arg()]);
+    assert_eq!(out.code, 2);
+    assert!(out.stderr.contains("names no account"), "{}", out.stderr);
+}

@@ -688,3 +688,75 @@ fn a_credential_report_column_named_twice_is_refused() {
     );
     assert_eq!(rule_result(&run, "iam.user.console-mfa").0, "error");
 }
+
+/// Values of the wrong type, at any depth, are refused against the call's output shape: a
+/// password length of `"8"`, `null` or `true`, a port of `"22"`, never pass a rule.
+#[test]
+fn values_of_the_wrong_type_never_pass() {
+    const POLICY: &str = "iam/get-account-password-policy.json";
+    for bad in ["\"8\"", "null", "true"] {
+        let f = Fixture::example();
+        let text = f.read(POLICY);
+        let at = text.find("\"MinimumPasswordLength\": ").unwrap() + 25;
+        let end = at + text[at..].find(',').unwrap();
+        let damaged = format!("{}{bad}{}", &text[..at], &text[end..]);
+        reseal(&f, POLICY, damaged.as_bytes());
+        let out = snapaudit(&["check", &f.arg(), "--format", "json"]);
+        assert_eq!(out.code, 2, "{bad}");
+        let run = out.json();
+        let d = diagnostic(&run, "snapshot::wrong-shape");
+        assert!(
+            d["message"]
+                .as_str()
+                .unwrap()
+                .contains("`PasswordPolicy.MinimumPasswordLength` is"),
+            "{bad}: {d}"
+        );
+        assert_eq!(
+            rule_result(&run, "iam.password-policy.min-length").0,
+            "error",
+            "{bad}"
+        );
+    }
+    let f = Fixture::example();
+    let text = f
+        .read(SG)
+        .replacen("\"FromPort\": 22,", "\"FromPort\": \"22\",", 1);
+    reseal(&f, SG, text.as_bytes());
+    let out = snapaudit(&["check", &f.arg(), "--format", "json"]);
+    let run = out.json();
+    assert!(diagnostic(&run, "snapshot::wrong-shape")["message"]
+        .as_str()
+        .unwrap()
+        .contains("FromPort` is a string; the aws CLI prints a whole number"));
+    assert_eq!(
+        rule_result(&run, "ec2.security-group.admin-ports-open").0,
+        "error"
+    );
+}
+
+/// Names that are not UTF-8 cannot be snapshot paths (two of them could read as one): each
+/// is refused with a diagnostic.
+#[cfg(unix)]
+#[test]
+fn file_names_that_are_not_utf8_are_refused() {
+    use std::os::unix::ffi::OsStrExt;
+    let f = Fixture::example();
+    for name in [&b"bad\xff.json"[..], &b"bad\xfe.json"[..]] {
+        std::fs::write(
+            f.path().join("iam").join(std::ffi::OsStr::from_bytes(name)),
+            "{}",
+        )
+        .unwrap();
+    }
+    let out = snapaudit(&["check", &f.arg(), "--format", "json"]);
+    assert_eq!(out.code, 2);
+    let run = out.json();
+    let bad: Vec<&Value> = run["diagnostics"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|d| d["code"] == "snapshot::bad-name")
+        .collect();
+    assert_eq!(bad.len(), 2, "{run:#}");
+}

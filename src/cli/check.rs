@@ -76,7 +76,9 @@ pub fn run(args: CheckArgs, positions: &Positions) -> ExitCode {
         &positions.format,
         &args.output,
         &positions.output,
-    ) {
+    )
+    .and_then(|t| safe_outputs(t, &args.snapshot))
+    {
         Ok(t) => t,
         Err(p) => return failed(args.color, &[], &[*p]),
     };
@@ -197,10 +199,12 @@ fn failed(
 /// Writes a report to its file, or to standard output.
 pub fn write(path: Option<&PathBuf>, text: &str) -> Result<(), Box<Problem>> {
     match path {
-        None => {
-            print_out(text);
-            Ok(())
-        }
+        None => print_out(text).map_err(|e| {
+            Box::new(Problem::new(
+                Kind::UsageOutput,
+                format!("cannot write to standard output: {e}"),
+            ))
+        }),
         Some(p) => std::fs::write(p, text).map_err(|e| {
             Box::new(Problem::new(
                 Kind::UsageOutput,
@@ -213,6 +217,49 @@ pub fn write(path: Option<&PathBuf>, text: &str) -> Result<(), Box<Problem>> {
 /// A report that could not be made, as a problem.
 pub fn render_problem(e: RenderError) -> Box<Problem> {
     Box::new(Problem::new(Kind::UsageOutput, e.to_string()))
+}
+
+/// Where a path would be written: absolute, with its directory resolved (links followed)
+/// when it exists.
+fn resolved(path: &std::path::Path) -> PathBuf {
+    let absolute = std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf());
+    match (absolute.parent(), absolute.file_name()) {
+        (Some(dir), Some(name)) => dir
+            .canonicalize()
+            .map_or_else(|_| absolute.clone(), |d| d.join(name)),
+        _ => absolute,
+    }
+}
+
+/// Refuses outputs that would overwrite each other or the audited snapshot's own files.
+fn safe_outputs(targets: Targets, snapshot: &std::path::Path) -> Result<Targets, Box<Problem>> {
+    let snapshot = snapshot
+        .canonicalize()
+        .unwrap_or_else(|_| snapshot.to_path_buf());
+    let mut seen: Vec<PathBuf> = Vec::new();
+    for path in targets.iter().filter_map(|(_, p)| p.as_ref()) {
+        let at = resolved(path);
+        if at.starts_with(&snapshot) {
+            return Err(Box::new(
+                Problem::new(
+                    Kind::UsageOutput,
+                    format!(
+                        "`--output {}` is inside the snapshot being audited",
+                        path.display()
+                    ),
+                )
+                .with_help("a report written into the snapshot would change the evidence: write it elsewhere"),
+            ));
+        }
+        if seen.contains(&at) {
+            return Err(Box::new(Problem::new(
+                Kind::UsageOutput,
+                format!("two reports would be written to `{}`", path.display()),
+            )));
+        }
+        seen.push(at);
+    }
+    Ok(targets)
 }
 
 /// Pairs each `--output FILE` with the `--format` just before it on the command line

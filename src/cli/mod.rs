@@ -125,10 +125,14 @@ pub fn stderr_style(choice: ColorChoice) -> Style {
     style(choice, std::io::stderr().is_terminal())
 }
 
-/// Writes to standard output; a closed pipe (`snapaudit … | head`) is not an error.
-pub fn print_out(text: &str) {
+/// Writes to standard output; a closed pipe (`snapaudit … | head`) is not an error, any
+/// other failure (a full disk, `> /dev/full`) is.
+pub fn print_out(text: &str) -> std::io::Result<()> {
     let mut out = std::io::stdout().lock();
-    let _ = out.write_all(text.as_bytes()).and_then(|_| out.flush());
+    match out.write_all(text.as_bytes()).and_then(|_| out.flush()) {
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
+        other => other,
+    }
 }
 
 pub fn print_err(text: &str) {

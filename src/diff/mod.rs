@@ -105,11 +105,18 @@ pub fn diff(
     let old = audit::audit(setup, old, &options.audit)?;
     let new = audit::audit(setup, new, &options.audit)?;
     let (a, b) = (old.snapshot(), new.snapshot());
-    if !options.allow_different_accounts
-        && !a.account_id.is_empty()
-        && !b.account_id.is_empty()
-        && a.account_id != b.account_id
-    {
+    if !options.allow_different_accounts {
+        if let Some(unknown) = [a, b].into_iter().find(|s| s.account_id.is_empty()) {
+            return Err(Box::new(Problem::new(
+                Kind::UsageDifferentAccounts,
+                format!(
+                    "cannot tell that the two snapshots are of one account: `{}` names no account (no manifest account_id, no sts/get-caller-identity.json)",
+                    unknown.display_dir
+                ),
+            )));
+        }
+    }
+    if !options.allow_different_accounts && a.account_id != b.account_id {
         return Err(Box::new(Problem::new(
             Kind::UsageDifferentAccounts,
             format!(

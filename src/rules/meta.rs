@@ -71,7 +71,8 @@ pub fn parse_header(source: &SourceFile) -> Result<RuleMeta, Box<Problem>> {
     let mut offset = 0;
     let mut started = false;
     for line in text.split_inclusive('\n') {
-        let trimmed = line.trim_start();
+        // A byte order mark before the header is not content.
+        let trimmed = line.trim_start_matches('\u{feff}').trim_start();
         if let Some(rest) = trimmed.strip_prefix("//!") {
             started = true;
             let content_start = offset + (line.len() - trimmed.len()) + 3;
@@ -90,7 +91,7 @@ pub fn parse_header(source: &SourceFile) -> Result<RuleMeta, Box<Problem>> {
                 .at(source.clone(), 0, 0, "expected `//! id = …` here"),
         ));
     }
-    toml::from_str::<RuleMeta>(&header).map_err(|e| {
+    let meta = toml::from_str::<RuleMeta>(&header).map_err(|e| {
         let (o, l) = e
             .span()
             .map(|r| (to_file(&map, r.start), r.end - r.start))
@@ -100,7 +101,38 @@ pub fn parse_header(source: &SourceFile) -> Result<RuleMeta, Box<Problem>> {
                 .with_help("the `//!` header is TOML with keys id, title, severity (info|low|medium|high|critical), description, remediation, cis, references")
                 .at(source.clone(), o, l, "here"),
         )
-    })
+    })?;
+    if !is_valid_id(&meta.id) {
+        let at = header.find("id").map_or(map[0].1, |i| to_file(&map, i));
+        return Err(Box::new(
+            Problem::new(
+                Kind::RuleMetadata,
+                format!(
+                    "rule id {:?} is not a rule id",
+                    meta.id.chars().take(80).collect::<String>()
+                ),
+            )
+            .with_help(format!("a rule id is 1 to {MAX_ID_LEN} letters, digits, `.`, `_` and `-`, starting with a letter or digit (`iam.root.mfa`)"))
+            .at(source.clone(), at, 2, "here"),
+        ));
+    }
+    Ok(meta)
+}
+
+/// The longest rule id.
+pub const MAX_ID_LEN: usize = 128;
+
+/// A rule id: ASCII letters, digits, `.`, `_`, `-`, starting with a letter or digit, at
+/// most [`MAX_ID_LEN`] long (ids name files, reports and waivers: no spaces, no control or
+/// bidi characters, no `..` or `/`).
+pub fn is_valid_id(id: &str) -> bool {
+    !id.is_empty()
+        && id.len() <= MAX_ID_LEN
+        && id.starts_with(|c: char| c.is_ascii_alphanumeric())
+        && id
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'))
+        && !id.contains("..")
 }
 
 fn to_file(map: &[(usize, usize)], header_offset: usize) -> usize {
@@ -125,6 +157,41 @@ mod tests {
         assert_eq!(meta.id, "a.b");
         assert_eq!(meta.severity, Severity::High);
         assert_eq!(meta.cis, vec!["2.8"]);
+    }
+
+    #[test]
+    fn ids_are_validated_and_a_bom_is_not_content() {
+        let long = format!("\"{}\"", "a".repeat(1000));
+        // As written in the TOML header.
+        for bad in [
+            "\"\"",
+            "\"a b\"",
+            "\"a\\nb\"",
+            "\"../x\"",
+            "\"a..b\"",
+            "\"\u{202e}x\"",
+            "\".x\"",
+            long.as_str(),
+        ] {
+            let src = SourceFile::new(
+                "r.rhai",
+                format!("//! id = {bad}\n//! title = \"T\"\n//! severity = \"low\"\n"),
+            );
+            let err = parse_header(&src).expect_err(bad);
+            assert!(
+                err.message.contains("is not a rule id"),
+                "{bad:?}: {}",
+                err.message
+            );
+        }
+        let src = SourceFile::new(
+            "r.rhai",
+            "\u{feff}//! id = \"a.b-c_d\"\n//! title = \"T\"\n//! severity = \"low\"\n",
+        );
+        assert_eq!(
+            parse_header(&src).map(|m| m.id).ok().as_deref(),
+            Some("a.b-c_d")
+        );
     }
 
     #[test]

@@ -492,14 +492,26 @@ fn read_tree(
                 continue;
             }
         };
-        let rel = match entry.path().strip_prefix(dir) {
-            Ok(r) => r
-                .components()
-                .map(|c| c.as_os_str().to_string_lossy())
-                .collect::<Vec<_>>()
-                .join("/"),
-            Err(_) => continue,
+        let Ok(under) = entry.path().strip_prefix(dir) else {
+            continue;
         };
+        // A name that is not UTF-8 cannot be a snapshot path (and two of them could read
+        // as one): it is refused, with the folder below it.
+        let parts: Option<Vec<&str>> = under.components().map(|c| c.as_os_str().to_str()).collect();
+        let Some(parts) = parts else {
+            problems.push(
+                Problem::new(
+                    Kind::SnapshotBadName,
+                    format!(
+                        "`{}` is not a UTF-8 name; it is not read",
+                        join_display(display_dir, &under.to_string_lossy())
+                    ),
+                )
+                .with_help("snapshot paths are UTF-8 (the aws CLI's names, the manifest's paths): rename or remove the file"),
+            );
+            continue;
+        };
+        let rel = parts.join("/");
         if entry.file_type().is_symlink() {
             problems.push(
                 Problem::new(
