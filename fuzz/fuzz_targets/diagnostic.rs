@@ -5,7 +5,7 @@
 
 use libfuzzer_sys::fuzz_target;
 use miette::{GraphicalReportHandler, GraphicalTheme};
-use snapaudit::snapshot::{Problem, SourceFile};
+use snapaudit::diagnostic::{Kind, Problem, SourceFile};
 
 fuzz_target!(|data: &[u8]| {
     if data.len() < 4 {
@@ -17,7 +17,7 @@ fuzz_target!(|data: &[u8]| {
     // Make long lines likely: repeat the text on one line now and then.
     let text = if data[0] & 1 == 1 { text.repeat(64) } else { text.into_owned() };
     let source = SourceFile::new("fuzz.json", text.clone());
-    let problem = Problem::error("fuzz::case", "a problem").at(source.clone(), offset, len, "here");
+    let problem = Problem::new(Kind::SnapshotMalformedJson, "a problem").at(source.clone(), offset, len, "here");
     let handler = GraphicalReportHandler::new_themed(GraphicalTheme::unicode_nocolor());
     let mut out = String::new();
     let _ = handler.render_report(&mut out, &problem);

@@ -8,10 +8,12 @@ use libfuzzer_sys::fuzz_target;
 use snapaudit::config::Config;
 use snapaudit::rules::{self, RuleSet};
 use snapaudit::snapshot::load::LoadOptions;
-use snapaudit::snapshot::{Snapshot, SourceFile};
+use snapaudit::diagnostic::SourceFile;
+use snapaudit::rules::Inputs;
+use snapaudit::snapshot::Snapshot;
 
-fn example() -> &'static (Arc<Snapshot>, rhai::Engine, Config) {
-    static EX: OnceLock<(Arc<Snapshot>, rhai::Engine, Config)> = OnceLock::new();
+fn example() -> &'static (Arc<Inputs>, rhai::Engine, Config) {
+    static EX: OnceLock<(Arc<Inputs>, rhai::Engine, Config)> = OnceLock::new();
     EX.get_or_init(|| {
         let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../snapshots/example");
         let snapshot = Snapshot::load(&dir, &LoadOptions::default()).expect("example loads");
@@ -19,7 +21,8 @@ fn example() -> &'static (Arc<Snapshot>, rhai::Engine, Config) {
         config.limits.timeout_ms = 100;
         config.limits.max_operations = 2_000_000;
         let engine = rules::sandbox::engine(&config.limits);
-        (Arc::new(snapshot), engine, config)
+        let inputs = Inputs { snapshot: Arc::new(snapshot), sources: None };
+        (Arc::new(inputs), engine, config)
     })
 }
 
@@ -28,11 +31,11 @@ fuzz_target!(|data: &[u8]| {
     let text = format!("//! id = \"fuzz.rule\"\n//! title = \"fuzz\"\n//! severity = \"low\"\n{body}");
     let (snapshot, engine, config) = example();
     let mut set = RuleSet::default();
-    match rules::compile_source(engine, SourceFile::new("fuzz.rhai", text)) {
+    match rules::compile_source(engine, SourceFile::new("fuzz.rhai", text), rules::Origin::Bundled) {
         Ok(rule) => set.rules.push(rule),
         Err(broken) => set.broken.push(*broken),
     }
     let results = snapaudit::engine::evaluate(engine, &set, snapshot, config);
     assert_eq!(results.len(), 1);
-    let _ = snapaudit::report::locate_findings(snapshot, &results);
+    let _ = snapaudit::engine::locate_findings(snapshot, &results, false);
 });

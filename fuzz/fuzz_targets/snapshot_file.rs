@@ -28,8 +28,7 @@ fn pack() -> &'static (rhai::Engine, RuleSet, Config) {
         let mut config = Config::defaults();
         config.limits.timeout_ms = 200;
         let engine = rules::sandbox::engine(&config.limits);
-        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../policies");
-        let set = rules::load(&engine, &[dir]);
+        let set = rules::load(&engine, &rules::Pack { bundled: true, dirs: Vec::new() });
         (engine, set, config)
     })
 }
@@ -42,8 +41,8 @@ fuzz_target!(|data: &[u8]| {
     std::fs::create_dir_all(path.parent().expect("parent")).expect("mkdir");
     std::fs::write(&path, rest).expect("write");
     let Ok(snapshot) = Snapshot::load(dir.path(), &LoadOptions::default()) else { return };
-    let snapshot = Arc::new(snapshot);
+    let inputs = Arc::new(rules::Inputs { snapshot: Arc::new(snapshot), sources: None });
     let (engine, set, config) = pack();
-    let results = snapaudit::engine::evaluate(engine, set, &snapshot, config);
-    let _ = snapaudit::report::locate_findings(&snapshot, &results, true);
+    let results = snapaudit::engine::evaluate(engine, set, &inputs, config);
+    let _ = snapaudit::engine::locate_findings(&inputs, &results, true);
 });
