@@ -199,3 +199,177 @@ fn without_source_the_source_rules_skip_and_a_bad_root_is_an_error() {
         out.stderr
     );
 }
+
+/// A 40-character token on the key's own line that looks like a secret too.
+const DECOY: &str = "Zx7Wv5Ut3Sr1Qp9On8Ml6Kj4Ih2Gf0EdCbA/+aab";
+
+/// The key ID, its secret above, below or on its line, with or without a decoy token on the
+/// key's line, in a `.env`: no output shows either, and the secret is paired when no decoy
+/// is nearer.
+#[test]
+fn a_secret_above_below_or_beside_a_key_is_never_shown() {
+    assert_eq!(DECOY.len(), 40);
+    let key = "AKIAEXAMPLEALICE0001";
+    let secret_line = format!("AWS_SECRET_ACCESS_KEY={SECRET}");
+    let key_line = |decoy: bool| {
+        if decoy {
+            format!("AWS_ACCESS_KEY_ID={key} # build {DECOY}")
+        } else {
+            format!("AWS_ACCESS_KEY_ID={key}")
+        }
+    };
+    // (name, lines of the file, where the secret-looking string nearest the key is)
+    let cases = |decoy: bool| {
+        vec![
+            (
+                "above",
+                vec![
+                    "# billing".to_owned(),
+                    secret_line.clone(),
+                    key_line(decoy),
+                    "AWS_DEFAULT_REGION=eu-west-1".into(),
+                ],
+                if decoy { ".env:3:48" } else { ".env:2:23" },
+            ),
+            (
+                "below",
+                vec![
+                    "# billing".to_owned(),
+                    key_line(decoy),
+                    secret_line.clone(),
+                    "AWS_DEFAULT_REGION=eu-west-1".into(),
+                ],
+                if decoy { ".env:2:48" } else { ".env:3:23" },
+            ),
+            (
+                "beside",
+                vec![
+                    "# billing".to_owned(),
+                    format!("export {} {secret_line}", key_line(decoy)),
+                    "AWS_DEFAULT_REGION=eu-west-1".into(),
+                ],
+                if decoy { ".env:2:55" } else { ".env:2:69" },
+            ),
+        ]
+    };
+    for decoy in [false, true] {
+        for (name, lines, paired) in cases(decoy) {
+            let dir = tempfile::tempdir().unwrap();
+            std::fs::write(dir.path().join(".env"), lines.join("\n") + "\n").unwrap();
+            let src = dir.path().to_str().unwrap();
+            let what = format!("secret {name}, decoy: {decoy}");
+            for format in ["human", "json", "sarif", "csv", "junit", "markdown"] {
+                let out = snapaudit(&[
+                    "check",
+                    "snapshots/example",
+                    "--source",
+                    src,
+                    "--format",
+                    format,
+                ]);
+                assert_eq!(out.code, 1, "{what}, {format}: {}", out.stderr);
+                for shown in [SECRET, DECOY] {
+                    assert!(
+                        !out.stdout.contains(shown) && !out.stderr.contains(shown),
+                        "{what}: {format} shows {shown}:\n{}\n{}",
+                        out.stdout,
+                        out.stderr
+                    );
+                }
+                if format == "human" {
+                    // The secret's line is in a snippet, masked.
+                    let masked = format!("AWS_SECRET_ACCESS_KEY={}", "*".repeat(40));
+                    assert!(out.stdout.contains(&masked), "{what}:\n{}", out.stdout);
+                }
+            }
+            let run = snapaudit(&[
+                "check",
+                "snapshots/example",
+                "--source",
+                src,
+                "--format",
+                "json",
+            ])
+            .json();
+            let secrets: Vec<String> = source_findings(&run)
+                .into_iter()
+                .filter(|f| f.0 == "source.secret-access-key")
+                .map(|f| f.3)
+                .collect();
+            assert_eq!(secrets, vec![paired.to_owned()], "{what}");
+        }
+    }
+}
+
+/// A minified file: one line of about 1 MB holding 2,000 key IDs among multi-byte
+/// characters, then a short second line. Every ID is found, at its line and its column in
+/// characters, as a rule sees them (`snapshot.source_hits()`).
+#[test]
+fn every_key_of_a_one_megabyte_line_is_found_at_its_column() {
+    let mut text = String::new();
+    let mut chars = 0;
+    let mut want = Vec::new();
+    let mut push = |text: &mut String, piece: &str| {
+        text.push_str(piece);
+        chars += piece.chars().count();
+        chars
+    };
+    let mut i = 0;
+    while text.len() < 1_000_000 {
+        push(&mut text, "{\"note\":\"");
+        push(&mut text, &"é".repeat(i % 7));
+        let before = push(&mut text, "\",\"id\":\"");
+        let id = format!("AKIA{i:016}");
+        want.push(format!("{id} 1:{}", before + 1));
+        push(&mut text, &id);
+        push(&mut text, "\",\"pad\":\"");
+        push(&mut text, &"-".repeat(440));
+        push(&mut text, "\"},");
+        i += 1;
+    }
+    text.push_str("\nAKIAZZZZZZZZZZZZZZZZ\n");
+    want.push("AKIAZZZZZZZZZZZZZZZZ 2:1".into());
+    assert!(want.len() > 1_900, "{}", want.len());
+
+    let dir = tempfile::tempdir().unwrap();
+    let src = dir.path().join("repo");
+    std::fs::create_dir_all(&src).unwrap();
+    std::fs::write(src.join("bundle.min.js"), &text).unwrap();
+    let policies = dir.path().join("policies");
+    std::fs::create_dir_all(&policies).unwrap();
+    std::fs::write(
+        policies.join("positions.rhai"),
+        r#"//! id = "test.positions"
+//! title = "Where each key ID was found"
+//! severity = "info"
+
+let hits = snapshot.source_hits();
+let all = "";
+for h in hits { all += `${h.key_id} ${h.line}:${h.column}|`; }
+if hits.len() > 0 { report(hits[0].key_id, "positions", all); }
+"#,
+    )
+    .unwrap();
+    let run = snapaudit(&[
+        "check",
+        "snapshots/example",
+        "--no-default-pack",
+        "--policies",
+        policies.to_str().unwrap(),
+        "--source",
+        src.to_str().unwrap(),
+        "--format",
+        "json",
+    ])
+    .json();
+    assert_eq!(run["sources"]["key_ids_found"], want.len());
+    let findings = common::findings_of(&run, "test.positions");
+    assert_eq!(findings.len(), 1, "{run}");
+    let got: Vec<&str> = findings[0]["message"]
+        .as_str()
+        .unwrap()
+        .trim_end_matches('|')
+        .split('|')
+        .collect();
+    assert_eq!(got, want);
+}
