@@ -19,7 +19,14 @@ pub struct SourceFile {
     /// Byte offsets where lines start, built on the first `line_col` (so that locating
     /// many findings in one large file stays linear).
     lines: Arc<std::sync::OnceLock<Vec<usize>>>,
+    /// Every [`CHECKPOINT`] bytes: (byte offset, character column there), so that the
+    /// column of a place on a long line is counted from a near checkpoint, not from the
+    /// line's start (many findings on one minified line stay linear).
+    columns: Arc<std::sync::OnceLock<Vec<(usize, usize)>>>,
 }
+
+/// Bytes between two column checkpoints.
+const CHECKPOINT: usize = 1024;
 
 impl fmt::Debug for SourceFile {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -37,6 +44,7 @@ impl SourceFile {
             name,
             text,
             lines: Arc::new(std::sync::OnceLock::new()),
+            columns: Arc::new(std::sync::OnceLock::new()),
         }
     }
 
@@ -70,12 +78,41 @@ impl SourceFile {
             .unwrap_or(self.text.len())
     }
 
+    /// Column checkpoints over the whole text (see `columns`).
+    fn checkpoints(&self) -> &[(usize, usize)] {
+        let text = &*self.text;
+        self.columns.get_or_init(|| {
+            let mut out = Vec::with_capacity(text.len() / CHECKPOINT + 1);
+            let (mut next, mut column) = (CHECKPOINT, 0usize);
+            for (i, c) in text.char_indices() {
+                if i >= next {
+                    out.push((i, column));
+                    next = i + CHECKPOINT;
+                }
+                column = if c == '\n' { 0 } else { column + 1 };
+            }
+            out
+        })
+    }
+
     /// 1-based line and character column of a byte offset.
     pub fn line_col(&self, offset: usize) -> (usize, usize) {
         let offset = floor_boundary(&self.text, offset);
         let line = self.line_of(offset);
         let line_start = self.line_starts().get(line).copied().unwrap_or(0);
-        let column = self.text[line_start..offset].chars().count() + 1;
+        let (from, before) = if offset - line_start <= CHECKPOINT {
+            (line_start, 0)
+        } else {
+            let marks = self.checkpoints();
+            match marks.partition_point(|(at, _)| *at <= offset) {
+                0 => (line_start, 0),
+                i => match marks[i - 1] {
+                    (at, col) if at >= line_start => (at, col),
+                    _ => (line_start, 0),
+                },
+            }
+        };
+        let column = before + self.text[from..offset].chars().count() + 1;
         (line + 1, column)
     }
 
@@ -414,5 +451,36 @@ impl Diagnostic for Problem {
             self.label.clone(),
             span,
         ))))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Columns from the checkpoints agree with counting from the line's start, on long
+    /// lines of multi-byte text and around line breaks.
+    #[test]
+    fn columns_on_long_lines_agree_with_counting() {
+        let mut text = String::new();
+        for i in 0..4000 {
+            text.push_str(if i % 7 == 0 { "é€x" } else { "ab" });
+            if i % 1500 == 0 {
+                text.push('\n');
+            }
+        }
+        let file = SourceFile::new("t", text.clone());
+        let slow = |offset: usize| {
+            let before = &text[..offset];
+            let line = before.matches('\n').count() + 1;
+            let start = before.rfind('\n').map_or(0, |i| i + 1);
+            (line, text[start..offset].chars().count() + 1)
+        };
+        for offset in (0..text.len())
+            .filter(|o| text.is_char_boundary(*o))
+            .step_by(97)
+        {
+            assert_eq!(file.line_col(offset), slow(offset), "at {offset}");
+        }
     }
 }

@@ -280,53 +280,72 @@ impl Row {
     }
 }
 
-/// `snapshot.source_hits()`: the access key IDs found by `check --source DIR`, each a map
-/// `#{ key_id, kind, file, line, column, example, secret }`. `key_id` (and `secret`, the
-/// masked secret-looking string next to it, or `()`) locate a finding in the source file.
-/// Without `--source` the rule ends with `skip`.
+/// One access key ID found by `check --source DIR`: its properties (`key_id`, `kind`,
+/// `file`, `line`, `column`, `example`, `secret`) are read on demand, so a scan with tens of
+/// thousands of hits costs a rule no string memory until it reads them.
+#[derive(Clone)]
+pub struct SourceHit {
+    scan: Arc<crate::scan::SourceScan>,
+    index: usize,
+}
+
+impl SourceHit {
+    fn hit(&self) -> &crate::scan::Hit {
+        &self.scan.hits[self.index]
+    }
+
+    /// `key_id`, tagged so that a finding reported at it points at the key in its file.
+    fn key_id(&mut self) -> Dynamic {
+        context::tag(
+            Dynamic::from(self.hit().key_id.clone()),
+            Evidence::Source {
+                hit: self.index,
+                secret: false,
+            },
+        )
+    }
+
+    /// `secret`: the masked secret-looking string next to the key (a finding reported at
+    /// it points at it, never showing it), or `()`.
+    fn secret(&mut self) -> Dynamic {
+        match self.hit().secret {
+            Some(sp) => context::tag(
+                Dynamic::from("*".repeat(sp.len)),
+                Evidence::Source {
+                    hit: self.index,
+                    secret: true,
+                },
+            ),
+            None => Dynamic::UNIT,
+        }
+    }
+
+    fn file(&mut self) -> String {
+        let h = self.hit();
+        self.scan
+            .files
+            .get(h.file)
+            .map(|f| f.display.clone())
+            .unwrap_or_default()
+    }
+}
+
+/// `snapshot.source_hits()`: the access key IDs found by `check --source DIR`. Without
+/// `--source` the rule ends with `skip`.
 fn source_hits(s: &mut SnapshotApi) -> RhaiResult<Array> {
     let Some(scan) = &s.0.sources else {
         return abort(Abort::Skip(
             "no source tree was scanned: pass --source DIR to check".into(),
         ));
     };
-    let mut out = Array::with_capacity(scan.hits.len());
-    for (i, h) in scan.hits.iter().enumerate() {
-        let mut m = Map::new();
-        m.insert(
-            "key_id".into(),
-            context::tag(
-                Dynamic::from(h.key_id.clone()),
-                Evidence::Source {
-                    hit: i,
-                    secret: false,
-                },
-            ),
-        );
-        m.insert("kind".into(), Dynamic::from(h.kind()));
-        let file = scan
-            .files
-            .get(h.file)
-            .map(|f| f.display.clone())
-            .unwrap_or_default();
-        m.insert("file".into(), Dynamic::from(file));
-        m.insert("line".into(), Dynamic::from(h.at.line as i64));
-        m.insert("column".into(), Dynamic::from(h.at.column as i64));
-        m.insert("example".into(), Dynamic::from(h.example));
-        let secret = match h.secret {
-            Some(sp) => context::tag(
-                Dynamic::from("*".repeat(sp.len)),
-                Evidence::Source {
-                    hit: i,
-                    secret: true,
-                },
-            ),
-            None => Dynamic::UNIT,
-        };
-        m.insert("secret".into(), secret);
-        out.push(Dynamic::from(m));
-    }
-    Ok(out)
+    Ok((0..scan.hits.len())
+        .map(|index| {
+            Dynamic::from(SourceHit {
+                scan: scan.clone(),
+                index,
+            })
+        })
+        .collect())
 }
 
 /// The typed value of a credential report cell.
@@ -641,6 +660,14 @@ fn register_snapshot(engine: &mut Engine) {
             },
         )
         .register_fn("source_hits", source_hits)
+        .register_type_with_name::<SourceHit>("source_hit")
+        .register_get("key_id", SourceHit::key_id)
+        .register_get("secret", SourceHit::secret)
+        .register_get("file", SourceHit::file)
+        .register_get("kind", |h: &mut SourceHit| h.hit().kind())
+        .register_get("line", |h: &mut SourceHit| h.hit().at.line as i64)
+        .register_get("column", |h: &mut SourceHit| h.hit().at.column as i64)
+        .register_get("example", |h: &mut SourceHit| h.hit().example)
         .register_get("account_id", |s: &mut SnapshotApi| s.0.snapshot.account_id.clone())
         .register_get("partition", |s: &mut SnapshotApi| s.0.snapshot.partition.clone());
 }
