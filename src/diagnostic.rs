@@ -326,6 +326,32 @@ kinds! {
         Some("name a directory of source code to search for the account's keys");
 }
 
+impl Kind {
+    /// Whether the problem's `file` is a path inside the snapshot (else a rule file, a
+    /// config or waivers file, a test file, or none).
+    pub fn is_about_a_snapshot_file(self) -> bool {
+        matches!(
+            self,
+            Kind::SnapshotIo
+                | Kind::SnapshotManifest
+                | Kind::SnapshotMalformedJson
+                | Kind::SnapshotDuplicateKey
+                | Kind::SnapshotNotUtf8
+                | Kind::SnapshotWrongShape
+                | Kind::SnapshotSha256Mismatch
+                | Kind::SnapshotUnsigned
+                | Kind::SnapshotMissingFile
+                | Kind::SnapshotUnexpectedFile
+                | Kind::SnapshotUnlistedFile
+                | Kind::SnapshotUnsafePath
+                | Kind::SnapshotSymlink
+                | Kind::SnapshotBadName
+                | Kind::SnapshotFileTooLarge
+                | Kind::SnapshotCredentialReport
+        )
+    }
+}
+
 /// A located diagnostic about input.
 #[derive(Debug, Clone)]
 pub struct Problem {

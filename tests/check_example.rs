@@ -483,7 +483,7 @@ fn json_output_is_byte_identical_across_runs() {
     assert!(!a.stdout.is_empty());
     assert_eq!(a.stdout, b.stdout);
     let run = a.json();
-    assert_eq!(run["schema_version"], 1);
+    assert_eq!(run["schema_version"], 2);
     assert_eq!(run["snapshot"]["evaluated_at"], "2026-11-02T09:00:00Z");
     assert_eq!(run["snapshot"]["evaluated_at_source"], "manifest");
 }

@@ -182,8 +182,30 @@ pub fn audit_loaded(
         diagnostics.extend(waivers.apply(&mut findings, &snapshot.account_id, snapshot.now));
     }
     for r in &results {
-        if let Outcome::Error(p) = &r.outcome {
-            diagnostics.push((**p).clone());
+        match &r.outcome {
+            Outcome::Error(p) => diagnostics.push((**p).clone()),
+            // A partial answer because a call failed or a file is malformed: the findings
+            // stand, but the audit is not complete.
+            Outcome::Fail if r.gaps.iter().any(|g| g.is_error()) => {
+                let reasons: Vec<&str> = r
+                    .gaps
+                    .iter()
+                    .filter(|g| g.is_error())
+                    .map(|g| g.reason.as_str())
+                    .collect();
+                diagnostics.push(
+                    Problem::new(
+                        Kind::RuleData,
+                        format!(
+                            "rule `{}` is partial: it could not read {}",
+                            r.meta.id,
+                            reasons.join("; ")
+                        ),
+                    )
+                    .with_file(r.file.clone()),
+                );
+            }
+            _ => {}
         }
     }
     if !results

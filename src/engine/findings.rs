@@ -29,8 +29,20 @@ pub struct Location {
     pub pointer: Option<String>,
     /// The cell, for credential report evidence.
     pub csv: Option<CsvCell>,
+    /// For a cell of the credential report: where the base64 `Content` string that holds
+    /// the CSV is in the JSON file (the cell's own place is in the decoded CSV).
+    pub content: Option<TextRegion>,
     /// The text the span points into (the file, or the decoded CSV).
     pub source: SourceFile,
+}
+
+/// A stretch of a file's text: 1-based lines, character columns.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TextRegion {
+    pub line: usize,
+    pub column: usize,
+    pub end_line: usize,
+    pub end_column: usize,
 }
 
 #[derive(Debug, Clone, serde::Serialize)]
@@ -143,6 +155,17 @@ pub fn locate_findings(
         }
     }
 
+    // The credential report's `Content` in its JSON file, found once when first needed.
+    let mut content_cache: Option<Option<TextRegion>> = None;
+    let mut content = |problems: &mut Vec<Problem>| -> Option<TextRegion> {
+        *content_cache.get_or_insert_with(|| match content_region(snapshot) {
+            Ok(r) => r,
+            Err(p) => {
+                problems.push(*p);
+                None
+            }
+        })
+    };
     let mut findings = Vec::new();
     for r in results {
         for f in &r.findings {
@@ -160,9 +183,11 @@ pub fn locate_findings(
                         )
                     })
                 }
-                Evidence::ReportRow { row } => cell_location(snapshot, *row, None),
+                Evidence::ReportRow { row } => {
+                    cell_location(snapshot, *row, None, content(&mut problems))
+                }
                 Evidence::ReportCell { row, column } => {
-                    cell_location(snapshot, *row, Some(*column))
+                    cell_location(snapshot, *row, Some(*column), content(&mut problems))
                 }
                 Evidence::Source { hit, secret } => source_location(inputs, *hit, *secret),
             };
@@ -204,7 +229,12 @@ fn json_location(
     spans.get(rel)?.get(pointer).cloned()
 }
 
-fn cell_location(snapshot: &Snapshot, row: usize, column: Option<usize>) -> Option<Location> {
+fn cell_location(
+    snapshot: &Snapshot,
+    row: usize,
+    column: Option<usize>,
+    content: Option<TextRegion>,
+) -> Option<Location> {
     let report = snapshot.credential_report.as_ref().ok()?;
     let r = report.rows.get(row)?;
     let (offset, len) = match column {
@@ -221,6 +251,7 @@ fn cell_location(snapshot: &Snapshot, row: usize, column: Option<usize>) -> Opti
         offset,
         len,
     );
+    loc.content = content;
     loc.csv = Some(CsvCell {
         line: r.line,
         column: column.and_then(|c| report.header.get(c).cloned()),
@@ -253,6 +284,25 @@ fn location(source: &SourceFile, rel: &str, offset: usize, length: usize) -> Loc
         length,
         pointer: None,
         csv: None,
+        content: None,
         source: source.clone(),
     }
+}
+
+/// Where the credential report's `Content` string is in its JSON file (read again once,
+/// when a finding is on a cell of the report).
+fn content_region(snapshot: &Snapshot) -> Result<Option<TextRegion>, Box<Problem>> {
+    let rel = crate::snapshot::credential_report::PATH;
+    let source = snapshot.source(rel)?;
+    let steps = [Step::Key(Arc::from("Content"))];
+    Ok(locate::locate(&source.text, &steps).map(|span| {
+        let (line, column) = source.line_col(span.offset);
+        let (end_line, end_column) = source.line_col(span.offset + span.len);
+        TextRegion {
+            line,
+            column,
+            end_line,
+            end_column,
+        }
+    }))
 }

@@ -17,7 +17,7 @@ use rhai::{Dynamic, Engine, EvalAltResult, Map, Position, Scope};
 use crate::config::Config;
 use crate::diagnostic::{Kind, Problem};
 use crate::rules::api::{Abort, ConfigApi, SnapshotApi};
-use crate::rules::context::{self, Context, RawFinding};
+use crate::rules::context::{self, Context, Gap, RawFinding};
 use crate::rules::{Inputs, Rule, RuleMeta, RuleSet, Severity};
 
 /// How a rule ended.
@@ -47,6 +47,9 @@ pub struct RuleResult {
     pub file: String,
     pub outcome: Outcome,
     pub findings: Vec<RawFinding>,
+    /// What the rule could not see (regions without their files, a `skip` after findings):
+    /// a `fail` with gaps is a partial answer.
+    pub gaps: Vec<Gap>,
 }
 
 /// Runs every rule of `set` over `snapshot`. Rules that did not load are results too
@@ -86,6 +89,7 @@ pub fn evaluate(
             file: broken.file.clone(),
             outcome: Outcome::Error(Box::new(broken.problem.clone())),
             findings: Vec::new(),
+            gaps: Vec::new(),
         });
     }
     results.sort_by(|a, b| a.meta.id.cmp(&b.meta.id).then_with(|| a.file.cmp(&b.file)));
@@ -141,6 +145,7 @@ fn rule_result(rule: &Rule, outcome: Outcome, findings: Vec<RawFinding>) -> Rule
         file: rule.file.clone(),
         outcome,
         findings,
+        gaps: Vec::new(),
     }
 }
 
@@ -173,17 +178,49 @@ fn run_rule(
         values: Default::default(),
         max_findings: usize::try_from(config.limits.max_findings).unwrap_or(usize::MAX),
         findings: Vec::new(),
+        gaps: Vec::new(),
         deadline: Instant::now() + timeout,
     };
     let (result, ctx) =
         context::with_context(ctx, || engine.run_ast_with_scope(&mut scope, &rule.ast));
-    let findings = ctx.findings;
+    let (findings, mut gaps) = (ctx.findings, ctx.gaps);
     let outcome = match result {
-        Ok(()) if findings.is_empty() => Outcome::Pass,
-        Ok(()) => Outcome::Fail,
-        Err(err) => classify(rule, &err, timeout, !findings.is_empty()),
+        Ok(()) => settle(rule, !findings.is_empty(), &gaps),
+        Err(err) => classify(rule, &err, timeout, !findings.is_empty(), &mut gaps),
     };
-    rule_result(rule, outcome, findings)
+    let mut r = rule_result(rule, outcome, findings);
+    r.gaps = gaps;
+    r
+}
+
+/// How a rule that ran to its end did: findings make it fail (with its gaps, a partial
+/// answer); without findings, what it could not see makes it skip (data not there) or
+/// error (a failed call, a malformed file); with neither, it passes.
+fn settle(rule: &Rule, has_findings: bool, gaps: &[Gap]) -> Outcome {
+    if has_findings {
+        return Outcome::Fail;
+    }
+    if gaps.is_empty() {
+        return Outcome::Pass;
+    }
+    let reasons = gaps
+        .iter()
+        .map(|g| g.reason.as_str())
+        .collect::<Vec<_>>()
+        .join("; ");
+    if gaps.iter().any(Gap::is_error) {
+        let problem = Problem::new(
+            Kind::RuleData,
+            format!(
+                "rule `{}` could not read what it needs: {reasons}",
+                rule.meta.id
+            ),
+        )
+        .with_file(rule.file.clone());
+        Outcome::Error(Box::new(problem))
+    } else {
+        Outcome::Skip(reasons)
+    }
 }
 
 /// The innermost error of a chain of script function calls, and the best position for it.
@@ -199,7 +236,13 @@ fn innermost(err: &EvalAltResult) -> (&EvalAltResult, Position) {
     (cur, pos)
 }
 
-fn classify(rule: &Rule, err: &EvalAltResult, timeout: Duration, has_findings: bool) -> Outcome {
+fn classify(
+    rule: &Rule,
+    err: &EvalAltResult,
+    timeout: Duration,
+    has_findings: bool,
+    gaps: &mut Vec<Gap>,
+) -> Outcome {
     let (inner, pos) = innermost(err);
     let (kind, message, help) = match inner {
         EvalAltResult::ErrorRuntime(value, _) => (
@@ -209,8 +252,26 @@ fn classify(rule: &Rule, err: &EvalAltResult, timeout: Duration, has_findings: b
         ),
         EvalAltResult::ErrorTerminated(token, _) if token.is::<Abort>() => {
             match token.clone_cast::<Abort>() {
-                // Findings already reported stand: the rule failed.
-                Abort::Skip(_) if has_findings => return Outcome::Fail,
+                // Findings already reported stand: the rule failed, and what stopped it is
+                // a gap of its answer.
+                Abort::Skip(reason) if has_findings => {
+                    gaps.push(Gap {
+                        file: None,
+                        status: "skipped",
+                        code: None,
+                        reason,
+                    });
+                    return Outcome::Fail;
+                }
+                Abort::Error(reason) if has_findings => {
+                    gaps.push(Gap {
+                        file: None,
+                        status: "error",
+                        code: None,
+                        reason,
+                    });
+                    return Outcome::Fail;
+                }
                 Abort::Skip(reason) => return Outcome::Skip(reason),
                 Abort::Error(reason) => (Kind::RuleData, reason, None),
                 Abort::Limit(reason) => (

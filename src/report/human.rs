@@ -199,6 +199,12 @@ pub fn summary(run: &Run) -> String {
             Outcome::Error(p) => {
                 let _ = writeln!(out, "  error  {}: {}", r.meta.id, p.message);
             }
+            // A partial answer: its findings stand, and what it could not see is said.
+            Outcome::Fail | Outcome::Pass if !r.gaps.is_empty() => {
+                for g in &r.gaps {
+                    let _ = writeln!(out, "  gap    {}: could not see {}", r.meta.id, g.reason);
+                }
+            }
             _ => {}
         }
     }

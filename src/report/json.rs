@@ -12,7 +12,7 @@ use crate::rules::Severity;
 use crate::snapshot::TimeSource;
 
 /// Bumped on any breaking change of the JSON output.
-pub const SCHEMA_VERSION: u32 = 1;
+pub const SCHEMA_VERSION: u32 = 2;
 
 #[derive(Serialize)]
 struct Output<'a> {
@@ -72,6 +72,8 @@ struct RuleOut<'a> {
     result: &'static str,
     reason: Option<String>,
     findings: usize,
+    /// What the rule could not see (schema 2).
+    gaps: &'a [crate::rules::context::Gap],
 }
 
 #[derive(Serialize)]
@@ -144,6 +146,7 @@ pub fn render(run: &Run) -> Result<String, RenderError> {
                 _ => None,
             },
             findings: r.findings.len(),
+            gaps: &r.gaps,
         })
         .collect();
     let findings = run.findings.iter().map(finding).collect();

@@ -34,6 +34,8 @@ enum Case<'a> {
     Waived(&'a Finding),
     Skipped(&'a str),
     Error(&'a str),
+    /// What a rule that ran could not see: skipped, or an error when a call failed.
+    Gaps(String, bool),
 }
 
 struct TestCase<'a> {
@@ -63,6 +65,22 @@ fn where_text(f: &Finding) -> String {
 }
 
 fn cases<'a>(r: &'a RuleResult, findings: &[&'a Finding]) -> Vec<TestCase<'a>> {
+    let mut out = outcome_cases(r, findings);
+    if matches!(r.outcome, Outcome::Fail | Outcome::Pass) && !r.gaps.is_empty() {
+        let reasons: Vec<&str> = r.gaps.iter().map(|g| g.reason.as_str()).collect();
+        out.push(TestCase {
+            name: format!("{} (gaps)", r.meta.id),
+            classname: r.meta.id.clone(),
+            case: Case::Gaps(
+                format!("could not see {}", reasons.join("; ")),
+                r.gaps.iter().any(|g| g.is_error()),
+            ),
+        });
+    }
+    out
+}
+
+fn outcome_cases<'a>(r: &'a RuleResult, findings: &[&'a Finding]) -> Vec<TestCase<'a>> {
     let classname = r.meta.id.clone();
     match &r.outcome {
         Outcome::Skip(reason) => vec![TestCase {
@@ -127,8 +145,8 @@ pub fn render(run: &Run) -> String {
     }
     let count = |cs: &[TestCase], f: fn(&Case) -> bool| cs.iter().filter(|c| f(&c.case)).count();
     let failures = |c: &Case| matches!(c, Case::Failure(_));
-    let errors = |c: &Case| matches!(c, Case::Error(_));
-    let skipped = |c: &Case| matches!(c, Case::Skipped(_) | Case::Waived(_));
+    let errors = |c: &Case| matches!(c, Case::Error(_) | Case::Gaps(_, true));
+    let skipped = |c: &Case| matches!(c, Case::Skipped(_) | Case::Waived(_) | Case::Gaps(_, false));
     let all: Vec<&TestCase> = suites.values().flatten().collect();
     let total = |f: fn(&Case) -> bool| all.iter().filter(|c| f(&c.case)).count();
 
@@ -189,6 +207,21 @@ pub fn render(run: &Run) -> String {
                         out,
                         "{open}>\n      <skipped message=\"{}\"/>\n    </testcase>",
                         esc(reason)
+                    );
+                }
+                Case::Gaps(message, true) => {
+                    let _ = writeln!(
+                        out,
+                        "{open}>\n      <error message=\"{}\" type=\"rule-gap\">{}</error>\n    </testcase>",
+                        esc(message),
+                        esc(message)
+                    );
+                }
+                Case::Gaps(message, false) => {
+                    let _ = writeln!(
+                        out,
+                        "{open}>\n      <skipped message=\"{}\"/>\n    </testcase>",
+                        esc(message)
                     );
                 }
                 Case::Error(message) => {

@@ -121,6 +121,15 @@ pub fn render(run: &Run) -> String {
         .filter_map(|r| match &r.outcome {
             Outcome::Skip(reason) => Some(format!("- skip `{}`: {}", r.meta.id, reason)),
             Outcome::Error(p) => Some(format!("- **error** `{}`: {}", r.meta.id, p.message)),
+            Outcome::Fail | Outcome::Pass if !r.gaps.is_empty() => Some(format!(
+                "- partial `{}`: could not see {}",
+                r.meta.id,
+                r.gaps
+                    .iter()
+                    .map(|g| g.reason.as_str())
+                    .collect::<Vec<_>>()
+                    .join("; ")
+            )),
             _ => None,
         })
         .collect();

@@ -8,8 +8,8 @@ use serde_json::{json, Map, Value};
 
 use super::{pretty_json, RenderError};
 use crate::audit::Run;
-use crate::diagnostic::Problem;
-use crate::engine::Finding;
+use crate::diagnostic::{Kind, Problem};
+use crate::engine::{Finding, Outcome};
 use crate::rules::Severity;
 
 /// SARIF's level for a severity.
@@ -50,10 +50,21 @@ fn location(f: &Finding) -> Option<Value> {
     let mut loc = Map::new();
     if let Some(l) = &f.location {
         match &l.csv {
-            // A cell of the decoded credential report: the file holds it base64-encoded, so
-            // a line and column in the file would point at the wrong text. The cell is
-            // named in the location's properties instead.
+            // A cell of the decoded credential report: the file holds the CSV as one base64
+            // string, so the region is that string (`Content`), and the cell (its CSV line,
+            // column and user) is named in the location's properties.
             Some(cell) => {
+                if let Some(c) = &l.content {
+                    physical.insert(
+                        "region".into(),
+                        json!({
+                            "startLine": c.line,
+                            "startColumn": c.column,
+                            "endLine": c.end_line,
+                            "endColumn": c.end_column,
+                        }),
+                    );
+                }
                 loc.insert("properties".into(), json!({ "csv": cell }));
             }
             None => {
@@ -170,11 +181,25 @@ pub fn render(run: &Run) -> Result<String, RenderError> {
         })
         .collect();
     let snapshot = run.snapshot();
-    let base = if snapshot.display_dir.ends_with('/') {
-        snapshot.display_dir.clone()
-    } else {
-        format!("{}/", snapshot.display_dir)
-    };
+    // SARIF wants the base as an absolute URI: the snapshot directory as a `file://` URL.
+    let dir = snapshot
+        .dir
+        .canonicalize()
+        .or_else(|_| std::path::absolute(&snapshot.dir))
+        .map_err(|e| {
+            RenderError::new(
+                "sarif",
+                format!("the snapshot directory has no absolute path: {e}"),
+            )
+        })?;
+    let base = url::Url::from_directory_path(&dir)
+        .map_err(|()| {
+            RenderError::new(
+                "sarif",
+                format!("`{}` cannot be a file:// URI", dir.display()),
+            )
+        })?
+        .to_string();
     let log = json!({
         "$schema": "https://json.schemastore.org/sarif-2.1.0.json",
         "version": "2.1.0",
@@ -191,7 +216,7 @@ pub fn render(run: &Run) -> Result<String, RenderError> {
                 "SNAPSHOT": { "uri": base, "description": text("the snapshot directory") }
             },
             "automationDetails": { "id": format!("snapaudit/{}/", snapshot.account_id) },
-            "invocations": [invocation(&run.diagnostics)],
+            "invocations": [invocation(run, &rule_index)],
             "results": results,
             "properties": {
                 "account_id": snapshot.account_id,
@@ -202,19 +227,63 @@ pub fn render(run: &Run) -> Result<String, RenderError> {
     pretty_json("sarif", &log)
 }
 
-/// The run's invocation: whether it succeeded (no error diagnostics) and every diagnostic
-/// as a tool execution notification.
-fn invocation(diagnostics: &[Problem]) -> Value {
+/// The run's invocation: whether it succeeded (no error diagnostic), and as tool execution
+/// notifications every input diagnostic, every rule that skipped or errored, and every gap
+/// of a rule's answer — so that code scanning never reads missing data as "fixed".
+fn invocation(run: &Run, rule_index: &std::collections::BTreeMap<String, usize>) -> Value {
+    let mut notes: Vec<Value> = run.input_diagnostics().map(notification).collect();
+    for r in &run.results {
+        let rule = |level: &str, id: &str, text: String| {
+            let mut n = json!({
+                "descriptor": { "id": id },
+                "associatedRule": { "id": r.meta.id },
+                "level": level,
+                "message": { "text": text },
+            });
+            if let Some(i) = rule_index.get(&r.meta.id) {
+                n["associatedRule"]["index"] = (*i).into();
+            }
+            n
+        };
+        match &r.outcome {
+            Outcome::Skip(reason) => notes.push(rule(
+                "note",
+                "snapaudit/rule-skipped",
+                format!("rule `{}` skipped: {reason}", r.meta.id),
+            )),
+            Outcome::Error(p) => {
+                let mut n = notification(p);
+                n["associatedRule"] = json!({ "id": r.meta.id });
+                if let Some(i) = rule_index.get(&r.meta.id) {
+                    n["associatedRule"]["index"] = (*i).into();
+                }
+                notes.push(n);
+            }
+            _ => {}
+        }
+        if matches!(r.outcome, Outcome::Fail | Outcome::Pass) {
+            for g in &r.gaps {
+                let mut n = rule(
+                    if g.is_error() { "error" } else { "warning" },
+                    "snapaudit/rule-gap",
+                    format!(
+                        "rule `{}` could not see part of its data: {}",
+                        r.meta.id, g.reason
+                    ),
+                );
+                if let Some(file) = &g.file {
+                    n["locations"] = json!([{ "physicalLocation": {
+                        "artifactLocation": { "uri": file, "uriBaseId": "SNAPSHOT" }
+                    } }]);
+                }
+                notes.push(n);
+            }
+        }
+    }
     let mut inv = Map::new();
-    inv.insert(
-        "executionSuccessful".into(),
-        (!crate::diagnostic::any_error(diagnostics)).into(),
-    );
-    if !diagnostics.is_empty() {
-        inv.insert(
-            "toolExecutionNotifications".into(),
-            diagnostics.iter().map(notification).collect(),
-        );
+    inv.insert("executionSuccessful".into(), (!run.has_errors()).into());
+    if !notes.is_empty() {
+        inv.insert("toolExecutionNotifications".into(), Value::Array(notes));
     }
     Value::Object(inv)
 }
@@ -234,8 +303,18 @@ fn notification(p: &Problem) -> Value {
     n.insert("message".into(), text(&message));
     if let Some(file) = &p.file {
         let mut physical = Map::new();
-        physical.insert("artifactLocation".into(), json!({ "uri": file }));
-        if let Some((line, column)) = p.line_col() {
+        let artifact = if p.kind.is_about_a_snapshot_file() {
+            json!({ "uri": file, "uriBaseId": "SNAPSHOT" })
+        } else {
+            json!({ "uri": file })
+        };
+        physical.insert("artifactLocation".into(), artifact);
+        // A problem inside the decoded credential report has its place in the CSV, not in
+        // the file: it is in the message.
+        if let Some((line, column)) = p
+            .line_col()
+            .filter(|_| p.kind != Kind::SnapshotCredentialReport)
+        {
             physical.insert(
                 "region".into(),
                 json!({ "startLine": line, "startColumn": column }),
@@ -252,6 +331,15 @@ fn notification(p: &Problem) -> Value {
 /// A SARIF log for an audit that could not run: no results, the diagnostics that stopped
 /// it as notifications.
 pub fn render_failure(diagnostics: &[Problem]) -> Result<String, RenderError> {
+    let mut inv = Map::new();
+    inv.insert(
+        "executionSuccessful".into(),
+        (!crate::diagnostic::any_error(diagnostics)).into(),
+    );
+    inv.insert(
+        "toolExecutionNotifications".into(),
+        diagnostics.iter().map(notification).collect(),
+    );
     let log = json!({
         "$schema": "https://json.schemastore.org/sarif-2.1.0.json",
         "version": "2.1.0",
@@ -263,7 +351,7 @@ pub fn render_failure(diagnostics: &[Problem]) -> Result<String, RenderError> {
                     "semanticVersion": env!("CARGO_PKG_VERSION"),
                 }
             },
-            "invocations": [invocation(diagnostics)],
+            "invocations": [Value::Object(inv)],
             "results": [],
         }]
     });

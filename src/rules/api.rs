@@ -8,7 +8,7 @@ use crate::snapshot::value::Value;
 use chrono::{DateTime, Utc};
 use rhai::{Array, Dynamic, Engine, EvalAltResult, ImmutableString, Map, Position};
 
-use super::context::{self, Evidence, RawFinding, Resource};
+use super::context::{self, Evidence, Gap, RawFinding, Resource};
 use super::meta::Severity;
 use super::query;
 use super::Inputs;
@@ -348,6 +348,76 @@ fn source_hits(s: &mut SnapshotApi) -> RhaiResult<Array> {
         .collect())
 }
 
+/// Records what the running rule could not see.
+fn record_gap(gap: Gap) {
+    context::current(|c| {
+        if !c.gaps.contains(&gap) {
+            c.gaps.push(gap);
+        }
+    });
+}
+
+/// Why a document cannot be read, as a gap.
+fn gap_of(file: &SnapFile) -> Gap {
+    let (code, reason) = match &file.status {
+        DocStatus::Ok => (None, format!("{} was read", file.path)),
+        DocStatus::Absent { code, .. } => (
+            Some(code.clone()),
+            format!("absent: {} ({code})", file.path),
+        ),
+        DocStatus::Failed { code, message } => (
+            Some(code.clone()),
+            format!("{code}: {} could not be collected: {message}", file.path),
+        ),
+        DocStatus::Malformed { message } => (None, format!("malformed: {}: {message}", file.path)),
+        DocStatus::NotCollected => (None, format!("not collected: {}", file.path)),
+    };
+    Gap {
+        file: Some(file.path.clone()),
+        status: file.status.name(),
+        code,
+        reason,
+    }
+}
+
+/// `snapshot.regions_with("ec2/{region}/describe-instances.json")` (or a list of such
+/// paths): the snapshot's regions whose files are all there and readable. Every other
+/// region is recorded as a gap of the rule, which goes on with the regions it can see: its
+/// findings stand, and its result says what it could not see. (`snapshot.regions()` is for
+/// a rule that needs every region: reading a missing file ends it.)
+fn regions_with(s: &mut SnapshotApi, templates: &[Dynamic]) -> RhaiResult<Array> {
+    let mut paths = Vec::with_capacity(templates.len());
+    for t in templates {
+        let Some(t) = t.read_lock::<ImmutableString>() else {
+            return fail(format!(
+                "regions_with takes paths with {{region}}, not {}",
+                t.type_name()
+            ));
+        };
+        if !t.contains("{region}") {
+            return fail(format!("`{}` has no {{region}} to fill in", t.as_str()));
+        }
+        paths.push(t.to_string());
+    }
+    let snapshot = &s.0.snapshot;
+    let mut out = Array::new();
+    for region in &snapshot.regions {
+        let mut readable = true;
+        for template in &paths {
+            let path = template.replace("{region}", region);
+            let file = snapshot.file(&path);
+            if file.status != DocStatus::Ok {
+                readable = false;
+                record_gap(gap_of(&file));
+            }
+        }
+        if readable {
+            out.push(Dynamic::from(region.clone()));
+        }
+    }
+    Ok(out)
+}
+
 /// The typed value of a credential report cell.
 pub fn typed_cell(text: &str) -> Dynamic {
     match text {
@@ -633,6 +703,12 @@ fn register_snapshot(engine: &mut Engine) {
                 .map(|r| Dynamic::from(r.clone()))
                 .collect()
         })
+        .register_fn("regions_with", |s: &mut SnapshotApi, template: &str| {
+            regions_with(s, &[template.into()])
+        })
+        .register_fn("regions_with", |s: &mut SnapshotApi, templates: Array| {
+            regions_with(s, &templates)
+        })
         .register_fn("files", |s: &mut SnapshotApi, prefix: &str| -> Array {
             s.0.snapshot.paths_under(prefix)
                 .map(|p| Dynamic::from(p.to_owned()))
@@ -818,6 +894,15 @@ fn register_queries(engine: &mut Engine) {
         .register_fn("skip", |reason: &str| -> RhaiResult<()> {
             abort(Abort::Skip(reason.to_owned()))
         })
+        .register_fn("gap", |reason: &str| {
+            record_gap(Gap {
+                file: None,
+                status: "skipped",
+                code: None,
+                reason: reason.to_owned(),
+            })
+        })
+        .register_fn("gap", |d: Doc| record_gap(gap_of(&d.0)))
         .register_fn("report", |at: Dynamic, message: ImmutableString| {
             push_finding(at, account_resource(), message, None)
         })

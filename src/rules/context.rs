@@ -48,6 +48,26 @@ pub struct Resource {
     pub name: String,
 }
 
+/// What a rule could not see: a file it needed for part of its answer (a region), and why.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct Gap {
+    /// The snapshot path, when the gap is a file.
+    pub file: Option<String>,
+    /// `not_collected`, `absent`, `error`, `malformed`, or `skipped` (the rule said why).
+    pub status: &'static str,
+    /// The API's error code, when the call failed.
+    pub code: Option<String>,
+    pub reason: String,
+}
+
+impl Gap {
+    /// A gap that makes the audit incomplete (a failed call, a malformed file), as opposed
+    /// to data that is simply not there.
+    pub fn is_error(&self) -> bool {
+        matches!(self.status, "error" | "malformed")
+    }
+}
+
 /// A finding as the rule reported it, before its location is resolved.
 #[derive(Debug, Clone)]
 pub struct RawFinding {
@@ -71,6 +91,8 @@ pub struct Context {
     /// value is handed out (no copy, no new evidence).
     pub values: HashMap<usize, Dynamic>,
     pub findings: Vec<RawFinding>,
+    /// What the rule could not see, in the order it found out.
+    pub gaps: Vec<Gap>,
     /// `[limits] max_findings`.
     pub max_findings: usize,
     pub deadline: Instant,

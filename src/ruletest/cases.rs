@@ -127,6 +127,10 @@ pub struct Detail {
     /// or error message.
     #[serde(default)]
     pub messages: Vec<String>,
+    /// What the rule could not see: each gap's file (or, for a gap without a file, a text
+    /// in its reason), in any order. Without it, gaps are not checked.
+    #[serde(default)]
+    pub gaps: Option<Vec<String>>,
 }
 
 impl<'de> Deserialize<'de> for Expect {
@@ -168,6 +172,7 @@ impl Expect {
                 count: None,
                 severity: None,
                 messages: Vec::new(),
+                gaps: None,
             },
             Expect::Detailed(d) => d.clone(),
         }

@@ -284,6 +284,37 @@ fn compare(
             f.message
         ));
     }
+    let gaps = result.map_or(&[][..], |r| r.gaps.as_slice());
+    for g in gaps {
+        details.push(format!("gap: {}", g.reason));
+    }
+    if let Some(want) = &want.gaps {
+        let matches = |w: &String, g: &crate::rules::context::Gap| {
+            g.file.as_deref() == Some(w.as_str()) || g.reason.contains(w.as_str())
+        };
+        let missing: Vec<&String> = want
+            .iter()
+            .filter(|w| !gaps.iter().any(|g| matches(w, g)))
+            .collect();
+        let extra: Vec<&str> = gaps
+            .iter()
+            .filter(|g| !want.iter().any(|w| matches(w, g)))
+            .map(|g| g.file.as_deref().unwrap_or(g.reason.as_str()))
+            .collect();
+        if !missing.is_empty() || !extra.is_empty() {
+            mismatches.push(format!(
+                "expected gaps [{}], got [{}]",
+                want.iter()
+                    .map(String::as_str)
+                    .collect::<Vec<_>>()
+                    .join(", "),
+                gaps.iter()
+                    .map(|g| g.file.as_deref().unwrap_or(g.reason.as_str()))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ));
+        }
+    }
     if got != want.result.as_str() {
         mismatches.push(format!("expected {}, got {got}", want.result.as_str()));
     } else if want.result == Expected::Fail {

@@ -143,3 +143,29 @@ pub fn findings_of<'a>(run: &'a serde_json::Value, id: &str) -> Vec<&'a serde_js
         .map(|fs| fs.iter().filter(|f| f["rule_id"] == id).collect())
         .unwrap_or_default()
 }
+
+/// Whether rule `id` could not judge some data because it is unusable: the rule ended with
+/// `error`, or it failed on the rest with an error gap (a partial answer). Returns the
+/// error or the gaps' reasons.
+pub fn unusable_for(run: &serde_json::Value, id: &str) -> Option<String> {
+    let rule = run["rules"]
+        .as_array()
+        .and_then(|rules| rules.iter().find(|r| r["id"] == id))
+        .unwrap_or_else(|| panic!("no rule {id} in output"));
+    match rule["result"].as_str() {
+        Some("error") => rule["reason"].as_str().map(str::to_owned),
+        Some("fail") => {
+            let reasons: Vec<&str> = rule["gaps"]
+                .as_array()
+                .map(|gs| {
+                    gs.iter()
+                        .filter(|g| g["status"] == "error" || g["status"] == "malformed")
+                        .filter_map(|g| g["reason"].as_str())
+                        .collect()
+                })
+                .unwrap_or_default();
+            (!reasons.is_empty()).then(|| reasons.join("; "))
+        }
+        _ => None,
+    }
+}
