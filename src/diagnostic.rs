@@ -10,7 +10,15 @@ use miette::{
     Diagnostic, LabeledSpan, MietteError, MietteSpanContents, SourceCode, SourceSpan, SpanContents,
 };
 
+use crate::report::safe::{self, Snippet};
+
 /// A file's text, shared by every label that points into it.
+///
+/// miette is handed the file as a [`Snippet`]: control characters in the file (or in its
+/// name) are shown as `\u{…}`, never written raw. Offsets into [`SourceFile::text`] (kept
+/// as read, for locating and for `line_col`) become offsets into the snippet in
+/// [`SourceFile::label_span`], the one way spans are given to miette, and back in
+/// [`SourceCode::read_span`]; a file without control characters is its own snippet.
 #[derive(Clone)]
 pub struct SourceFile {
     /// The name shown to the user (the path as given on the command line, joined).
@@ -23,6 +31,8 @@ pub struct SourceFile {
     /// column of a place on a long line is counted from a near checkpoint, not from the
     /// line's start (many findings on one minified line stay linear).
     columns: Arc<std::sync::OnceLock<Vec<(usize, usize)>>>,
+    /// The text as miette shows it, built on the first label; `None` when it is the text.
+    snippet: Arc<std::sync::OnceLock<Option<Snippet>>>,
 }
 
 /// Bytes between two column checkpoints.
@@ -45,7 +55,20 @@ impl SourceFile {
             text,
             lines: Arc::new(std::sync::OnceLock::new()),
             columns: Arc::new(std::sync::OnceLock::new()),
+            snippet: Arc::new(std::sync::OnceLock::new()),
         }
+    }
+
+    /// The text as miette shows it, when it differs from the text.
+    fn snippet(&self) -> Option<&Snippet> {
+        self.snippet
+            .get_or_init(|| Snippet::of(&self.text))
+            .as_ref()
+    }
+
+    /// Where byte `offset` of the text is in what miette is shown.
+    fn shown_offset(&self, offset: usize) -> usize {
+        self.snippet().map_or(offset, |s| s.shown_offset(offset))
     }
 
     /// Byte offsets where lines start.
@@ -116,18 +139,31 @@ impl SourceFile {
         (line + 1, column)
     }
 
-    /// The span a label underlines: on a long line (minified JSON, a file that is one huge
-    /// line) it is cut to a short stretch of that line, so that a diagnostic never prints
-    /// megabytes.
+    /// The span a label underlines, for miette: `len` bytes of the text from `offset`, as
+    /// offsets into the text miette is shown (see [`SourceFile`]). On a long line (minified
+    /// JSON, a file that is one huge line) it is cut to a short stretch of that line, so
+    /// that a diagnostic never prints megabytes.
     pub fn label_span(&self, offset: usize, len: usize) -> SourceSpan {
         let offset = floor_boundary(&self.text, offset);
         let line = self.line_of(offset);
         let (start, end) = (self.line_starts()[line], self.line_end(line));
-        if end - start <= LONG_LINE {
-            return (offset, len).into();
-        }
-        let stop = ceil_boundary(&self.text, (offset + len).min(end).min(offset + WINDOW));
-        (offset, stop.max(offset) - offset).into()
+        let stop = if end - start <= LONG_LINE {
+            offset.saturating_add(len)
+        } else {
+            ceil_boundary(
+                &self.text,
+                offset.saturating_add(len).min(end).min(offset + WINDOW),
+            )
+        };
+        let stop = stop.max(offset);
+        let shown = self.shown_offset(offset);
+        // Past the end stays past the end by as much (miette says so).
+        let shown_stop = if stop > self.text.len() {
+            self.shown_offset(self.text.len()) + (stop - self.text.len())
+        } else {
+            self.shown_offset(stop)
+        };
+        (shown, shown_stop - shown).into()
     }
 }
 
@@ -153,7 +189,9 @@ fn ceil_boundary(text: &str, offset: usize) -> usize {
 }
 
 /// miette reads the lines around a span through the line index (its own reader scans the
-/// file from the start for every label), and long lines are cut to a window.
+/// file from the start for every label), and long lines are cut to a window. The span is
+/// in the shown text (see [`SourceFile::label_span`]); so are the lines returned, and the
+/// file's name is neutralised too.
 impl SourceCode for SourceFile {
     fn read_span<'a>(
         &'a self,
@@ -162,11 +200,19 @@ impl SourceCode for SourceFile {
         after: usize,
     ) -> Result<Box<dyn SpanContents<'a> + 'a>, MietteError> {
         let text = &*self.text;
-        let start = span.offset();
-        let end = start + span.len();
-        if end > text.len() {
+        let snippet = self.snippet();
+        let shown_text = snippet.map_or(text, |s| s.text.as_str());
+        let shown_end = span.offset().saturating_add(span.len());
+        if shown_end > shown_text.len() {
             return Err(MietteError::OutOfBounds);
         }
+        let (start, end) = match snippet {
+            Some(s) => (
+                s.original_offset(span.offset()),
+                s.original_offset(shown_end),
+            ),
+            None => (span.offset(), shown_end),
+        };
         let starts = self.line_starts();
         let first = self.line_of(start);
         let last = self.line_of(end.saturating_sub(1).max(start));
@@ -190,9 +236,10 @@ impl SourceCode for SourceFile {
                 (starts[top], to, top, 0)
             }
         };
+        let (from, to) = (self.shown_offset(from), self.shown_offset(to));
         Ok(Box::new(MietteSpanContents::new_named(
-            self.name.clone(),
-            &text.as_bytes()[from..to],
+            safe::terminal(&self.name).into_owned(),
+            &shown_text.as_bytes()[from..to],
             (from, to - from).into(),
             line,
             column,

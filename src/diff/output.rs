@@ -1,5 +1,6 @@
 //! `snapaudit diff` output: human (miette labels into NEW, or OLD for resolved findings)
-//! and versioned JSON (docs/diff.md).
+//! and versioned JSON (docs/diff.md). In the human output, text from the snapshots goes
+//! through [`safe::terminal`] (the findings through [`human::render_finding`], which does).
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
@@ -9,7 +10,7 @@ use serde::Serialize;
 use super::resources::{Change, Kind, ResourceDiff};
 use super::{DiffRun, FindingChange, NotCompared, Status};
 use crate::report::human::{self, Style};
-use crate::report::{json, pretty_json, RenderError};
+use crate::report::{json, pretty_json, safe, RenderError};
 use crate::rules::Severity;
 use crate::snapshot::Snapshot;
 
@@ -116,15 +117,16 @@ pub fn change_text(c: &Change) -> String {
 
 /// Human output: findings by status, severity and service, then resource changes per file.
 pub fn render_human(style: Style, run: &DiffRun) -> String {
+    let t = safe::terminal;
     let handler = human::handler(style);
     let mut out = String::new();
     let _ = writeln!(
         out,
         "OLD {} (captured {})\nNEW {} (captured {})\n",
-        run.old.snapshot().display_dir,
-        captured(run.old.snapshot()),
-        run.new.snapshot().display_dir,
-        captured(run.new.snapshot())
+        t(&run.old.snapshot().display_dir),
+        t(&captured(run.old.snapshot())),
+        t(&run.new.snapshot().display_dir),
+        t(&captured(run.new.snapshot()))
     );
     for status in [
         Status::New,
@@ -160,7 +162,7 @@ pub fn render_human(style: Style, run: &DiffRun) -> String {
                         let _ = writeln!(out, "  severity: {} → {}", a.severity, b.severity);
                     }
                     if a.message != b.message {
-                        let _ = writeln!(out, "  was: {}", a.message);
+                        let _ = writeln!(out, "  was: {}", t(&a.message));
                     }
                 }
             }
@@ -177,7 +179,10 @@ pub fn render_human(style: Style, run: &DiffRun) -> String {
             let _ = writeln!(
                 out,
                 "  {}: {} in OLD, {} in NEW ({})",
-                n.rule_id, n.old, n.new, n.reason
+                t(&n.rule_id),
+                n.old,
+                n.new,
+                t(&n.reason)
             );
         }
         out.push('\n');
@@ -191,14 +196,14 @@ pub fn render_human(style: Style, run: &DiffRun) -> String {
             by_file.entry(c.file.as_str()).or_default().push(c);
         }
         for (file, changes) in by_file {
-            let _ = writeln!(out, "{file}");
+            let _ = writeln!(out, "{}", t(file));
             for c in changes {
                 let mark = match c.kind {
                     Kind::Added => '+',
                     Kind::Removed => '-',
                     Kind::Changed => '~',
                 };
-                let _ = writeln!(out, "  {mark} {}", change_text(c));
+                let _ = writeln!(out, "  {mark} {}", t(&change_text(c)));
             }
         }
         for (label, list) in [
@@ -208,11 +213,11 @@ pub fn render_human(style: Style, run: &DiffRun) -> String {
             ("regions removed", &r.regions_removed),
         ] {
             if !list.is_empty() {
-                let _ = writeln!(out, "{label}: {}", list.join(", "));
+                let _ = writeln!(out, "{label}: {}", t(&list.join(", ")));
             }
         }
         for s in &r.status_changed {
-            let _ = writeln!(out, "call {}: {} → {}", s.file, s.old, s.new);
+            let _ = writeln!(out, "call {}: {} → {}", t(&s.file), t(&s.old), t(&s.new));
         }
         out.push('\n');
     }

@@ -1,6 +1,7 @@
 //! `--format csv`: one row per finding for spreadsheets, RFC 4180 quoting (docs/output.md).
+//! Every cell goes through [`safe::csv_cell`]: no formula, no control character.
 
-use super::RenderError;
+use super::{safe, RenderError};
 use crate::audit::Run;
 
 pub const COLUMNS: [&str; 18] = [
@@ -68,7 +69,8 @@ pub fn render(run: &Run) -> Result<String, RenderError> {
     let error = |e: &dyn std::fmt::Display| RenderError::new("csv", e);
     w.write_record(COLUMNS).map_err(|e| error(&e))?;
     for row in &rows {
-        w.write_record(row).map_err(|e| error(&e))?;
+        w.write_record(row.iter().map(|cell| safe::csv_cell(cell).into_owned()))
+            .map_err(|e| error(&e))?;
     }
     let bytes = w.into_inner().map_err(|e| error(&e))?;
     String::from_utf8(bytes).map_err(|e| error(&e))

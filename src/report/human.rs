@@ -1,10 +1,14 @@
 //! Human output: each finding as a miette diagnostic over the snapshot file (or the decoded
-//! credential report), then a summary by severity and result.
+//! credential report), then a summary by severity and result. Text from input is shown
+//! through [`safe::terminal`]: every diagnostic in [`render`] (whatever it is), the rest
+//! where it is written; the quoted lines of files by
+//! [`SourceFile`](crate::diagnostic::SourceFile) itself.
 
 use std::fmt::{self, Write as _};
 
 use miette::{Diagnostic, GraphicalReportHandler, GraphicalTheme, LabeledSpan, SourceCode};
 
+use super::safe;
 use crate::audit::Run;
 use crate::diagnostic::Problem;
 use crate::engine::Finding;
@@ -90,13 +94,185 @@ impl Diagnostic for FindingDiagnostic<'_> {
     }
 }
 
-/// Renders one diagnostic.
+/// Renders one diagnostic, with its texts [neutralised](Shown).
 pub fn render(handler: &GraphicalReportHandler, diagnostic: &dyn Diagnostic) -> String {
+    let shown = Shown::new(diagnostic, 0);
     let mut out = String::new();
-    if handler.render_report(&mut out, diagnostic).is_err() {
-        out = format!("{diagnostic}\n");
+    if handler.render_report(&mut out, &shown).is_err() {
+        out = format!("{shown}\n");
     }
     out
+}
+
+/// How deep related diagnostics and causes are followed.
+const MAX_DEPTH: usize = 16;
+
+/// A diagnostic as it is drawn: a copy of every text it holds (message, code, help, URL,
+/// label texts, related diagnostics and causes, at any depth) passed through
+/// [`safe::terminal`]; spans and the source are the original's (a
+/// [`SourceFile`](crate::diagnostic::SourceFile) neutralises the lines it hands to miette).
+/// Whatever a problem, a finding or a rule puts in a diagnostic reaches the terminal only
+/// this way.
+struct Shown<'a> {
+    message: String,
+    code: Option<String>,
+    severity: Option<miette::Severity>,
+    help: Option<String>,
+    url: Option<String>,
+    source_code: Option<&'a dyn SourceCode>,
+    labels: Option<Vec<LabeledSpan>>,
+    related: Option<Vec<Shown<'a>>>,
+    diagnostic_source: Option<Box<Shown<'a>>>,
+    cause: Option<Box<Cause>>,
+}
+
+fn shown_text(text: impl fmt::Display) -> String {
+    safe::terminal(&text.to_string()).into_owned()
+}
+
+impl<'a> Shown<'a> {
+    fn new(d: &'a dyn Diagnostic, depth: usize) -> Shown<'a> {
+        let deeper = depth < MAX_DEPTH;
+        let diagnostic_source = d
+            .diagnostic_source()
+            .filter(|_| deeper)
+            .map(|s| Box::new(Shown::new(s, depth + 1)));
+        let cause = match diagnostic_source {
+            Some(_) => None,
+            None => d
+                .source()
+                .filter(|_| deeper)
+                .map(|e| Box::new(Cause::new(e, depth + 1))),
+        };
+        Shown {
+            message: shown_text(d),
+            code: d.code().map(shown_text),
+            severity: d.severity(),
+            help: d.help().map(shown_text),
+            url: d.url().map(shown_text),
+            source_code: d.source_code(),
+            labels: d.labels().map(|labels| {
+                labels
+                    .map(|l| {
+                        let text = l.label().map(shown_text);
+                        if l.primary() {
+                            LabeledSpan::new_primary_with_span(text, *l.inner())
+                        } else {
+                            LabeledSpan::new_with_span(text, *l.inner())
+                        }
+                    })
+                    .collect()
+            }),
+            related: d.related().filter(|_| deeper).map(|related| {
+                related
+                    .map(|r| Shown::new(r, depth + 1))
+                    .collect::<Vec<_>>()
+            }),
+            diagnostic_source,
+            cause,
+        }
+    }
+}
+
+impl fmt::Display for Shown<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl fmt::Debug for Shown<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl std::error::Error for Shown<'_> {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        self.cause
+            .as_deref()
+            .map(|c| c as &(dyn std::error::Error + 'static))
+    }
+}
+
+impl Diagnostic for Shown<'_> {
+    fn code<'b>(&'b self) -> Option<Box<dyn fmt::Display + 'b>> {
+        self.code
+            .as_ref()
+            .map(|c| Box::new(c.as_str()) as Box<dyn fmt::Display>)
+    }
+
+    fn severity(&self) -> Option<miette::Severity> {
+        self.severity
+    }
+
+    fn help<'b>(&'b self) -> Option<Box<dyn fmt::Display + 'b>> {
+        self.help
+            .as_ref()
+            .map(|h| Box::new(h.as_str()) as Box<dyn fmt::Display>)
+    }
+
+    fn url<'b>(&'b self) -> Option<Box<dyn fmt::Display + 'b>> {
+        self.url
+            .as_ref()
+            .map(|u| Box::new(u.as_str()) as Box<dyn fmt::Display>)
+    }
+
+    fn source_code(&self) -> Option<&dyn SourceCode> {
+        self.source_code
+    }
+
+    fn labels(&self) -> Option<Box<dyn Iterator<Item = LabeledSpan> + '_>> {
+        self.labels
+            .as_ref()
+            .map(|l| Box::new(l.iter().cloned()) as Box<dyn Iterator<Item = LabeledSpan>>)
+    }
+
+    fn related<'b>(&'b self) -> Option<Box<dyn Iterator<Item = &'b dyn Diagnostic> + 'b>> {
+        self.related.as_ref().map(|r| {
+            Box::new(r.iter().map(|d| d as &dyn Diagnostic))
+                as Box<dyn Iterator<Item = &'b dyn Diagnostic>>
+        })
+    }
+
+    fn diagnostic_source(&self) -> Option<&dyn Diagnostic> {
+        self.diagnostic_source
+            .as_deref()
+            .map(|d| d as &dyn Diagnostic)
+    }
+}
+
+/// A plain error in a diagnostic's cause chain, as it is shown (owned, so that miette can
+/// walk it as `'static` errors).
+#[derive(Debug)]
+struct Cause {
+    message: String,
+    source: Option<Box<Cause>>,
+}
+
+impl Cause {
+    fn new(e: &dyn std::error::Error, depth: usize) -> Cause {
+        Cause {
+            message: shown_text(e),
+            source: e
+                .source()
+                .filter(|_| depth < MAX_DEPTH)
+                .map(|s| Box::new(Cause::new(s, depth + 1))),
+        }
+    }
+}
+
+impl fmt::Display for Cause {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl std::error::Error for Cause {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        self.source
+            .as_deref()
+            .map(|c| c as &(dyn std::error::Error + 'static))
+    }
 }
 
 /// Renders problems (input and rule errors, warnings), for standard error: errors first,
@@ -124,7 +300,7 @@ pub fn render_run(style: Style, run: &Run) -> String {
                 let _ = writeln!(
                     out,
                     "  (evidence: `{}`: no response file)",
-                    run.snapshot().display_path(call)
+                    safe::terminal(&run.snapshot().display_path(call))
                 );
             }
         }
@@ -135,21 +311,22 @@ pub fn render_run(style: Style, run: &Run) -> String {
         let _ = writeln!(out, "waived (accepted risks, not counted):");
         for f in waived {
             if let Some(w) = &f.waiver {
+                let t = safe::terminal;
                 let _ = writeln!(
                     out,
                     "  {} [{}] {}: {}\n    waived until {}{}: {} ({}:{})",
-                    f.rule.id,
+                    t(&f.rule.id),
                     f.severity,
-                    f.resource.name,
-                    f.message,
-                    w.expires,
+                    t(&f.resource.name),
+                    t(&f.message),
+                    t(&w.expires),
                     if w.owner.is_empty() {
                         String::new()
                     } else {
-                        format!(" by {}", w.owner)
+                        format!(" by {}", t(&w.owner))
                     },
-                    w.reason,
-                    w.file,
+                    t(&w.reason),
+                    t(&w.file),
                     w.line
                 );
             }
@@ -162,6 +339,7 @@ pub fn render_run(style: Style, run: &Run) -> String {
 
 /// The closing summary: results by outcome, findings by severity, skipped and errored rules.
 pub fn summary(run: &Run) -> String {
+    let t = safe::terminal;
     let mut out = String::new();
     let outcomes = run.outcomes();
     let counts = run.counts();
@@ -194,10 +372,10 @@ pub fn summary(run: &Run) -> String {
     for r in &run.results {
         match &r.outcome {
             Outcome::Skip(reason) => {
-                let _ = writeln!(out, "  skip   {}: {}", r.meta.id, reason);
+                let _ = writeln!(out, "  skip   {}: {}", t(&r.meta.id), t(reason));
             }
             Outcome::Error(p) => {
-                let _ = writeln!(out, "  error  {}: {}", r.meta.id, p.message);
+                let _ = writeln!(out, "  error  {}: {}", t(&r.meta.id), t(&p.message));
             }
             // A partial answer: its findings stand, and what it could not see is said.
             Outcome::Fail | Outcome::Pass if !r.gaps.is_empty() => {
@@ -214,13 +392,13 @@ pub fn summary(run: &Run) -> String {
             "sources: {} files ({} bytes) scanned under {}; {} access key IDs found",
             scan.files_scanned,
             scan.bytes_scanned,
-            scan.roots.join(", "),
+            t(&scan.roots.join(", ")),
             scan.hits.len()
         );
         if !scan.skipped.is_empty() {
             let _ = writeln!(out, "  skipped {} files:", scan.skipped.len());
             for sk in scan.skipped.iter().take(20) {
-                let _ = writeln!(out, "    {} ({})", sk.path, sk.reason);
+                let _ = writeln!(out, "    {} ({})", t(&sk.path), t(&sk.reason));
             }
             if scan.skipped.len() > 20 {
                 let _ = writeln!(
@@ -246,4 +424,76 @@ pub fn summary(run: &Run) -> String {
         }
     );
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::diagnostic::{Kind, SourceFile};
+
+    fn draw(problem: &Problem, color: bool) -> String {
+        render(&handler(Style { color, width: 120 }), problem)
+    }
+
+    #[test]
+    fn a_diagnostic_shows_control_characters_inertly() {
+        let hostile = "x\u{1b}]52;c;cm0=\u{7}\u{9b}2J\u{202e}y";
+        let text = format!("{{\n  \"a\": \"{hostile}\",\r\n  \"b\": 1\n}}\n");
+        let offset = text.find('\u{1b}').unwrap_or_default();
+        let problem = Problem::new(Kind::SnapshotMalformedJson, format!("bad {hostile}"))
+            .with_help(format!("help {hostile}"))
+            .at(
+                SourceFile::new(format!("dir/{hostile}.json"), text),
+                offset,
+                1,
+                format!("label {hostile}"),
+            );
+        let out = draw(&problem, false);
+        assert!(!out.chars().any(safe::is_control), "{out:?}");
+        let shown = r"x\u{1b}]52;c;cm0=\u{7}\u{9b}2J\u{202e}y";
+        for part in ["bad ", "help ", "label ", "dir/", "\"a\": \""] {
+            assert!(out.contains(&format!("{part}{shown}")), "{part} in\n{out}");
+        }
+        // The header's column is the character column in the file as it is.
+        assert!(out.contains(&format!("dir/{shown}.json:2:10]")), "{out}");
+        // The underline starts under the escape.
+        let lines: Vec<&str> = out.lines().collect();
+        let at = lines
+            .iter()
+            .position(|l| l.contains("\"a\": "))
+            .unwrap_or_default();
+        let column = |l: &str, b: usize| l[..b].chars().count();
+        let escape = lines[at].find(r"\u{1b}").unwrap_or_default();
+        let mark = lines[at + 1].find('┬').unwrap_or_default();
+        assert!(
+            column(lines[at + 1], mark) >= column(lines[at], escape)
+                && column(lines[at + 1], mark) < column(lines[at], escape) + 6,
+            "{out}"
+        );
+        // With colour, the only escapes are colour codes.
+        let out = draw(&problem, true);
+        assert!(
+            !out.contains('\u{7}') && !out.contains("\u{1b}]"),
+            "{out:?}"
+        );
+    }
+
+    #[test]
+    fn a_clean_diagnostic_is_drawn_as_it_is() {
+        let text = "{\n  \"a\": 1\n}\n";
+        let problem = Problem::new(Kind::SnapshotMalformedJson, "bad").at(
+            SourceFile::new("f.json", text),
+            7,
+            1,
+            "here",
+        );
+        let mut direct = String::new();
+        handler(Style {
+            color: false,
+            width: 120,
+        })
+        .render_report(&mut direct, &problem)
+        .unwrap_or_default();
+        assert_eq!(draw(&problem, false), direct);
+    }
 }

@@ -6,26 +6,15 @@
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
+use super::safe;
 use crate::audit::Run;
 use crate::diagnostic::Problem;
 use crate::engine::{Finding, Outcome, RuleResult};
 
-/// XML 1.0 text: the five special characters escaped, characters XML cannot hold dropped.
+/// XML text or attribute value: specials escaped, control characters (and those XML cannot
+/// hold) shown as `\u{…}`; see [`safe::xml`].
 fn esc(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&apos;"),
-            '\t' | '\n' | '\r' => out.push(c),
-            c if (c as u32) < 0x20 || c == '\u{FFFE}' || c == '\u{FFFF}' => {}
-            c => out.push(c),
-        }
-    }
-    out
+    safe::xml(text)
 }
 
 enum Case<'a> {

@@ -1,8 +1,10 @@
 //! `--format markdown`: a summary for pull requests and tickets: counts by severity, the
-//! top findings, what was skipped or errored, and what is waived.
+//! top findings, what was skipped or errored, and what is waived. Text from input is free
+//! text through [`safe::markdown_text`] or a code span from [`safe::markdown_code`].
 
 use std::fmt::Write as _;
 
+use super::safe;
 use crate::audit::Run;
 use crate::diagnostic::Problem;
 use crate::engine::Finding;
@@ -12,32 +14,32 @@ use crate::rules::Severity;
 /// How many findings the "Top findings" table shows.
 pub const TOP: usize = 20;
 
-/// Text for a table cell: pipes and HTML escaped (`<root_account>` is not a tag), line
-/// breaks folded, backticks kept.
+/// Free text (a table cell, a list item, the heading): nothing live, see
+/// [`safe::markdown_text`] (`<root_account>` is not a tag).
 fn cell(text: &str) -> String {
-    text.replace('\\', "\\\\")
-        .replace('|', "\\|")
-        .replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-        .replace(['\n', '\r'], " ")
+    safe::markdown_text(text)
+}
+
+/// A code span in a table cell.
+fn code(text: &str) -> String {
+    safe::markdown_code(text, true)
 }
 
 fn evidence(f: &Finding) -> String {
     match (&f.location, &f.call) {
         (Some(l), _) => match &l.csv {
             Some(c) => format!(
-                "`{}` (credential report, user `{}`{})",
-                l.file,
-                c.user,
+                "{} (credential report, user {}{})",
+                code(&l.file),
+                code(&c.user),
                 c.column
                     .as_ref()
-                    .map(|col| format!(", `{col}`"))
+                    .map(|col| format!(", {}", code(col)))
                     .unwrap_or_default()
             ),
-            None => format!("`{}:{}:{}`", l.file, l.line, l.column),
+            None => code(&format!("{}:{}:{}", l.file, l.line, l.column)),
         },
-        (None, Some(call)) => format!("`{call}` (no response file)"),
+        (None, Some(call)) => format!("{} (no response file)", code(call)),
         (None, None) => "-".into(),
     }
 }
@@ -50,15 +52,15 @@ pub fn render(run: &Run) -> String {
         out,
         "## snapaudit: account {}\n",
         if s.account_id.is_empty() {
-            "unknown"
+            "unknown".to_owned()
         } else {
-            &s.account_id
+            cell(&s.account_id)
         }
     );
     let _ = writeln!(
         out,
-        "Snapshot `{}`, evaluated at {}.\n",
-        s.display_dir,
+        "Snapshot {}, evaluated at {}.\n",
+        safe::markdown_code(&s.display_dir, false),
         s.now
             .map(|t| crate::time::format_time(&t))
             .unwrap_or_else(|| "an unknown time".into())
@@ -105,9 +107,9 @@ pub fn render(run: &Run) -> String {
         for f in top.iter().take(TOP) {
             let _ = writeln!(
                 out,
-                "| {} | `{}` | {} | {} | {} |",
+                "| {} | {} | {} | {} | {} |",
                 f.severity,
-                f.rule.id,
+                code(&f.rule.id),
                 cell(&f.resource.name),
                 cell(&f.message),
                 evidence(f)
@@ -119,16 +121,26 @@ pub fn render(run: &Run) -> String {
         .results
         .iter()
         .filter_map(|r| match &r.outcome {
-            Outcome::Skip(reason) => Some(format!("- skip `{}`: {}", r.meta.id, reason)),
-            Outcome::Error(p) => Some(format!("- **error** `{}`: {}", r.meta.id, p.message)),
+            Outcome::Skip(reason) => Some(format!(
+                "- skip {}: {}",
+                safe::markdown_code(&r.meta.id, false),
+                cell(reason)
+            )),
+            Outcome::Error(p) => Some(format!(
+                "- **error** {}: {}",
+                safe::markdown_code(&r.meta.id, false),
+                cell(&p.message)
+            )),
             Outcome::Fail | Outcome::Pass if !r.gaps.is_empty() => Some(format!(
-                "- partial `{}`: could not see {}",
-                r.meta.id,
-                r.gaps
-                    .iter()
-                    .map(|g| g.reason.as_str())
-                    .collect::<Vec<_>>()
-                    .join("; ")
+                "- partial {}: could not see {}",
+                safe::markdown_code(&r.meta.id, false),
+                cell(
+                    &r.gaps
+                        .iter()
+                        .map(|g| g.reason.as_str())
+                        .collect::<Vec<_>>()
+                        .join("; ")
+                )
             )),
             _ => None,
         })
@@ -148,15 +160,15 @@ pub fn render(run: &Run) -> String {
         );
         for p in diagnostics {
             let place = match (&p.file, p.line_col()) {
-                (Some(f), Some((l, c))) => format!("`{}:{l}:{c}`", cell(f)),
-                (Some(f), None) => format!("`{}`", cell(f)),
+                (Some(f), Some((l, c))) => code(&format!("{f}:{l}:{c}")),
+                (Some(f), None) => code(f),
                 _ => "-".to_owned(),
             };
             let _ = writeln!(
                 out,
-                "| {} | `{}` | {} | {} |",
+                "| {} | {} | {} | {} |",
                 if p.is_error() { "**error**" } else { "warning" },
-                p.code(),
+                code(p.code()),
                 place,
                 cell(&p.message)
             );
@@ -169,12 +181,12 @@ pub fn render(run: &Run) -> String {
             if let Some(w) = &f.waiver {
                 let _ = writeln!(
                     out,
-                    "| `{}` | {} | {} | {} | {} |",
-                    f.rule.id,
+                    "| {} | {} | {} | {} | {} |",
+                    code(&f.rule.id),
                     cell(&f.resource.name),
                     cell(&w.reason),
                     cell(&w.owner),
-                    w.expires
+                    cell(&w.expires)
                 );
             }
         }

@@ -1,11 +1,14 @@
 //! Renderers of an audit run: human (miette), JSON, SARIF, CSV, JUnit, Markdown. Each
-//! takes the [`Run`](crate::audit::Run) the pipeline produced and gives the document's text.
+//! takes the [`Run`](crate::audit::Run) the pipeline produced and gives the document's text;
+//! text that comes from input goes through [`safe`] on its way (docs/output.md, "Hostile
+//! text").
 
 pub mod csv;
 pub mod human;
 pub mod json;
 pub mod junit;
 pub mod markdown;
+pub mod safe;
 pub mod sarif;
 
 /// A document that could not be written (serialization failed): the run is not reported as
