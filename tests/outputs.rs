@@ -443,10 +443,10 @@ fn waived_findings_show_as_waived_in_every_format() {
     assert!(
         csv.lines().any(|l| l.starts_with("iam.root.mfa,")
             && l.ends_with(
-                ",true,root hardware key ordered, arrives next week,security-team,2026-12-15"
+                ",true,root hardware key ordered, arrives next week,security-team,2026-12-15,finding"
             )
             || l.contains(
-                ",true,\"root hardware key ordered, arrives next week\",security-team,2026-12-15"
+                ",true,\"root hardware key ordered, arrives next week\",security-team,2026-12-15,finding"
             )),
         "{csv}"
     );

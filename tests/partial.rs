@@ -108,6 +108,14 @@ fn every_format_names_the_gap() {
                 .contains("could not see not collected: cloudtrail/eu-west-1/describe-trails.json"),
         "{junit}"
     );
+    let csv = check(&f, "csv").stdout;
+    assert!(
+        csv.lines()
+            .any(|l| l.starts_with("cloudtrail.log-file-validation,")
+                && l.contains("not collected: cloudtrail/eu-west-1/describe-trails.json")
+                && l.ends_with(",gap")),
+        "{csv}"
+    );
     let markdown = check(&f, "markdown").stdout;
     assert!(
         markdown.contains("- partial `cloudtrail.log-file-validation`: could not see not collected: cloudtrail/eu-west-1/describe-trails.json"),

@@ -165,3 +165,65 @@ fn the_rules_table_lists_every_rule() {
     );
     assert!(out.stdout.lines().next().unwrap().starts_with("ID "));
 }
+
+/// `snapaudit test --update` writes the observed locations into the cases that expect
+/// `fail` (replacing a wrong list, or turning `rule: fail` into a mapping), keeping the rest
+/// of the file; a runtime error in a case shows the rule's line.
+#[test]
+fn update_writes_observed_locations_and_errors_show_the_rule_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = common::root();
+    std::fs::copy(
+        root.join("examples/policies-org/temporary_security_groups.rhai"),
+        dir.path().join("t.rhai"),
+    )
+    .unwrap();
+    let case = |name: &str, expect: &str| {
+        format!(
+            "  - name: {name}\n    captured_at: 2026-11-02T09:00:00Z\n    files:\n      ec2/us-east-1/describe-security-groups.json:\n        SecurityGroups:\n          - GroupId: sg-0bbb\n            GroupName: debug-bastion\n            Tags: [{{ Key: Temporary, Value: \"true\" }}, {{ Key: CreatedOn, Value: \"2026-10-23\" }}]\n    expect:\n{expect}"
+        )
+    };
+    let text = format!(
+        "# kept\ncases:\n{}{}",
+        case(
+            "a wrong location",
+            "      org.security-group.temporary-expired:\n        result: fail\n        locations: [\"wrong:1:1\"]\n"
+        ),
+        case("no location yet", "      org.security-group.temporary-expired: fail\n")
+    );
+    std::fs::write(dir.path().join("t.test.yaml"), &text).unwrap();
+    let d = dir.path().to_str().unwrap();
+    assert_eq!(snapaudit(&["test", d, "--no-default-pack"]).code, 1);
+    let out = snapaudit(&["test", d, "--no-default-pack", "--update"]);
+    assert_eq!(out.code, 0, "{}{}", out.stdout, out.stderr);
+    let updated = std::fs::read_to_string(dir.path().join("t.test.yaml")).unwrap();
+    assert!(updated.starts_with("# kept\n"), "{updated}");
+    assert_eq!(
+        updated
+            .matches("locations: [\"ec2/us-east-1/describe-security-groups.json:13:30\"]")
+            .count(),
+        2,
+        "{updated}"
+    );
+    assert_eq!(snapaudit(&["test", d, "--no-default-pack"]).code, 0);
+
+    std::fs::write(
+        dir.path().join("boom.rhai"),
+        "//! id = \"t.boom\"\n//! title = \"t\"\n//! severity = \"low\"\n\nthrow \"boom\";\n",
+    )
+    .unwrap();
+    std::fs::write(
+        dir.path().join("boom.test.yaml"),
+        "cases:\n  - name: throws\n    expect:\n      t.boom: pass\n",
+    )
+    .unwrap();
+    let out = snapaudit(&["test", d, "--no-default-pack"]);
+    assert!(
+        out.stdout.contains("got error at ")
+            && out
+                .stdout
+                .contains("boom.rhai:5:1: rule `t.boom` failed: boom"),
+        "{}",
+        out.stdout
+    );
+}

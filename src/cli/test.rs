@@ -36,6 +36,10 @@ pub struct TestArgs {
     /// Show what every rule did, not only where a case failed
     #[arg(long, short)]
     pub verbose: bool,
+    /// Write the observed finding locations into the cases that expect `fail` (their
+    /// `locations`), then report as usual
+    #[arg(long)]
+    pub update: bool,
     /// Output format
     #[arg(long, value_enum, default_value_t = Format::Human)]
     pub format: Format,
@@ -54,7 +58,16 @@ pub fn run(args: TestArgs) -> ExitCode {
     // Rules compile with the default limits; each case runs with its own config's limits.
     let engine = rules::sandbox::engine(&Config::defaults().limits);
     let set = rules::load(&engine, &pack);
-    let run = ruletest::run(&set, &args.dirs, args.filter.as_deref());
+    let mut run = ruletest::run(&set, &args.dirs, args.filter.as_deref());
+    if args.update {
+        match ruletest::update_locations(&run) {
+            Ok(n) => {
+                print_err(&format!("wrote the locations of {n} expectations\n"));
+                run = ruletest::run(&set, &args.dirs, args.filter.as_deref());
+            }
+            Err(p) => run.diagnostics.push(*p),
+        }
+    }
 
     print_problems(args.color, &run.diagnostics);
     if run.files.is_empty() {

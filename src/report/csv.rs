@@ -1,10 +1,12 @@
-//! `--format csv`: one row per finding for spreadsheets, RFC 4180 quoting (docs/output.md).
+//! `--format csv`: one row per finding for spreadsheets, then one row per gap of a rule
+//! that could not see everything (`row` tells them apart), RFC 4180 quoting
+//! (docs/output.md).
 //! Every cell goes through [`safe::csv_cell`]: no formula, no control character.
 
 use super::{safe, RenderError};
 use crate::audit::Run;
 
-pub const COLUMNS: [&str; 18] = [
+pub const COLUMNS: [&str; 19] = [
     "rule_id",
     "severity",
     "title",
@@ -23,6 +25,7 @@ pub const COLUMNS: [&str; 18] = [
     "waiver_reason",
     "waiver_owner",
     "waiver_expires",
+    "row",
 ];
 
 /// Renders the findings as CSV with a header row.
@@ -64,7 +67,21 @@ pub fn render(run: &Run) -> Result<String, RenderError> {
                 .as_ref()
                 .map(|w| w.expires.clone())
                 .unwrap_or_default(),
+            "finding".to_owned(),
         ]);
+    }
+    // What rules could not see: one row per gap, with the rule, the file and the reason.
+    for r in &run.results {
+        for g in &r.gaps {
+            let mut row = vec![String::new(); COLUMNS.len()];
+            row[0] = r.meta.id.clone();
+            row[1] = r.meta.severity.to_string();
+            row[2] = r.meta.title.clone();
+            row[5] = g.reason.clone();
+            row[6] = g.file.clone().unwrap_or_default();
+            row[COLUMNS.len() - 1] = "gap".to_owned();
+            rows.push(row);
+        }
     }
     let error = |e: &dyn std::fmt::Display| RenderError::new("csv", e);
     w.write_record(COLUMNS).map_err(|e| error(&e))?;

@@ -45,6 +45,8 @@ pub struct RuleCheck {
     /// What the rule did: findings as `resource at file:line:column: message`, the skip
     /// reason, or the error.
     pub details: Vec<String>,
+    /// Where its findings are, as a case's `locations` writes them (`file:line:column`).
+    pub locations: Vec<String>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -271,7 +273,12 @@ fn compare(
             said = reason.clone();
         }
         Some(Outcome::Error(p)) => {
-            details.push(format!("error: {}", p.message));
+            // Where in the rule it happened, as `check` shows it.
+            let at = match (&p.file, p.line_col()) {
+                (Some(f), Some((l, c))) => format!(" at {f}:{l}:{c}"),
+                _ => String::new(),
+            };
+            details.push(format!("error{at}: {}", p.message));
             said = p.message.clone();
         }
         _ => {}
@@ -370,13 +377,148 @@ fn compare(
             }
         }
     }
+    let mut locations: Vec<String> = findings.iter().map(|f| location_text(f)).collect();
+    locations.sort_unstable();
     RuleCheck {
         id: id.to_owned(),
         expected: want.result.as_str(),
         got,
         mismatches,
         details,
+        locations,
     }
+}
+
+/// `snapaudit test --update`: writes the observed locations of every failing rule whose
+/// case expects `fail` into that case's `locations`, in the test file's own text (comments
+/// and layout kept). Returns how many expectations were written.
+pub fn update_locations(run: &TestRun) -> Result<usize, Box<Problem>> {
+    let mut written = 0;
+    for file in &run.files {
+        let path = std::path::Path::new(&file.file);
+        let mut text = std::fs::read_to_string(path).map_err(|e| {
+            Box::new(Problem::new(
+                Kind::TestIo,
+                format!("cannot read `{}` to update it: {e}", file.file),
+            ))
+        })?;
+        let mut changed = false;
+        for case in &file.cases {
+            for rule in case
+                .rules
+                .iter()
+                .filter(|r| r.got == "fail" && r.expected == "fail")
+            {
+                if let Some(updated) = set_locations(&text, &case.name, &rule.id, &rule.locations) {
+                    if updated != text {
+                        text = updated;
+                        changed = true;
+                        written += 1;
+                    }
+                }
+            }
+        }
+        if changed {
+            std::fs::write(path, text).map_err(|e| {
+                Box::new(Problem::new(
+                    Kind::TestIo,
+                    format!("cannot write `{}`: {e}", file.file),
+                ))
+            })?;
+        }
+    }
+    Ok(written)
+}
+
+fn indent_of(line: &str) -> usize {
+    line.len() - line.trim_start().len()
+}
+
+/// A YAML scalar key or value as written: plain, or in single or double quotes.
+fn unquoted(s: &str) -> &str {
+    let s = s.trim();
+    s.strip_prefix('"')
+        .and_then(|x| x.strip_suffix('"'))
+        .or_else(|| s.strip_prefix('\'').and_then(|x| x.strip_suffix('\'')))
+        .unwrap_or(s)
+}
+
+/// The text with `locations` of `rule` in case `case` set to `locations`; `None` when the
+/// case or its expectation of the rule is not found.
+fn set_locations(text: &str, case: &str, rule: &str, locations: &[String]) -> Option<String> {
+    let lines: Vec<&str> = text.lines().collect();
+    let flow = format!(
+        "[{}]",
+        locations
+            .iter()
+            .map(|l| serde_json::Value::String(l.clone()).to_string())
+            .collect::<Vec<_>>()
+            .join(", ")
+    );
+    // The case: its `- name:` line, to the next item at its indentation.
+    let start = lines.iter().position(|l| {
+        l.trim_start()
+            .strip_prefix("- name:")
+            .is_some_and(|n| unquoted(n) == case)
+    })?;
+    let item_indent = indent_of(lines[start]);
+    let end = (start + 1..lines.len())
+        .find(|&i| {
+            let l = lines[i];
+            !l.trim().is_empty() && indent_of(l) <= item_indent
+        })
+        .unwrap_or(lines.len());
+    let expect = (start..end).find(|&i| lines[i].trim() == "expect:")?;
+    let key_at = (expect + 1..end).find(|&i| {
+        lines[i]
+            .trim()
+            .split_once(':')
+            .is_some_and(|(k, _)| unquoted(k) == rule)
+    })?;
+    let key_indent = indent_of(lines[key_at]);
+    let inner = " ".repeat(key_indent + 2);
+    let block_end = (key_at + 1..end)
+        .find(|&i| {
+            let l = lines[i];
+            !l.trim().is_empty() && indent_of(l) <= key_indent
+        })
+        .unwrap_or(end);
+    let mut out: Vec<String> = lines[..key_at].iter().map(|l| (*l).to_owned()).collect();
+    let (key, value) = lines[key_at].split_once(':')?;
+    if !value.trim().is_empty() {
+        // `rule: fail` becomes a mapping.
+        out.push(format!("{key}:"));
+        out.push(format!("{inner}result: {}", value.trim()));
+        out.push(format!("{inner}locations: {flow}"));
+    } else {
+        out.push(lines[key_at].to_owned());
+        let mut i = key_at + 1;
+        let mut done = false;
+        while i < block_end {
+            let l = lines[i];
+            if l.trim_start().starts_with("locations:") && indent_of(l) == key_indent + 2 {
+                out.push(format!("{inner}locations: {flow}"));
+                done = true;
+                i += 1;
+                // A block list under it goes with it.
+                while i < block_end && indent_of(lines[i]) > key_indent + 2 {
+                    i += 1;
+                }
+                continue;
+            }
+            out.push(l.to_owned());
+            i += 1;
+        }
+        if !done {
+            out.push(format!("{inner}locations: {flow}"));
+        }
+    }
+    out.extend(lines[block_end..].iter().map(|l| (*l).to_owned()));
+    let mut result = out.join("\n");
+    if text.ends_with('\n') {
+        result.push('\n');
+    }
+    Some(result)
 }
 
 /// A snapshot-relative path from a case: relative, no `..`.
