@@ -135,6 +135,28 @@ fn sarif_has_one_rule_per_rule_and_a_located_result_per_finding() {
         min_len["partialFingerprints"]["snapauditFinding/v1"],
         "iam.password-policy.min-length|arn:aws:iam::111122223333:root"
     );
+    // Every result has a region code scanning can show (credential report cells: the
+    // `Content` string), and every rule that skipped or errored has a notification.
+    for r in results {
+        assert!(
+            r["locations"][0]["physicalLocation"]["region"]["startLine"].is_u64(),
+            "{r}"
+        );
+    }
+    let notes = run["invocations"][0]["toolExecutionNotifications"]
+        .as_array()
+        .unwrap();
+    for rule in json["rules"].as_array().unwrap() {
+        if rule["result"] == "skip" || rule["result"] == "error" {
+            assert!(
+                notes
+                    .iter()
+                    .any(|n| n["associatedRule"]["id"] == rule["id"]),
+                "no notification for {}",
+                rule["id"]
+            );
+        }
+    }
     // The base is an absolute file:// URI (the placeholder stands for the checkout).
     assert_eq!(
         run["originalUriBaseIds"]["SNAPSHOT"]["uri"],
