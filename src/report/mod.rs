@@ -1,4 +1,4 @@
-//! Renderers of an audit run: human (miette), JSON, SARIF, CSV, JUnit, Markdown. Each
+//! Renderers of an audit run: human (miette), JSON, SARIF, CSV, JUnit, Markdown, OCSF. Each
 //! takes the [`Run`](crate::audit::Run) the pipeline produced and gives the document's text.
 
 pub mod csv;
@@ -6,6 +6,7 @@ pub mod human;
 pub mod json;
 pub mod junit;
 pub mod markdown;
+pub mod ocsf;
 pub mod sarif;
 
 /// A document that could not be written (serialization failed): the run is not reported as
