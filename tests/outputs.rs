@@ -5,14 +5,15 @@
     reason = "tests fail loudly"
 )]
 //! The output formats on the example snapshot (golden files in tests/golden/, SARIF checked
-//! against the SARIF 2.1.0 schema), several formats at once, and waivers.
+//! against the SARIF 2.1.0 schema, OCSF against the OCSF 1.6.0 Detection Finding schema),
+//! several formats at once, and waivers.
 //!
 //! After an intended change of an output, rewrite the golden files with
 //! `SNAPAUDIT_BLESS=1 cargo test --test outputs` and review the diff.
 
 mod common;
 
-use common::{root, snapaudit};
+use common::{root, snapaudit, Fixture};
 use serde_json::Value;
 
 const WAIVERS: &str = "tests/fixtures/waivers/example.waivers.toml";
@@ -64,6 +65,7 @@ fn every_format_matches_its_golden_file_and_is_stable() {
         ("csv", "example.csv"),
         ("junit", "example.junit.xml"),
         ("markdown", "example.md"),
+        ("ocsf", "example.ocsf.json"),
     ] {
         let first = check(format);
         assert_eq!(first, check(format), "{format} differs between runs");
@@ -521,4 +523,344 @@ fn a_malformed_waiver_is_refused_at_its_line() {
         "{}",
         out.stderr
     );
+}
+
+/// The JSON Schema of an OCSF 1.6.0 Detection Finding (see tests/fixtures/README.md).
+fn ocsf_validator() -> jsonschema::Validator {
+    let schema: Value = serde_json::from_str(
+        &std::fs::read_to_string(
+            root().join("tests/fixtures/ocsf-1.6.0-detection_finding.schema.json"),
+        )
+        .unwrap(),
+    )
+    .unwrap();
+    jsonschema::validator_for(&schema).expect("the schema compiles")
+}
+
+fn ocsf_errors(validator: &jsonschema::Validator, finding: &Value) -> Vec<String> {
+    validator
+        .iter_errors(finding)
+        .map(|e| format!("{} at {}", e, e.instance_path()))
+        .collect()
+}
+
+fn ocsf_findings(args: &[&str]) -> Vec<Value> {
+    let out = snapaudit(args);
+    assert!(out.stdout.ends_with("]\n"), "{}", out.stderr);
+    match out.json() {
+        Value::Array(findings) => findings,
+        other => panic!("not an array: {other:#}"),
+    }
+}
+
+fn ocsf_finding<'a>(findings: &'a [Value], rule: &str, resource: &str) -> &'a Value {
+    findings
+        .iter()
+        .find(|f| f["metadata"]["event_code"] == rule && f["resources"][0]["uid"] == resource)
+        .unwrap_or_else(|| panic!("no OCSF finding {rule} on {resource}"))
+}
+
+#[test]
+fn ocsf_findings_are_valid_detection_findings_of_the_ocsf_1_6_0_schema() {
+    let validator = ocsf_validator();
+    let json = check("json").parse::<Value>().unwrap();
+    for waivers in [None, Some(WAIVERS)] {
+        let mut args = vec!["check", "snapshots/example", "--format", "ocsf"];
+        if let Some(w) = waivers {
+            args.extend(["--waivers", w]);
+        }
+        let findings = ocsf_findings(&args);
+        assert_eq!(findings.len(), json["findings"].as_array().unwrap().len());
+        let mut uids = std::collections::BTreeSet::new();
+        for f in &findings {
+            let errors = ocsf_errors(&validator, f);
+            assert!(errors.is_empty(), "{}\n{f:#}", errors.join("\n"));
+            // What the schema cannot say: the derived ids agree, the time is the
+            // evaluation time in milliseconds, and every finding has its own uid.
+            assert_eq!(f["class_uid"], 2004);
+            assert_eq!(f["category_uid"], 2);
+            assert_eq!(
+                f["type_uid"].as_u64().unwrap(),
+                f["class_uid"].as_u64().unwrap() * 100 + f["activity_id"].as_u64().unwrap()
+            );
+            assert_eq!(f["time"], 1_793_610_000_000_u64, "2026-11-02T09:00:00Z");
+            assert_eq!(f["time_dt"], "2026-11-02T09:00:00Z");
+            assert_eq!(f["finding_info"]["created_time"], f["time"]);
+            assert_eq!(f["metadata"]["version"], "1.6.0");
+            assert_eq!(f["metadata"]["product"]["uid"], "snapaudit");
+            assert_eq!(f["cloud"]["provider"], "AWS");
+            assert_eq!(f["cloud"]["account"]["uid"], "111122223333");
+            assert!(uids.insert(f["finding_info"]["uid"].as_str().unwrap().to_owned()));
+        }
+    }
+}
+
+#[test]
+fn the_ocsf_schema_rejects_what_is_not_a_detection_finding() {
+    let validator = ocsf_validator();
+    let findings = ocsf_findings(&["check", "snapshots/example", "--format", "ocsf"]);
+    let good = &findings[0];
+    assert!(ocsf_errors(&validator, good).is_empty());
+    let broken = |what: &str, edit: &dyn Fn(&mut Value)| {
+        let mut f = good.clone();
+        edit(&mut f);
+        let errors = ocsf_errors(&validator, &f);
+        assert!(!errors.is_empty(), "{what} was accepted");
+        errors.join("\n")
+    };
+    let missing = broken("no finding_info", &|f| {
+        f.as_object_mut().unwrap().remove("finding_info");
+    });
+    assert!(missing.contains("finding_info"), "{missing}");
+    broken("no finding_info.uid", &|f| {
+        f["finding_info"].as_object_mut().unwrap().remove("uid");
+    });
+    broken("no metadata.version", &|f| {
+        f["metadata"].as_object_mut().unwrap().remove("version");
+    });
+    broken("no cloud.provider", &|f| {
+        f["cloud"].as_object_mut().unwrap().remove("provider");
+    });
+    broken("no time", &|f| {
+        f.as_object_mut().unwrap().remove("time");
+    });
+    broken("a Compliance Finding class_uid", &|f| {
+        f["class_uid"] = 2003.into()
+    });
+    broken("category_uid 1", &|f| f["category_uid"] = 1.into());
+    broken("severity_id 7", &|f| f["severity_id"] = 7.into());
+    broken("status_id 7", &|f| f["status_id"] = 7.into());
+    broken("activity_id 4", &|f| f["activity_id"] = 4.into());
+    broken("a time in RFC 3339", &|f| {
+        f["time"] = "2026-11-02T09:00:00Z".into();
+    });
+    broken("an attribute OCSF does not define", &|f| {
+        f["finding_infos"] = serde_json::json!({});
+    });
+    broken("a remediation without desc", &|f| {
+        f["remediation"] = serde_json::json!({"references": []});
+    });
+}
+
+#[test]
+fn ocsf_maps_severity_status_region_resource_and_remediation() {
+    let findings = ocsf_findings(&[
+        "check",
+        "snapshots/example",
+        "--format",
+        "ocsf",
+        "--waivers",
+        WAIVERS,
+    ]);
+    // A global resource (the account, its root user): IAM is called in the partition's
+    // global region, the resource itself has none.
+    let root = ocsf_finding(&findings, "iam.root.mfa", "arn:aws:iam::111122223333:root");
+    assert_eq!(root["severity_id"], 5);
+    assert_eq!(root["severity"], "Critical");
+    assert_eq!(root["status_id"], 3);
+    assert_eq!(root["status"], "Suppressed");
+    assert_eq!(root["is_alert"], false);
+    assert_eq!(
+        root["status_detail"],
+        "waived until 2026-12-15 by security-team: root hardware key ordered, arrives next week"
+    );
+    assert_eq!(root["unmapped"]["waiver"]["owner"], "security-team");
+    assert_eq!(root["cloud"]["region"], "us-east-1");
+    assert_eq!(root["cloud"]["cloud_partition"], "aws");
+    let resource = &root["resources"][0];
+    assert_eq!(resource["type"], "AWS::::Account");
+    assert_eq!(resource["name"], "<root_account>");
+    assert!(resource.get("region").is_none(), "{resource:#}");
+    assert_eq!(
+        root["unmapped"]["location"]["csv"],
+        serde_json::json!({"line": 2, "column": "mfa_active", "user": "<root_account>"})
+    );
+    assert_eq!(root["unmapped"]["cis"], serde_json::json!(["2.5"]));
+    assert!(root["remediation"]["desc"]
+        .as_str()
+        .unwrap()
+        .starts_with("Sign in as the root user"));
+
+    // A regional resource: its region from the file the evidence is in.
+    let sg = ocsf_finding(
+        &findings,
+        "ec2.security-group.world-open",
+        "sg-0e00000000000002",
+    );
+    assert_eq!(sg["severity_id"], 2);
+    assert_eq!(sg["status_id"], 1);
+    assert_eq!(sg["status"], "New");
+    assert_eq!(sg["is_alert"], true);
+    assert!(sg.get("status_detail").is_none());
+    assert_eq!(sg["cloud"]["region"], "eu-west-1");
+    assert_eq!(sg["resources"][0]["region"], "eu-west-1");
+    assert_eq!(sg["resources"][0]["type"], "AWS::EC2::SecurityGroup");
+    let trail = ocsf_finding(
+        &findings,
+        "cloudtrail.logging",
+        "arn:aws:cloudtrail:eu-west-1:111122223333:trail/eu-audit",
+    );
+    assert_eq!(trail["resources"][0]["type"], "AWS::CloudTrail::Trail");
+    assert_eq!(trail["resources"][0]["region"], "eu-west-1");
+    assert_eq!(trail["severity"], "High");
+
+    // The evidence's place, as in the JSON output.
+    let min_len = ocsf_finding(
+        &findings,
+        "iam.password-policy.min-length",
+        "arn:aws:iam::111122223333:root",
+    );
+    assert_eq!(
+        min_len["unmapped"]["location"],
+        serde_json::json!({"file": "iam/get-account-password-policy.json", "line": 3, "column": 34,
+                           "end_line": 3, "end_column": 35,
+                           "pointer": "/PasswordPolicy/MinimumPasswordLength"})
+    );
+    assert_eq!(min_len["unmapped"]["label"], "8 < 14");
+    assert_eq!(
+        min_len["message"],
+        "minimum password length is 8, needs at least 14"
+    );
+    assert_eq!(
+        min_len["finding_info"]["title"],
+        "Password policy requires long passwords"
+    );
+    assert_eq!(
+        min_len["finding_info"]["uid"],
+        "snapaudit|111122223333|iam.password-policy.min-length|arn:aws:iam::111122223333:root"
+    );
+    assert_eq!(
+        min_len["finding_info"]["analytic"],
+        serde_json::json!({"uid": "iam.password-policy.min-length",
+                           "name": "Password policy requires long passwords",
+                           "type_id": 1, "type": "Rule"})
+    );
+    let info = ocsf_finding(
+        &findings,
+        "support.trusted-advisor",
+        "arn:aws:iam::111122223333:root",
+    );
+    assert_eq!(info["severity_id"], 1);
+    assert_eq!(info["severity"], "Informational");
+    assert_eq!(
+        info["unmapped"]["call"],
+        "support/describe-trusted-advisor-checks.json"
+    );
+    // A second finding of one rule on one resource has its own uid.
+    let open = findings
+        .iter()
+        .filter(|f| {
+            f["metadata"]["event_code"] == "ec2.security-group.world-open"
+                && f["resources"][0]["uid"] == "sg-0a00000000000004"
+        })
+        .map(|f| f["finding_info"]["uid"].as_str().unwrap())
+        .collect::<Vec<_>>();
+    assert_eq!(
+        open,
+        [
+            "snapaudit|111122223333|ec2.security-group.world-open|sg-0a00000000000004",
+            "snapaudit|111122223333|ec2.security-group.world-open|sg-0a00000000000004|2"
+        ]
+    );
+}
+
+#[test]
+fn ocsf_time_is_the_evaluation_time_and_is_required() {
+    let later = ocsf_findings(&[
+        "check",
+        "snapshots/example",
+        "--format",
+        "ocsf",
+        "--as-of",
+        "2026-12-16",
+    ]);
+    assert_eq!(later[0]["time"], 1_797_379_200_000_u64);
+    assert_eq!(later[0]["time_dt"], "2026-12-16T00:00:00Z");
+
+    // No manifest and no credential report: no time is known, and none is made up.
+    let fx = Fixture::example();
+    fx.remove("manifest.json");
+    fx.remove("iam/get-credential-report.json");
+    let dir = fx.arg();
+    let out = snapaudit(&["check", &dir, "--format", "ocsf"]);
+    assert_eq!(out.code, 2, "{}", out.stderr);
+    assert!(out.stdout.is_empty(), "{}", out.stdout);
+    assert!(
+        out.stderr.contains("OCSF findings need a time") && out.stderr.contains("--as-of"),
+        "{}",
+        out.stderr
+    );
+    let findings = ocsf_findings(&["check", &dir, "--format", "ocsf", "--as-of", "2026-11-02"]);
+    assert!(!findings.is_empty());
+    assert_eq!(findings[0]["time"], 1_793_577_600_000_u64);
+}
+
+#[test]
+fn ocsf_is_not_written_when_the_audit_cannot_start() {
+    let tmp = tempfile::tempdir().unwrap();
+    let path = tmp.path().join("findings.ocsf.json");
+    let out = snapaudit(&[
+        "check",
+        "no/such/snapshot",
+        "--format",
+        "ocsf",
+        "--output",
+        path.to_str().unwrap(),
+    ]);
+    assert_eq!(out.code, 2);
+    assert!(out.stderr.contains("snapshot::not-found"), "{}", out.stderr);
+    assert!(!path.exists(), "an empty array would read as a clean audit");
+}
+
+#[test]
+fn ocsf_findings_of_keys_in_a_source_tree_are_valid_and_keep_the_secret_out() {
+    const SECRET: &str = "q8Rz/Tn3YpWx+Lk2Vb7Mc9Ds4Fg6Hj1KaQeUrTyI";
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("app.yaml"),
+        format!("aws:\n  access_key_id: AKIAEXAMPLEALICE0001\n  secret_access_key: {SECRET}\n"),
+    )
+    .unwrap();
+    let src = dir.path().to_str().unwrap();
+    let out = snapaudit(&[
+        "check",
+        "snapshots/example-later",
+        "--source",
+        src,
+        "--format",
+        "ocsf",
+    ]);
+    assert!(
+        !out.stdout.contains(SECRET),
+        "the secret is in the OCSF output"
+    );
+    let findings = ocsf_findings(&[
+        "check",
+        "snapshots/example-later",
+        "--source",
+        src,
+        "--format",
+        "ocsf",
+    ]);
+    let validator = ocsf_validator();
+    for f in &findings {
+        let errors = ocsf_errors(&validator, f);
+        assert!(errors.is_empty(), "{}\n{f:#}", errors.join("\n"));
+    }
+    let key = ocsf_finding(
+        &findings,
+        "source.secret-access-key",
+        "AKIAEXAMPLEALICE0001",
+    );
+    assert_eq!(key["severity_id"], 5);
+    // A key is an IAM resource: global, filed under the partition's global region; the
+    // scanned file says nothing about regions.
+    assert_eq!(key["resources"][0]["type"], "AWS::IAM::AccessKey");
+    assert!(key["resources"][0].get("region").is_none());
+    assert_eq!(key["cloud"]["region"], "us-east-1");
+    let location = &key["unmapped"]["location"];
+    assert!(location["file"].as_str().unwrap().ends_with("app.yaml"));
+    assert_eq!(location["line"], 3);
+    assert_eq!(location["column"], 22);
+    assert!(location.get("pointer").is_none());
 }

@@ -19,6 +19,7 @@ pub enum Format {
     Csv,
     Junit,
     Markdown,
+    Ocsf,
 }
 
 #[derive(Debug, Args)]
@@ -166,11 +167,14 @@ fn render(
         Format::Csv => report::csv::render(run)?,
         Format::Junit => report::junit::render(run),
         Format::Markdown => report::markdown::render(run),
+        Format::Ocsf => report::ocsf::render(run)?,
     })
 }
 
 /// An audit that could not run: its problems on standard error, and in each machine
 /// format's document (so a CI job reading the JSON or SARIF sees why). Exit code 2.
+/// OCSF is not written: it holds findings only, and an empty array would read as an audit
+/// that found nothing.
 fn failed(
     color: ColorChoice,
     targets: &[(Format, Option<PathBuf>)],
@@ -183,7 +187,7 @@ fn failed(
             Format::Json => json::render_failure(problems),
             Format::Sarif => report::sarif::render_failure(problems),
             Format::Junit => Ok(report::junit::render_failure(problems)),
-            Format::Human | Format::Csv | Format::Markdown => continue,
+            Format::Human | Format::Csv | Format::Markdown | Format::Ocsf => continue,
         };
         if let Err(p) = text
             .map_err(render_problem)

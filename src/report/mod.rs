@@ -1,4 +1,4 @@
-//! Renderers of an audit run: human (miette), JSON, SARIF, CSV, JUnit, Markdown. Each
+//! Renderers of an audit run: human (miette), JSON, SARIF, CSV, JUnit, Markdown, OCSF. Each
 //! takes the [`Run`](crate::audit::Run) the pipeline produced and gives the document's text;
 //! text that comes from input goes through [`safe`] on its way (docs/output.md, "Hostile
 //! text").
@@ -8,6 +8,7 @@ pub mod human;
 pub mod json;
 pub mod junit;
 pub mod markdown;
+pub mod ocsf;
 pub mod safe;
 pub mod sarif;
 
