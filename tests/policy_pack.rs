@@ -68,7 +68,7 @@ fn the_walkthrough_rule_passes_its_cases() {
     let out = snapaudit(&["test", "examples/policies-org"]);
     assert_eq!(out.code, 0, "{}\n{}", out.stdout, out.stderr);
     assert!(
-        out.stdout.contains("9 cases: 9 ok, 0 failed, 0 errors"),
+        out.stdout.contains("20 cases: 20 ok, 0 failed, 0 errors"),
         "{}",
         out.stdout
     );

@@ -83,7 +83,8 @@ pub struct Time(pub DateTime<Utc>);
 pub struct ConfigApi(pub Arc<BTreeMap<String, toml::Value>>);
 
 impl Doc {
-    fn root(&self) -> RhaiResult<Node> {
+    /// The root value; reading it ends the rule when the document is not `ok`.
+    pub(crate) fn root(&self) -> RhaiResult<Node> {
         let file = &self.0;
         match (&file.status, &file.data) {
             (DocStatus::Ok, Some(data)) => Ok(Node {
@@ -220,6 +221,35 @@ impl Node {
 
     fn json(&self) -> String {
         self.value.to_json().to_string()
+    }
+}
+
+/// What the helpers (`rules::helpers`) read of a node: values as rules read them, so
+/// they keep their place.
+impl Node {
+    /// A member of an object; `()` when absent (or for an array).
+    pub(crate) fn get(&self, key: &str) -> Dynamic {
+        self.member(key)
+    }
+
+    /// The elements of an array; `None` for an object.
+    pub(crate) fn elements(&self) -> Option<Vec<Dynamic>> {
+        matches!(self.value, Value::Array(_)).then(|| self.children())
+    }
+
+    /// The members of an object with their names, sorted by name; `None` for an array.
+    pub(crate) fn members(&self) -> Option<Vec<(ImmutableString, Dynamic)>> {
+        match &self.value {
+            Value::Object(m) => Some(
+                m.iter()
+                    .map(|(k, v)| {
+                        let value = wrap_member(&self.file, v, || self.path.key_shared(k));
+                        (ImmutableString::from(&**k), value)
+                    })
+                    .collect(),
+            ),
+            _ => None,
+        }
     }
 }
 
@@ -670,6 +700,7 @@ pub fn register(engine: &mut Engine) {
     register_time(engine);
     register_config(engine);
     register_queries(engine);
+    super::helpers::register(engine);
 }
 
 /// The host types, by the names rules see in errors.

@@ -2,6 +2,7 @@
 
 pub mod api;
 pub mod context;
+pub mod helpers;
 pub mod meta;
 pub mod query;
 pub mod sandbox;
