@@ -8,6 +8,7 @@ use clap::{Args, ValueEnum};
 
 use snapaudit::audit::{FileChoice, Setup};
 use snapaudit::diagnostic::Problem;
+use snapaudit::report::safe;
 use snapaudit::report::{pretty_json, RenderError};
 use snapaudit::rules::{Rule, RuleSet};
 
@@ -87,8 +88,8 @@ fn table(set: &RuleSet) -> String {
             } else {
                 m.cis.join(",")
             },
-            origin(r),
-            m.title
+            safe::terminal(&origin(r)),
+            safe::terminal(&m.title)
         );
     }
     let replaced = set.rules.iter().filter(|r| r.replaces.is_some()).count();
@@ -137,9 +138,10 @@ fn json(set: &RuleSet) -> Result<String, RenderError> {
     )
 }
 
-/// Cells of a Markdown table: pipes escaped, newlines folded.
+/// Text from a rule's header in Markdown: inert (no HTML, links or images from a rule file
+/// someone else wrote), pipes escaped, line breaks folded.
 fn cell(text: &str) -> String {
-    text.replace('|', "\\|").replace('\n', " ")
+    safe::markdown_text(text)
 }
 
 fn markdown(set: &RuleSet) -> String {
@@ -173,15 +175,22 @@ fn markdown(set: &RuleSet) -> String {
         let shown = file.find("policies/").map(|i| &file[i..]).unwrap_or(&file);
         let _ = writeln!(out, "- File: `{shown}`");
         if !m.description.is_empty() {
-            let _ = writeln!(out, "\n{}", m.description);
+            let _ = writeln!(out, "\n{}", cell(&m.description));
         }
         if !m.remediation.is_empty() {
-            let _ = writeln!(out, "\nRemediation: {}", m.remediation);
+            let _ = writeln!(out, "\nRemediation: {}", cell(&m.remediation));
         }
         if !m.references.is_empty() {
             out.push_str("\nReferences:\n");
             for link in &m.references {
-                let _ = writeln!(out, "- <{link}>");
+                // Web addresses stay links; anything else is text.
+                let safe_link = link.starts_with("https://")
+                    && !link.contains(|c: char| c.is_whitespace() || matches!(c, '<' | '>'));
+                if safe_link {
+                    let _ = writeln!(out, "- <{link}>");
+                } else {
+                    let _ = writeln!(out, "- {}", cell(link));
+                }
             }
         }
     }

@@ -12,6 +12,24 @@ pub mod ocsf;
 pub mod safe;
 pub mod sarif;
 
+/// Each finding's number among the findings of its rule on its resource (1, 2, …), in the
+/// run's order: findings are sorted, so the n-th finding on one resource keeps its number,
+/// and `rule|resource|n` identifies it across runs (SARIF fingerprints, OCSF uids).
+pub fn occurrences(findings: &[crate::engine::Finding]) -> Vec<usize> {
+    let mut seen: std::collections::BTreeMap<(&str, &str), usize> =
+        std::collections::BTreeMap::new();
+    findings
+        .iter()
+        .map(|f| {
+            let n = seen
+                .entry((f.rule.id.as_str(), f.resource.id.as_str()))
+                .or_default();
+            *n += 1;
+            *n
+        })
+        .collect()
+}
+
 /// A document that could not be written (serialization failed): the run is not reported as
 /// if it were empty.
 #[derive(Debug, thiserror::Error, miette::Diagnostic)]

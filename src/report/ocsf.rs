@@ -6,8 +6,6 @@
 //! snapshot's evaluation time (never the clock), `finding_info.uid` is built from the
 //! account, the rule, the resource and the finding's rank on that resource.
 
-use std::collections::BTreeMap;
-
 use serde::Serialize;
 
 use super::{pretty_json, RenderError};
@@ -203,18 +201,11 @@ pub fn render(run: &Run) -> Result<String, RenderError> {
     let millis = now.timestamp_millis();
     let now_dt = crate::time::format_time(&now);
     let global = global_region(&snapshot.partition);
-    let mut seen: BTreeMap<(&str, &str), usize> = BTreeMap::new();
     let findings: Vec<DetectionFinding<'_>> = run
         .findings
         .iter()
-        .map(|f| {
-            // Findings are sorted, so the n-th finding on one resource keeps its number.
-            let n = seen
-                .entry((f.rule.id.as_str(), f.resource.id.as_str()))
-                .or_default();
-            *n += 1;
-            finding(f, *n, snapshot, millis, &now_dt, global)
-        })
+        .zip(super::occurrences(&run.findings))
+        .map(|(f, n)| finding(f, n, snapshot, millis, &now_dt, global))
         .collect();
     pretty_json("ocsf", &findings)
 }

@@ -88,6 +88,19 @@ fn location(f: &Finding) -> Option<Value> {
     Some(Value::Object(loc))
 }
 
+/// The run's `tool`: snapaudit, and its rules when there are any to describe.
+fn tool(rules: Option<Vec<Value>>) -> Value {
+    let mut driver = json!({
+        "name": "snapaudit",
+        "version": env!("CARGO_PKG_VERSION"),
+        "semanticVersion": env!("CARGO_PKG_VERSION"),
+    });
+    if let Some(rules) = rules {
+        driver["rules"] = Value::Array(rules);
+    }
+    json!({ "driver": driver })
+}
+
 /// Renders the run as a SARIF 2.1.0 log.
 pub fn render(run: &Run) -> Result<String, RenderError> {
     let mut rule_index = std::collections::BTreeMap::new();
@@ -126,18 +139,12 @@ pub fn render(run: &Run) -> Result<String, RenderError> {
             }
         }
     }
-    let mut seen: std::collections::BTreeMap<(&str, &str), usize> =
-        std::collections::BTreeMap::new();
     let results: Vec<Value> = run
         .findings
         .iter()
-        .map(|f| {
-            // Findings are sorted, so the n-th finding on one resource keeps its number.
-            let n = seen
-                .entry((f.rule.id.as_str(), f.resource.id.as_str()))
-                .or_default();
-            *n += 1;
-            let fingerprint = if *n == 1 {
+        .zip(super::occurrences(&run.findings))
+        .map(|(f, n)| {
+            let fingerprint = if n == 1 {
                 format!("{}|{}", f.rule.id, f.resource.id)
             } else {
                 format!("{}|{}|{n}", f.rule.id, f.resource.id)
@@ -204,14 +211,7 @@ pub fn render(run: &Run) -> Result<String, RenderError> {
         "$schema": "https://json.schemastore.org/sarif-2.1.0.json",
         "version": "2.1.0",
         "runs": [{
-            "tool": {
-                "driver": {
-                    "name": "snapaudit",
-                    "version": env!("CARGO_PKG_VERSION"),
-                    "semanticVersion": env!("CARGO_PKG_VERSION"),
-                    "rules": rules,
-                }
-            },
+            "tool": tool(Some(rules)),
             "originalUriBaseIds": {
                 "SNAPSHOT": { "uri": base, "description": text("the snapshot directory") }
             },
@@ -344,13 +344,7 @@ pub fn render_failure(diagnostics: &[Problem]) -> Result<String, RenderError> {
         "$schema": "https://json.schemastore.org/sarif-2.1.0.json",
         "version": "2.1.0",
         "runs": [{
-            "tool": {
-                "driver": {
-                    "name": "snapaudit",
-                    "version": env!("CARGO_PKG_VERSION"),
-                    "semanticVersion": env!("CARGO_PKG_VERSION"),
-                }
-            },
+            "tool": tool(None),
             "invocations": [Value::Object(inv)],
             "results": [],
         }]

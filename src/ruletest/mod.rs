@@ -18,6 +18,7 @@ use crate::audit::{self, Setup};
 use crate::config::Config;
 use crate::diagnostic::{Kind, Problem};
 use crate::engine::{Finding, Outcome, RuleResult};
+use crate::report::safe;
 use crate::rules::{self, RuleSet};
 use crate::snapshot::credential_report;
 use crate::snapshot::load::MANIFEST;
@@ -756,26 +757,26 @@ pub fn render_human(run: &TestRun, verbose: bool) -> String {
         if file.cases.is_empty() {
             continue;
         }
-        let _ = writeln!(out, "{}", file.file);
+        let _ = writeln!(out, "{}", safe::terminal(&file.file));
         for case in &file.cases {
             let tag = match case.status {
                 Status::Ok => "ok",
                 Status::Failed => "FAIL",
                 Status::Error => "ERROR",
             };
-            let _ = writeln!(out, "  {tag:<6} {}", case.name);
+            let _ = writeln!(out, "  {tag:<6} {}", safe::terminal(&case.name));
             if let Some(e) = &case.error {
-                let _ = writeln!(out, "         {e}");
+                let _ = writeln!(out, "         {}", safe::terminal(e));
             }
             for rule in &case.rules {
                 if rule.mismatches.is_empty() && !verbose {
                     continue;
                 }
                 for m in &rule.mismatches {
-                    let _ = writeln!(out, "         {}: {m}", rule.id);
+                    let _ = writeln!(out, "         {}: {}", rule.id, safe::terminal(m));
                 }
                 for d in &rule.details {
-                    let _ = writeln!(out, "           got {d}");
+                    let _ = writeln!(out, "           got {}", safe::terminal(d));
                 }
             }
         }
