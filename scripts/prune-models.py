@@ -5,7 +5,7 @@ Run from the repository root with a Python that can `import botocore`:
 
     /tmp/sa/venv/bin/python scripts/prune-models.py
 
-For every service in SERVICES this writes src/snapshot/models/<service>.json
+For every service of the catalogue of calls (src/snapshot/catalogue.toml) this writes src/snapshot/models/<service>.json
 holding, for the listed operations only, the output shape name, the query
 result wrapper, the paginator config, and the output shapes reachable from
 those operations (transitively). Documentation, constraints (min/max/pattern/
@@ -27,35 +27,22 @@ import botocore
 import botocore.loaders
 import botocore.model
 
-SERVICES = {
-    "sts": ["GetCallerIdentity"],
-    "iam": [
-        "GetAccountPasswordPolicy",
-        "GetAccountSummary",
-        "GenerateCredentialReport",
-        "GetCredentialReport",
-        "ListUsers",
-        "ListAccessKeys",
-        "GetAccessKeyLastUsed",
-        "ListMFADevices",
-        "ListVirtualMFADevices",
-        "GetAccountAuthorizationDetails",
-    ],
-    "ec2": [
-        "DescribeRegions",
-        "DescribeInstances",
-        "DescribeSecurityGroups",
-        "DescribeNetworkInterfaces",
-        "DescribeVpcs",
-        "DescribeImages",
-    ],
-    "cloudtrail": ["DescribeTrails", "GetTrailStatus", "GetEventSelectors"],
-    "cloudwatch": ["DescribeAlarms"],
-    "support": [
-        "DescribeTrustedAdvisorChecks",
-        "DescribeTrustedAdvisorCheckResult",
-    ],
-}
+def catalogue_operations():
+    """The operations of the catalogue of calls (src/snapshot/catalogue.toml), by service:
+    every call and every helper the collector makes. The catalogue is the one list."""
+    import tomllib
+
+    path = os.path.join(ROOT, "src", "snapshot", "catalogue.toml")
+    with open(path, "rb") as f:
+        cat = tomllib.load(f)
+    ops = {}
+    for entry in cat.get("call", []) + cat.get("helper", []):
+        ops.setdefault(entry["service"], [])
+        if entry["operation"] not in ops[entry["service"]]:
+            ops[entry["service"]].append(entry["operation"])
+    return ops
+
+
 
 # Serialization keys that are copied verbatim when a ref or shape has them.
 SPECIAL_KEYS = ("xmlAttribute", "location", "eventheader", "jsonvalue", "timestampFormat")
@@ -288,7 +275,7 @@ def main():
     rep = Report()
     os.makedirs(OUT_DIR, exist_ok=True)
     lines = []
-    for service, ops in SERVICES.items():
+    for service, ops in catalogue_operations().items():
         path, version, doc, sm = build(service, ops, loader, rep)
         lines.append(f"- `{service}` ({version}): " + ", ".join(sorted(ops)))
         print(f"{os.path.relpath(path, ROOT)}: {os.path.getsize(path)} bytes, "

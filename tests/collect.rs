@@ -971,6 +971,41 @@ fn an_interrupt_leaves_no_snapshot_behind() {
     assert!(left.is_empty(), "left behind: {left:?}");
 }
 
+/// `--services` and `--skip-services` select from the catalogue's services; an unknown one
+/// is refused, naming the ones there are.
+#[test]
+fn services_are_selected_from_the_catalogue() {
+    let options = |services: &[&str], skip: &[&str]| snapaudit::collect::Options {
+        profile: None,
+        regions: Vec::new(),
+        all_regions: false,
+        out: None,
+        concurrency: 1,
+        verbose: false,
+        timeout: Duration::from_secs(1),
+        max_attempts: 1,
+        services: services.iter().map(|s| (*s).to_owned()).collect(),
+        skip_services: skip.iter().map(|s| (*s).to_owned()).collect(),
+    };
+    let all = options(&[], &[]).selected_services().unwrap();
+    assert_eq!(
+        all,
+        ["sts", "iam", "ec2", "cloudtrail", "cloudwatch", "support"]
+    );
+    assert_eq!(
+        options(&["iam", "ec2"], &[]).selected_services().unwrap(),
+        ["iam", "ec2"]
+    );
+    assert_eq!(
+        options(&[], &["support", "cloudwatch"])
+            .selected_services()
+            .unwrap(),
+        ["sts", "iam", "ec2", "cloudtrail"]
+    );
+    let err = options(&["s3x"], &[]).selected_services().unwrap_err();
+    assert!(err.to_string().contains("unknown service `s3x`"), "{err}");
+}
+
 /// The catalogue is the one description of the calls: every call of it has an SDK binding,
 /// and every call the collector recorded is the catalogue's call for its path.
 #[test]

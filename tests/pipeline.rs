@@ -60,7 +60,7 @@ fn assert_in_json(doc: &serde_json::Value, what: &str) {
 fn check_reports_an_exit_2_input_in_every_format() {
     let fx = malformed();
     let dir = fx.arg();
-    for format in ["human", "json", "sarif", "csv", "junit", "markdown"] {
+    for format in ["human", "json", "sarif", "csv", "junit", "markdown", "ocsf"] {
         let out = snapaudit(&["check", &dir, "--format", format]);
         let what = format!("check --format {format}");
         assert_on_stderr(&out, &what);
@@ -91,7 +91,8 @@ fn check_reports_an_exit_2_input_in_every_format() {
                 "{what}: {}",
                 out.stdout
             ),
-            // The human report and the CSV rows carry findings; the diagnostic is on stderr.
+            // The human report, the CSV rows and the OCSF findings carry findings; the
+            // diagnostic is on stderr.
             _ => {}
         }
     }
