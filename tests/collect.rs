@@ -373,6 +373,77 @@ fn seed(env: &Env, password_policy: bool) {
         "--s3-bucket-name",
         "snapaudit-trail-logs",
     ]);
+    seed_network(env);
+}
+
+/// CIS v7.0's networking and storage data: an expired server certificate, flow logs in
+/// us-east-1 only, a network ACL open to SSH from anywhere, EBS encryption by default in
+/// eu-west-1 only.
+fn seed_network(env: &Env) {
+    let aws = |args: &[&str]| env.aws(args);
+    aws(&[
+        "iam",
+        "upload-server-certificate",
+        "--server-certificate-name",
+        "legacy-tls",
+        "--certificate-body",
+        "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----",
+        "--private-key",
+        "not-a-key",
+    ]);
+    aws(&["s3api", "create-bucket", "--bucket", "snapaudit-flow-logs"]);
+    let vpcs = env.aws_json(&["ec2", "describe-vpcs", "--region", "us-east-1"]);
+    let vpc = vpcs["Vpcs"][0]["VpcId"].as_str().unwrap().to_owned();
+    let created = env.aws_json(&[
+        "ec2",
+        "create-flow-logs",
+        "--region",
+        "us-east-1",
+        "--resource-type",
+        "VPC",
+        "--resource-ids",
+        &vpc,
+        "--traffic-type",
+        "ALL",
+        "--log-destination-type",
+        "s3",
+        "--log-destination",
+        "arn:aws:s3:::snapaudit-flow-logs",
+    ]);
+    assert_eq!(created["Unsuccessful"], serde_json::json!([]), "{created}");
+    let acl = env.aws_json(&[
+        "ec2",
+        "create-network-acl",
+        "--region",
+        "us-east-1",
+        "--vpc-id",
+        &vpc,
+    ]);
+    aws(&[
+        "ec2",
+        "create-network-acl-entry",
+        "--region",
+        "us-east-1",
+        "--network-acl-id",
+        acl["NetworkAcl"]["NetworkAclId"].as_str().unwrap(),
+        "--ingress",
+        "--rule-number",
+        "100",
+        "--protocol",
+        "tcp",
+        "--port-range",
+        "From=22,To=22",
+        "--cidr-block",
+        "0.0.0.0/0",
+        "--rule-action",
+        "allow",
+    ]);
+    aws(&[
+        "ec2",
+        "enable-ebs-encryption-by-default",
+        "--region",
+        "eu-west-1",
+    ]);
 }
 
 fn collect(env: &Env, out: &Path, extra: &[&str]) -> Output {
@@ -528,9 +599,19 @@ fn collected_files_match_the_aws_cli_byte_for_byte() {
         assert_eq!(c["sha256"], digest, "{path}");
         compared += 1;
     }
-    // sts, 6 iam + 3 users' keys and MFA + 4 keys' last use, 5 ec2 × 2, trails, 2 statuses,
+    // sts, 7 iam + 3 users' keys and MFA + 4 keys' last use, 9 ec2 × 2, trails, 2 statuses,
     // 2 selectors, the Trusted Advisor check list.
-    assert!(compared >= 30, "only {compared} files compared");
+    assert!(compared >= 39, "only {compared} files compared");
+    for path in [
+        "iam/list-server-certificates.json",
+        "ec2/us-east-1/describe-flow-logs.json",
+        "ec2/eu-west-1/describe-flow-logs.json",
+        "ec2/us-east-1/describe-network-acls.json",
+        "ec2/us-east-1/describe-route-tables.json",
+        "ec2/eu-west-1/get-ebs-encryption-by-default.json",
+    ] {
+        assert_eq!(call(&m, path)["status"], "ok", "{path}");
+    }
 
     // Directories 0700, files 0600; no secret anywhere.
     #[cfg(unix)]

@@ -220,6 +220,7 @@ async fn send(
                 "GetAccessKeyLastUsed" => go!(c
                     .get_access_key_last_used()
                     .access_key_id(text(input, "AccessKeyId")?)),
+                "ListServerCertificates" => go!(c.list_server_certificates().set_marker(token)),
                 _ => unbound(call),
             }
         }
@@ -234,6 +235,10 @@ async fn send(
                     go!(c.describe_network_interfaces().set_next_token(token))
                 }
                 "DescribeVpcs" => go!(c.describe_vpcs().set_next_token(token)),
+                "DescribeFlowLogs" => go!(c.describe_flow_logs().set_next_token(token)),
+                "DescribeNetworkAcls" => go!(c.describe_network_acls().set_next_token(token)),
+                "DescribeRouteTables" => go!(c.describe_route_tables().set_next_token(token)),
+                "GetEbsEncryptionByDefault" => go!(c.get_ebs_encryption_by_default()),
                 "DescribeImages" => go!(c
                     .describe_images()
                     .set_owners(texts(input.get("Owners")))
@@ -294,6 +299,7 @@ pub fn is_bound(call: &Call) -> bool {
                     | "ListAccessKeys"
                     | "ListMFADevices"
                     | "GetAccessKeyLastUsed"
+                    | "ListServerCertificates"
             )
             | (
                 "ec2",
@@ -302,6 +308,10 @@ pub fn is_bound(call: &Call) -> bool {
                     | "DescribeNetworkInterfaces"
                     | "DescribeVpcs"
                     | "DescribeImages"
+                    | "DescribeFlowLogs"
+                    | "DescribeNetworkAcls"
+                    | "DescribeRouteTables"
+                    | "GetEbsEncryptionByDefault"
             )
             | (
                 "cloudtrail",
