@@ -70,10 +70,18 @@ fn statuses_agree_with_the_findings() {
         .iter()
         .map(|r| (r["id"].as_str().unwrap(), r["result"].as_str().unwrap()))
         .collect();
-    let mut findings: BTreeMap<&str, usize> = BTreeMap::new();
-    for f in check["findings"].as_array().unwrap() {
-        *findings.entry(f["rule_id"].as_str().unwrap()).or_default() += 1;
-    }
+    // Per rule and control: a finding that names its controls counts only for those.
+    let all_findings = check["findings"].as_array().unwrap();
+    let count = |rule: &str, control: &str| -> usize {
+        all_findings
+            .iter()
+            .filter(|f| f["rule_id"] == rule)
+            .filter(|f| match f["controls"].as_array() {
+                Some(cs) => cs.iter().any(|c| c == control),
+                None => true,
+            })
+            .count()
+    };
     let mut decided = 0;
     for c in view["controls"].as_array().unwrap() {
         let rules: Vec<&str> = c["rules"]
@@ -91,7 +99,7 @@ fn statuses_agree_with_the_findings() {
                 "control {id}"
             );
         }
-        let expected_findings: usize = rules.iter().map(|r| findings.get(r).unwrap_or(&0)).sum();
+        let expected_findings: usize = rules.iter().map(|r| count(r, id)).sum();
         assert_eq!(
             c["findings"].as_array().unwrap().len(),
             expected_findings,
@@ -101,12 +109,19 @@ fn statuses_agree_with_the_findings() {
             assert!(rules.contains(&f["rule_id"].as_str().unwrap()), "{id}");
             assert!(f["location"]["file"].is_string(), "{id}: {f}");
         }
-        let any_fail = rules.iter().any(|r| result[r] == "fail");
+        // A rule that failed only with findings about other controls does not fail this one.
+        let any_fail = rules
+            .iter()
+            .any(|r| result[r] == "fail" && count(r, id) > 0);
         match status {
             "fail" => assert!(any_fail, "{id}"),
             "pass" => {
                 assert!(
-                    !rules.is_empty() && rules.iter().all(|r| result[r] == "pass"),
+                    !rules.is_empty()
+                        && rules
+                            .iter()
+                            .all(|r| result[r] == "pass"
+                                || (result[r] == "fail" && count(r, id) == 0)),
                     "{id}"
                 )
             }
@@ -432,4 +447,149 @@ fn a_cis_key_in_a_rule_header_points_at_the_framework() {
         "{d}"
     );
     assert_eq!(d["line"], 4, "{d}");
+}
+
+/// A rule that decides several controls names the controls of each finding (the report
+/// option `controls`): a control counts only the findings that name it (or name none), so
+/// the rule's failure for other controls is a pass for it; with gaps, such a control is
+/// not-collected (or error), as for a rule without findings. JSON findings show `controls`,
+/// and leave it out when the rule named none.
+#[test]
+fn findings_count_only_for_the_controls_they_name() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir(dir.path().join("frameworks")).unwrap();
+    let rule = |id: &str, body: &str| {
+        format!("//! id = \"{id}\"\n//! title = \"{id}\"\n//! severity = \"low\"\nlet d = snapshot.json(\"iam/list-users.json\");\n{body}")
+    };
+    std::fs::write(
+        dir.path().join("multi.rhai"),
+        rule(
+            "acme.multi",
+            "report(d.Users, \"about X-1\", #{ controls: \"X-1\" });\nreport(d.Users, \"about X-3 and X-9\", #{ controls: [\"X-3\", \"X-9\", \"X-3\"] });\nreport(d.Users, \"about every control\");\n",
+        ),
+    )
+    .unwrap();
+    std::fs::write(
+        dir.path().join("only_one.rhai"),
+        rule(
+            "acme.only-one",
+            "report(d.Users, \"about Y-1\", #{ controls: [\"Y-1\"] });\n",
+        ),
+    )
+    .unwrap();
+    std::fs::write(
+        dir.path().join("partial.rhai"),
+        rule(
+            "acme.partial",
+            "gap(\"eu-west-1 was not looked at\");\nreport(d.Users, \"about Z-1\", #{ controls: \"Z-1\" });\n",
+        ),
+    )
+    .unwrap();
+    std::fs::write(
+        dir.path().join("bad.rhai"),
+        rule("acme.bad", "report(d.Users, \"x\", #{ controls: [5] });\n"),
+    )
+    .unwrap();
+    let control = |id: &str, rule: &str| {
+        format!("\n[[control]]\nid = \"{id}\"\ntitle = \"{id}\"\nassessment = \"automated\"\nrules = [\"{rule}\"]\n")
+    };
+    let framework = [
+        "id = \"acme-controls\"\ntitle = \"ACME\"\n".to_owned(),
+        control("X-1", "acme.multi"),
+        control("X-2", "acme.multi"),
+        control("Y-1", "acme.only-one"),
+        control("Y-2", "acme.only-one"),
+        control("Z-1", "acme.partial"),
+        control("Z-2", "acme.partial"),
+    ]
+    .concat();
+    std::fs::write(dir.path().join("frameworks/acme.toml"), framework).unwrap();
+    let policies = dir.path().to_str().unwrap();
+    let out = snapaudit(&[
+        "check",
+        "snapshots/example",
+        "--policies",
+        policies,
+        "--no-default-pack",
+        "--compliance",
+        "acme-controls",
+        "--format",
+        "json",
+    ]);
+    assert_eq!(out.code, 2, "acme.bad is a rule error: {}", out.stderr);
+    let doc = out.json();
+    let controls: BTreeMap<&str, &serde_json::Value> = doc["controls"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| (c["id"].as_str().unwrap(), c))
+        .collect();
+    let messages = |id: &str| -> Vec<&str> {
+        controls[id]["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|f| f["message"].as_str().unwrap())
+            .collect()
+    };
+    // its own finding and the one that names no control.
+    assert_eq!(controls["X-1"]["status"], "fail");
+    assert_eq!(messages("X-1"), ["about X-1", "about every control"]);
+    // only the finding about every control.
+    assert_eq!(controls["X-2"]["status"], "fail");
+    assert_eq!(messages("X-2"), ["about every control"]);
+    // Y-2: the rule failed only for Y-1, so Y-2 passes; the rule's own result stays `fail`.
+    assert_eq!(controls["Y-1"]["status"], "fail");
+    assert_eq!(controls["Y-2"]["status"], "pass", "{}", controls["Y-2"]);
+    assert!(messages("Y-2").is_empty());
+    assert_eq!(controls["Y-2"]["rules"][0]["result"], "fail");
+    // Z-2: the rule failed for Z-1 with a gap: Z-2 is not known to pass.
+    assert_eq!(controls["Z-1"]["status"], "fail");
+    assert_eq!(controls["Z-2"]["status"], "not-collected");
+    assert!(
+        controls["Z-2"]["rules"][0]["reason"]
+            .as_str()
+            .unwrap()
+            .contains("eu-west-1 was not looked at"),
+        "{}",
+        controls["Z-2"]
+    );
+    // The findings carry their controls in JSON (once each, in the order given).
+    assert_eq!(
+        controls["X-1"]["findings"][0]["controls"],
+        serde_json::json!(["X-1"])
+    );
+    assert!(controls["X-1"]["findings"][1].get("controls").is_none());
+    let check = snapaudit(&[
+        "check",
+        "snapshots/example",
+        "--policies",
+        policies,
+        "--no-default-pack",
+        "--format",
+        "json",
+    ])
+    .json();
+    let findings = check["findings"].as_array().unwrap();
+    let about = |m: &str| findings.iter().find(|f| f["message"] == m).unwrap();
+    assert_eq!(
+        about("about X-3 and X-9")["controls"],
+        serde_json::json!(["X-3", "X-9"])
+    );
+    assert!(about("about every control").get("controls").is_none());
+    // A control id that is not a string is the rule's error.
+    let bad = check["rules"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["id"] == "acme.bad")
+        .unwrap();
+    assert_eq!(bad["result"], "error");
+    assert!(
+        bad["reason"]
+            .as_str()
+            .unwrap()
+            .contains("report option `controls` takes a control id or an array of them"),
+        "{bad}"
+    );
 }

@@ -62,6 +62,9 @@ pub struct Finding {
     pub resource: Resource,
     pub message: String,
     pub label: Option<String>,
+    /// The benchmark controls the finding is about (the report option `controls`); empty:
+    /// every control that names the rule.
+    pub controls: Vec<String>,
     pub location: Option<Location>,
     /// Snapshot-relative path of the call, when the evidence is a call with no file.
     pub call: Option<String>,
@@ -197,6 +200,7 @@ pub fn locate_findings(
                 resource: f.resource.clone(),
                 message: f.message.clone(),
                 label: f.label.clone(),
+                controls: f.controls.clone(),
                 location,
                 call,
                 waiver: None,

@@ -99,17 +99,52 @@ pub fn assess<'a>(run: &'a Run, framework: &'a Framework) -> Vec<ControlStatus<'
             };
             for id in control.rule_ids() {
                 let result = run.results.iter().find(|r| r.meta.id == id);
-                let of_rule = by_rule.get(id).map(Vec::as_slice).unwrap_or(&[]);
+                // A finding that names its controls is only about those.
+                let of_rule: Vec<&Finding> = by_rule
+                    .get(id)
+                    .map(Vec::as_slice)
+                    .unwrap_or(&[])
+                    .iter()
+                    .copied()
+                    .filter(|f| is_about(f, control.id()))
+                    .collect();
                 findings.extend(of_rule.iter().copied());
-                let (name, reason, this) = match result.map(|r| &r.outcome) {
+                let (name, reason, this) = match result.map(|r| (&r.outcome, &r.gaps)) {
                     None => ("not-loaded", None, Status::NotChecked),
-                    Some(Outcome::Pass) => ("pass", None, Status::Pass),
-                    Some(Outcome::Fail) if of_rule.iter().all(|f| f.waiver.is_some()) => {
+                    Some((Outcome::Pass, _)) => ("pass", None, Status::Pass),
+                    // The rule failed only for other controls: for this one it passed, or
+                    // (with gaps) could not see everything, as a rule without findings.
+                    Some((Outcome::Fail, gaps)) if of_rule.is_empty() => {
+                        if gaps.is_empty() {
+                            ("fail", None, Status::Pass)
+                        } else {
+                            let why = gaps
+                                .iter()
+                                .map(|g| g.reason.as_str())
+                                .collect::<Vec<_>>()
+                                .join("; ");
+                            let this = if gaps.iter().any(|g| g.is_error()) {
+                                Status::Error
+                            } else {
+                                Status::NotCollected
+                            };
+                            (
+                                "fail",
+                                Some(format!("no finding for this control, but {why}")),
+                                this,
+                            )
+                        }
+                    }
+                    Some((Outcome::Fail, _)) if of_rule.iter().all(|f| f.waiver.is_some()) => {
                         ("fail", None, Status::Waived)
                     }
-                    Some(Outcome::Fail) => ("fail", None, Status::Fail),
-                    Some(Outcome::Skip(why)) => ("skip", Some(why.clone()), Status::NotCollected),
-                    Some(Outcome::Error(p)) => ("error", Some(p.message.clone()), Status::Error),
+                    Some((Outcome::Fail, _)) => ("fail", None, Status::Fail),
+                    Some((Outcome::Skip(why), _)) => {
+                        ("skip", Some(why.clone()), Status::NotCollected)
+                    }
+                    Some((Outcome::Error(p), _)) => {
+                        ("error", Some(p.message.clone()), Status::Error)
+                    }
                 };
                 status = status.min(this);
                 rules.push(RuleStatus {
@@ -126,6 +161,11 @@ pub fn assess<'a>(run: &'a Run, framework: &'a Framework) -> Vec<ControlStatus<'
             }
         })
         .collect()
+}
+
+/// A finding is about a control when its rule named no controls for it, or named this one.
+fn is_about(f: &Finding, control: &str) -> bool {
+    f.controls.is_empty() || f.controls.iter().any(|c| c == control)
 }
 
 /// Controls per status (every status present, counted from zero).

@@ -84,6 +84,9 @@ pub(crate) struct FindingOut<'a> {
     resource: &'a Resource,
     message: &'a str,
     label: Option<&'a str>,
+    /// The controls the rule said the finding is about; left out when it named none.
+    #[serde(skip_serializing_if = "<[String]>::is_empty")]
+    controls: &'a [String],
     remediation: &'a str,
     cis: &'a [String],
     location: Option<LocationOut<'a>>,
@@ -223,6 +226,7 @@ pub(crate) fn finding(f: &Finding) -> FindingOut<'_> {
         resource: &f.resource,
         message: &f.message,
         label: f.label.as_deref(),
+        controls: &f.controls,
         remediation: &f.rule.remediation,
         cis: &f.rule.cis,
         location: f.location.as_ref().map(|l| LocationOut {

@@ -599,6 +599,32 @@ fn account_resource() -> Resource {
     }
 }
 
+/// The report option `controls`: a control id, or an array of them (`"5.3"`,
+/// `["5.1", "5.2"]`), each a non-empty string; kept in the order given, once each.
+fn controls_of(value: &Dynamic) -> RhaiResult<Vec<String>> {
+    fn id(v: &Dynamic) -> RhaiResult<String> {
+        match v.read_lock::<ImmutableString>() {
+            Some(s) if !s.trim().is_empty() => Ok(s.trim().to_owned()),
+            Some(_) => fail("report option `controls`: a control id cannot be empty"),
+            None => fail(format!(
+                "report option `controls` takes a control id or an array of them, not {}",
+                v.type_name()
+            )),
+        }
+    }
+    let mut out: Vec<String> = Vec::new();
+    let items = match value.read_lock::<Array>() {
+        Some(a) => a.iter().map(id).collect::<RhaiResult<Vec<_>>>()?,
+        None => vec![id(value)?],
+    };
+    for c in items {
+        if !out.contains(&c) {
+            out.push(c);
+        }
+    }
+    Ok(out)
+}
+
 fn push_finding(
     at: Dynamic,
     resource: Resource,
@@ -607,6 +633,7 @@ fn push_finding(
 ) -> RhaiResult<()> {
     let mut severity = context::current(|c| c.severity).unwrap_or(Severity::Medium);
     let mut label = None;
+    let mut controls = Vec::new();
     if let Some(opts) = options {
         for (k, v) in opts {
             match k.as_str() {
@@ -622,9 +649,10 @@ fn push_finding(
                     }
                 }
                 "label" => label = Some(v.to_string()),
+                "controls" => controls = controls_of(&v)?,
                 other => {
                     return fail(format!(
-                        "unknown report option `{other}`: use `severity` or `label`"
+                        "unknown report option `{other}`: use `severity`, `label` or `controls`"
                     ))
                 }
             }
@@ -635,6 +663,7 @@ fn push_finding(
         resource,
         message: message.to_string(),
         label,
+        controls,
         evidence: evidence_of(&at),
     };
     let full = context::current(|c| {

@@ -75,6 +75,9 @@ pub struct RawFinding {
     pub resource: Resource,
     pub message: String,
     pub label: Option<String>,
+    /// The benchmark controls the finding is about (report option `controls`); empty when
+    /// the rule did not say, and then the finding is about every control naming the rule.
+    pub controls: Vec<String>,
     pub evidence: Evidence,
 }
 
