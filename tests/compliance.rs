@@ -593,3 +593,83 @@ fn findings_count_only_for_the_controls_they_name() {
         "{bad}"
     );
 }
+
+/// CIS 5.1-5.15 are decided by one rule, `cloudwatch.cis-monitoring`, whose findings each
+/// name their control: on the example with its trail's log group holding only a complete
+/// root-usage chain (filter, alarm, confirmed subscriber), 5.3 passes and each other control
+/// fails with exactly its own finding.
+#[test]
+fn the_monitoring_controls_are_decided_one_by_one() {
+    let fx = common::Fixture::example();
+    std::fs::create_dir_all(fx.path().join("logs/us-east-1")).unwrap();
+    std::fs::create_dir_all(fx.path().join("sns/us-east-1")).unwrap();
+    let topic = "arn:aws:sns:us-east-1:111122223333:security-alerts";
+    let json = |v: serde_json::Value| serde_json::to_string_pretty(&v).unwrap();
+    fx.write(
+        "logs/us-east-1/describe-metric-filters.json",
+        &json(serde_json::json!({"metricFilters": [{
+            "filterName": "root-usage",
+            "logGroupName": "cloudtrail/org-trail",
+            "filterPattern": "{ $.userIdentity.type = \"Root\" && $.userIdentity.invokedBy NOT EXISTS && $.eventType != \"AwsServiceEvent\" }",
+            "metricTransformations": [{"metricName": "RootUsage", "metricNamespace": "CISBenchmark", "metricValue": "1"}]
+        }]})),
+    );
+    let mut alarms: serde_json::Value =
+        serde_json::from_str(&fx.read("cloudwatch/us-east-1/describe-alarms.json")).unwrap();
+    alarms["MetricAlarms"]
+        .as_array_mut()
+        .unwrap()
+        .push(serde_json::json!({
+            "AlarmName": "root-usage", "ActionsEnabled": true, "AlarmActions": [topic],
+            "MetricName": "RootUsage", "Namespace": "CISBenchmark"
+        }));
+    fx.write("cloudwatch/us-east-1/describe-alarms.json", &json(alarms));
+    fx.edit_call("cloudwatch/us-east-1/describe-alarms.json", |_| None);
+    fx.write(
+        "sns/us-east-1/list-subscriptions.json",
+        &json(serde_json::json!({"Subscriptions": [{
+            "SubscriptionArn": format!("{topic}:8f2d"), "TopicArn": topic,
+            "Protocol": "email", "Endpoint": "security@example.com"
+        }]})),
+    );
+    let out = snapaudit(&[
+        "check",
+        &fx.arg(),
+        "--compliance",
+        "cis-aws-7.0",
+        "--format",
+        "json",
+    ]);
+    let doc = out.json();
+    for i in 1..=15 {
+        let id = format!("5.{i}");
+        let c = doc["controls"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["id"] == id.as_str())
+            .unwrap();
+        assert_eq!(c["rules"][0]["id"], "cloudwatch.cis-monitoring", "{id}");
+        assert_eq!(c["rules"][0]["result"], "fail", "{id}");
+        let findings = c["findings"].as_array().unwrap();
+        if id == "5.3" {
+            assert_eq!(c["status"], "pass", "{c}");
+            assert!(findings.is_empty(), "{c}");
+        } else {
+            assert_eq!(c["status"], "fail", "{c}");
+            assert_eq!(findings.len(), 1, "{c}");
+            assert_eq!(findings[0]["controls"], serde_json::json!([id]), "{c}");
+            assert!(
+                findings[0]["message"]
+                    .as_str()
+                    .unwrap()
+                    .starts_with(&format!("CIS {id} (")),
+                "{c}"
+            );
+            assert_eq!(
+                findings[0]["location"]["file"], "cloudtrail/us-east-1/describe-trails.json",
+                "{c}"
+            );
+        }
+    }
+}
