@@ -217,11 +217,19 @@ const EXPECTED: &[(&str, &str, &str, &str, u64, u64)] = &[
         23,
     ),
     (
+        "iam.cloudshell-full-access",
+        "bob",
+        "medium",
+        "iam/get-account-authorization-details.json",
+        27,
+        34,
+    ),
+    (
         "iam.policy.full-admin",
         "LegacyFullAccess",
         "high",
         "iam/get-account-authorization-details.json",
-        292,
+        297,
         29,
     ),
     (
@@ -257,11 +265,27 @@ const EXPECTED: &[(&str, &str, &str, &str, u64, u64)] = &[
         127,
     ),
     (
+        "iam.support-role",
+        "account 111122223333",
+        "low",
+        "iam/get-account-authorization-details.json",
+        114,
+        23,
+    ),
+    (
+        "iam.user.direct-policies",
+        "bob",
+        "low",
+        "iam/get-account-authorization-details.json",
+        24,
+        40,
+    ),
+    (
         "iam.user.direct-policies",
         "ci-deploy",
         "low",
         "iam/get-account-authorization-details.json",
-        46,
+        51,
         40,
     ),
     (
@@ -510,11 +534,11 @@ fn human_output_shows_the_value_with_the_fix() {
         "{s}"
     );
     assert!(
-        s.contains("35 findings: 1 critical, 6 high, 15 medium, 10 low, 3 info"),
+        s.contains("38 findings: 1 critical, 6 high, 16 medium, 12 low, 3 info"),
         "{s}"
     );
     assert!(
-        s.contains("33 rules: 24 fail, 7 pass, 2 skip, 0 error"),
+        s.contains("35 rules: 26 fail, 7 pass, 2 skip, 0 error"),
         "{s}"
     );
     assert!(!s.contains('\u{1b}'), "NO_COLOR output has no escape codes");
