@@ -81,6 +81,38 @@ const EXPECTED: &[(&str, &str, &str, &str, u64, u64)] = &[
         30,
     ),
     (
+        "ec2.instance.imdsv2",
+        "web-1",
+        "medium",
+        "ec2/us-east-1/describe-instances.json",
+        111,
+        39,
+    ),
+    (
+        "ec2.instance.no-instance-role",
+        "batch-1",
+        "low",
+        "ec2/eu-west-1/describe-instances.json",
+        122,
+        35,
+    ),
+    (
+        "ec2.instance.no-instance-role",
+        "batch-old",
+        "low",
+        "ec2/eu-west-1/describe-instances.json",
+        274,
+        35,
+    ),
+    (
+        "ec2.instance.no-instance-role",
+        "web-1",
+        "low",
+        "ec2/us-east-1/describe-instances.json",
+        140,
+        35,
+    ),
+    (
         "ec2.instance.public-ip",
         "web-1",
         "medium",
@@ -534,11 +566,11 @@ fn human_output_shows_the_value_with_the_fix() {
         "{s}"
     );
     assert!(
-        s.contains("38 findings: 1 critical, 6 high, 16 medium, 12 low, 3 info"),
+        s.contains("42 findings: 1 critical, 6 high, 17 medium, 15 low, 3 info"),
         "{s}"
     );
     assert!(
-        s.contains("35 rules: 26 fail, 7 pass, 2 skip, 0 error"),
+        s.contains("37 rules: 28 fail, 7 pass, 2 skip, 0 error"),
         "{s}"
     );
     assert!(!s.contains('\u{1b}'), "NO_COLOR output has no escape codes");

@@ -125,6 +125,12 @@ fn findings_new_resolved_and_changed_by_rule_and_resource() {
             "arn:aws:iam::111122223333:user/frank",
         ),
         ("new", "ec2.instance.public-ip", "i-0aaa0000000000003"),
+        ("new", "ec2.instance.imdsv2", "i-0aaa0000000000003"),
+        (
+            "new",
+            "ec2.instance.no-instance-role",
+            "i-0aaa0000000000003",
+        ),
         (
             "new",
             "iam.access-key.unused-since-creation",
@@ -165,6 +171,11 @@ fn findings_new_resolved_and_changed_by_rule_and_resource() {
         ("resolved", "ec2.ami.age", "i-0eee0000000000002"),
         (
             "resolved",
+            "ec2.instance.no-instance-role",
+            "i-0eee0000000000002",
+        ),
+        (
+            "resolved",
             "ec2.instance.default-vpc",
             "i-0eee0000000000002",
         ),
@@ -180,7 +191,7 @@ fn findings_new_resolved_and_changed_by_rule_and_resource() {
         ),
     ]);
     assert_eq!(finding_changes(&json), want);
-    assert_eq!(json["summary"]["unchanged"], 26);
+    assert_eq!(json["summary"]["unchanged"], 29);
     assert_eq!(json["summary"]["not_compared"], 0);
 
     // A new finding points into NEW, a resolved one into OLD.
@@ -210,7 +221,7 @@ fn findings_new_resolved_and_changed_by_rule_and_resource() {
 
     // --all adds the unchanged ones.
     let (_, all) = diff_json(&[OLD, NEW, "--all"]);
-    assert_eq!(all["findings"].as_array().unwrap().len(), 16 + 26);
+    assert_eq!(all["findings"].as_array().unwrap().len(), 19 + 29);
 }
 
 fn resource_lines(json: &Value) -> Vec<String> {
@@ -343,8 +354,8 @@ fn human_output_labels_new_in_new_and_resolved_in_old() {
     let out = snapaudit(&["diff", OLD, NEW]);
     assert_eq!(out.code, 1);
     let s = &out.stdout;
-    assert!(s.contains("── new findings (4) ──"), "{s}");
-    assert!(s.contains("── resolved findings (11) ──"));
+    assert!(s.contains("── new findings (6) ──"), "{s}");
+    assert!(s.contains("── resolved findings (12) ──"));
     assert!(s.contains("NEW ec2.security-group.admin-ports-open [high] db-access"));
     assert!(s.contains("[snapshots/example-later/ec2/eu-west-1/describe-security-groups.json:"));
     assert!(s.contains("RESOLVED iam.user.console-mfa [high] bob"));
@@ -358,7 +369,7 @@ fn human_output_labels_new_in_new_and_resolved_in_old() {
     assert!(s.contains("  ~ AKIAEXAMPLECAROL0001 Status: Active → Inactive"));
     assert!(s.contains("regions added: eu-central-1"));
     assert!(
-        s.contains("findings: 4 new, 11 resolved, 1 changed, 26 unchanged, 0 rules not compared")
+        s.contains("findings: 6 new, 12 resolved, 1 changed, 29 unchanged, 0 rules not compared")
     );
     // New findings come before resolved ones, higher severity first.
     assert!(
