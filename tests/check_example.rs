@@ -61,7 +61,7 @@ const EXPECTED: &[(&str, &str, &str, &str, u64, u64)] = &[
         "batch-old",
         "low",
         "ec2/eu-west-1/describe-instances.json",
-        275,
+        283,
         32,
     ),
     (
@@ -69,7 +69,7 @@ const EXPECTED: &[(&str, &str, &str, &str, u64, u64)] = &[
         "batch-1",
         "low",
         "ec2/eu-west-1/describe-instances.json",
-        146,
+        154,
         30,
     ),
     (
@@ -77,7 +77,7 @@ const EXPECTED: &[(&str, &str, &str, &str, u64, u64)] = &[
         "batch-old",
         "low",
         "ec2/eu-west-1/describe-instances.json",
-        298,
+        306,
         30,
     ),
     (
@@ -93,7 +93,7 @@ const EXPECTED: &[(&str, &str, &str, &str, u64, u64)] = &[
         "batch-1",
         "low",
         "ec2/eu-west-1/describe-instances.json",
-        122,
+        130,
         35,
     ),
     (
@@ -101,7 +101,7 @@ const EXPECTED: &[(&str, &str, &str, &str, u64, u64)] = &[
         "batch-old",
         "low",
         "ec2/eu-west-1/describe-instances.json",
-        274,
+        282,
         35,
     ),
     (
@@ -130,6 +130,22 @@ const EXPECTED: &[(&str, &str, &str, &str, u64, u64)] = &[
     ),
     (
         "ec2.security-group.admin-ports-open",
+        "all-open-demo",
+        "medium",
+        "ec2/us-east-1/describe-security-groups.json",
+        230,
+        39,
+    ),
+    (
+        "ec2.security-group.admin-ports-open",
+        "default",
+        "medium",
+        "ec2/us-east-1/describe-security-groups.json",
+        276,
+        39,
+    ),
+    (
+        "ec2.security-group.admin-ports-open-ipv6",
         "rdp-legacy",
         "medium",
         "ec2/us-east-1/describe-security-groups.json",
@@ -137,19 +153,27 @@ const EXPECTED: &[(&str, &str, &str, &str, u64, u64)] = &[
         41,
     ),
     (
-        "ec2.security-group.admin-ports-open",
-        "all-open-demo",
-        "medium",
-        "ec2/us-east-1/describe-security-groups.json",
-        212,
+        "ec2.security-group.cifs-open",
+        "file-share",
+        "high",
+        "ec2/eu-west-1/describe-security-groups.json",
+        114,
         39,
     ),
     (
-        "ec2.security-group.admin-ports-open",
+        "ec2.security-group.cifs-open",
+        "all-open-demo",
+        "medium",
+        "ec2/us-east-1/describe-security-groups.json",
+        230,
+        39,
+    ),
+    (
+        "ec2.security-group.cifs-open",
         "default",
         "medium",
         "ec2/us-east-1/describe-security-groups.json",
-        258,
+        276,
         39,
     ),
     (
@@ -157,7 +181,7 @@ const EXPECTED: &[(&str, &str, &str, &str, u64, u64)] = &[
         "default",
         "medium",
         "ec2/us-east-1/describe-security-groups.json",
-        258,
+        276,
         39,
     ),
     (
@@ -165,7 +189,7 @@ const EXPECTED: &[(&str, &str, &str, &str, u64, u64)] = &[
         "db-access",
         "low",
         "ec2/eu-west-1/describe-security-groups.json",
-        66,
+        72,
         39,
     ),
     (
@@ -173,7 +197,7 @@ const EXPECTED: &[(&str, &str, &str, &str, u64, u64)] = &[
         "https_everywhere",
         "info",
         "ec2/us-east-1/describe-security-groups.json",
-        138,
+        144,
         39,
     ),
     (
@@ -181,7 +205,7 @@ const EXPECTED: &[(&str, &str, &str, &str, u64, u64)] = &[
         "https_everywhere",
         "info",
         "ec2/us-east-1/describe-security-groups.json",
-        143,
+        149,
         41,
     ),
     (
@@ -225,6 +249,14 @@ const EXPECTED: &[(&str, &str, &str, &str, u64, u64)] = &[
         121,
     ),
     (
+        "iam.cloudshell-full-access",
+        "bob",
+        "medium",
+        "iam/get-account-authorization-details.json",
+        27,
+        34,
+    ),
+    (
         "iam.password-policy.complexity",
         "account 111122223333",
         "low",
@@ -247,14 +279,6 @@ const EXPECTED: &[(&str, &str, &str, &str, u64, u64)] = &[
         "iam/get-account-password-policy.json",
         2,
         23,
-    ),
-    (
-        "iam.cloudshell-full-access",
-        "bob",
-        "medium",
-        "iam/get-account-authorization-details.json",
-        27,
-        34,
     ),
     (
         "iam.policy.full-admin",
@@ -289,20 +313,20 @@ const EXPECTED: &[(&str, &str, &str, &str, u64, u64)] = &[
         87,
     ),
     (
-        "iam.user.console-mfa",
-        "bob",
-        "high",
-        "iam/get-credential-report.json",
-        4,
-        127,
-    ),
-    (
         "iam.support-role",
         "account 111122223333",
         "low",
         "iam/get-account-authorization-details.json",
         114,
         23,
+    ),
+    (
+        "iam.user.console-mfa",
+        "bob",
+        "high",
+        "iam/get-credential-report.json",
+        4,
+        127,
     ),
     (
         "iam.user.direct-policies",
@@ -480,6 +504,7 @@ fn compliant_resources_are_not_reported() {
         "org-trail",
         "web-1-high-cpu",
         "app-role",
+        "smb-internal",
     ] {
         assert!(
             !names.iter().any(|n| n.starts_with(ok)),
@@ -496,6 +521,7 @@ fn compliant_resources_are_not_reported() {
         "sg-0a00000000000001",
         "sg-0a00000000000005",
         "sg-0e00000000000001",
+        "sg-0a00000000000007",
         "i-0aaa0000000000002",
     ] {
         assert!(!ids.contains(&ok), "{ok} is compliant but reported");
@@ -517,6 +543,7 @@ fn findings_say_how_many_interfaces_use_an_open_group() {
     let run = example_json();
     let msgs: Vec<String> = findings_of(&run, "ec2.security-group.admin-ports-open")
         .iter()
+        .chain(findings_of(&run, "ec2.security-group.admin-ports-open-ipv6").iter())
         .map(|f| f["message"].as_str().unwrap_or("").to_owned())
         .collect();
     assert!(
@@ -566,11 +593,11 @@ fn human_output_shows_the_value_with_the_fix() {
         "{s}"
     );
     assert!(
-        s.contains("42 findings: 1 critical, 6 high, 17 medium, 15 low, 3 info"),
+        s.contains("45 findings: 1 critical, 7 high, 19 medium, 15 low, 3 info"),
         "{s}"
     );
     assert!(
-        s.contains("37 rules: 28 fail, 7 pass, 2 skip, 0 error"),
+        s.contains("39 rules: 30 fail, 7 pass, 2 skip, 0 error"),
         "{s}"
     );
     assert!(!s.contains('\u{1b}'), "NO_COLOR output has no escape codes");
