@@ -41,6 +41,14 @@ const EXPECTED: &[(&str, &str, &str, &str, u64, u64)] = &[
         18,
     ),
     (
+        "cloudtrail.s3-object-read-logging",
+        "account 111122223333",
+        "low",
+        "cloudtrail/us-east-1/get-event-selectors/org-trail.json",
+        3,
+        23,
+    ),
+    (
         "cloudwatch.billing-alarm",
         "account 111122223333",
         "low",
@@ -533,6 +541,7 @@ fn compliant_resources_are_not_reported() {
         "iam.password-policy.users-can-change",
         "iam.root.access-keys",
         "cloudtrail.multi-region",
+        "cloudtrail.s3-object-write-logging",
     ] {
         assert_eq!(rule_result(&run, id).0, "pass", "{id}");
     }
@@ -593,11 +602,11 @@ fn human_output_shows_the_value_with_the_fix() {
         "{s}"
     );
     assert!(
-        s.contains("45 findings: 1 critical, 7 high, 19 medium, 15 low, 3 info"),
+        s.contains("46 findings: 1 critical, 7 high, 19 medium, 16 low, 3 info"),
         "{s}"
     );
     assert!(
-        s.contains("39 rules: 30 fail, 7 pass, 2 skip, 0 error"),
+        s.contains("41 rules: 31 fail, 8 pass, 2 skip, 0 error"),
         "{s}"
     );
     assert!(!s.contains('\u{1b}'), "NO_COLOR output has no escape codes");

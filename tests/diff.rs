@@ -196,7 +196,7 @@ fn findings_new_resolved_and_changed_by_rule_and_resource() {
         ),
     ]);
     assert_eq!(finding_changes(&json), want);
-    assert_eq!(json["summary"]["unchanged"], 31);
+    assert_eq!(json["summary"]["unchanged"], 32);
     assert_eq!(json["summary"]["not_compared"], 0);
 
     // A new finding points into NEW, a resolved one into OLD.
@@ -226,7 +226,7 @@ fn findings_new_resolved_and_changed_by_rule_and_resource() {
 
     // --all adds the unchanged ones.
     let (_, all) = diff_json(&[OLD, NEW, "--all"]);
-    assert_eq!(all["findings"].as_array().unwrap().len(), 20 + 31);
+    assert_eq!(all["findings"].as_array().unwrap().len(), 20 + 32);
 }
 
 fn resource_lines(json: &Value) -> Vec<String> {
@@ -374,7 +374,7 @@ fn human_output_labels_new_in_new_and_resolved_in_old() {
     assert!(s.contains("  ~ AKIAEXAMPLECAROL0001 Status: Active → Inactive"));
     assert!(s.contains("regions added: eu-central-1"));
     assert!(
-        s.contains("findings: 6 new, 12 resolved, 2 changed, 31 unchanged, 0 rules not compared")
+        s.contains("findings: 6 new, 12 resolved, 2 changed, 32 unchanged, 0 rules not compared")
     );
     // New findings come before resolved ones, higher severity first.
     assert!(
