@@ -37,9 +37,11 @@ def catalogue_operations():
         cat = tomllib.load(f)
     ops = {}
     for entry in cat.get("call", []) + cat.get("helper", []):
-        ops.setdefault(entry["service"], [])
-        if entry["operation"] not in ops[entry["service"]]:
-            ops[entry["service"]].append(entry["operation"])
+        # botocore's name of the service (`model`), where the CLI's differs.
+        service = entry.get("model", entry["service"])
+        ops.setdefault(service, [])
+        if entry["operation"] not in ops[service]:
+            ops[service].append(entry["operation"])
     return ops
 
 

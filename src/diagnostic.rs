@@ -351,6 +351,13 @@ kinds! {
     RuleSandbox => "rule::sandbox", Error,
         Some("rules are self-contained: put shared logic in the rule file itself");
 
+    /// A framework file (policies/frameworks/*.toml) that cannot be used.
+    FrameworkInvalid => "framework::invalid", Error,
+        Some("a framework file is TOML: id, title, and [[control]] entries with id, title, section, assessment (automated|manual), rules, review (docs/compliance.md)");
+    /// A framework's control names a rule that is not loaded.
+    FrameworkUnknownRule => "framework::unknown-rule", Warning,
+        Some("the control shows as not checked; load the rule (--policies) or fix its id in the framework file");
+
     ConfigIo => "config::io", Error, None;
     ConfigInvalid => "config::invalid", Error, None;
     ConfigWrongType => "config::wrong-type", Error,
@@ -369,6 +376,7 @@ kinds! {
     UsageAsOf => "usage::as-of", Error,
         Some("use RFC 3339 (2026-11-02T09:00:00Z) or a date (2026-11-02)");
     UsageOutput => "usage::output", Error, None;
+    UsageCompliance => "usage::compliance", Error, None;
     UsageSource => "usage::source", Error,
         Some("name a directory of source code to search for the account's keys");
 }

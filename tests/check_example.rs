@@ -17,6 +17,22 @@ use common::{findings_of, rule_result, snapaudit};
 /// below, which checks each one against the file's text).
 const EXPECTED: &[(&str, &str, &str, &str, u64, u64)] = &[
     (
+        "accessanalyzer.enabled",
+        "eu-west-1",
+        "low",
+        "accessanalyzer/eu-west-1/list-analyzers.json",
+        2,
+        18,
+    ),
+    (
+        "account.security-contact",
+        "account 111122223333",
+        "low",
+        "manifest.json",
+        35,
+        5,
+    ),
+    (
         "cloudtrail.kms-encryption",
         "legacy-trail",
         "medium",
@@ -57,6 +73,14 @@ const EXPECTED: &[(&str, &str, &str, &str, u64, u64)] = &[
         21,
     ),
     (
+        "config.recorder-enabled",
+        "eu-west-1",
+        "medium",
+        "configservice/eu-west-1/describe-configuration-recorders.json",
+        2,
+        31,
+    ),
+    (
         "ec2.ami.age",
         "batch-1",
         "medium",
@@ -71,6 +95,14 @@ const EXPECTED: &[(&str, &str, &str, &str, u64, u64)] = &[
         "ec2/eu-west-1/describe-instances.json",
         283,
         32,
+    ),
+    (
+        "ec2.ebs.encryption-by-default",
+        "eu-west-1",
+        "medium",
+        "ec2/eu-west-1/get-ebs-encryption-by-default.json",
+        2,
+        31,
     ),
     (
         "ec2.instance.default-vpc",
@@ -129,12 +161,28 @@ const EXPECTED: &[(&str, &str, &str, &str, u64, u64)] = &[
         40,
     ),
     (
-        "ec2.security-group.admin-ports-open",
-        "ssh-open",
-        "high",
-        "ec2/us-east-1/describe-security-groups.json",
-        66,
-        39,
+        "ec2.network-acl.admin-ports-open",
+        "acl-0a11000000000000b",
+        "medium",
+        "ec2/us-east-1/describe-network-acls.json",
+        111,
+        34,
+    ),
+    (
+        "ec2.network-acl.admin-ports-open",
+        "acl-0d3f0000000000001",
+        "medium",
+        "ec2/us-east-1/describe-network-acls.json",
+        21,
+        34,
+    ),
+    (
+        "ec2.network-acl.admin-ports-open",
+        "acl-0d3f0000000000001",
+        "medium",
+        "ec2/us-east-1/describe-network-acls.json",
+        21,
+        34,
     ),
     (
         "ec2.security-group.admin-ports-open",
@@ -150,6 +198,14 @@ const EXPECTED: &[(&str, &str, &str, &str, u64, u64)] = &[
         "medium",
         "ec2/us-east-1/describe-security-groups.json",
         276,
+        39,
+    ),
+    (
+        "ec2.security-group.admin-ports-open",
+        "ssh-open",
+        "high",
+        "ec2/us-east-1/describe-security-groups.json",
+        66,
         39,
     ),
     (
@@ -162,14 +218,6 @@ const EXPECTED: &[(&str, &str, &str, &str, u64, u64)] = &[
     ),
     (
         "ec2.security-group.cifs-open",
-        "file-share",
-        "high",
-        "ec2/eu-west-1/describe-security-groups.json",
-        114,
-        39,
-    ),
-    (
-        "ec2.security-group.cifs-open",
         "all-open-demo",
         "medium",
         "ec2/us-east-1/describe-security-groups.json",
@@ -185,12 +233,44 @@ const EXPECTED: &[(&str, &str, &str, &str, u64, u64)] = &[
         39,
     ),
     (
+        "ec2.security-group.cifs-open",
+        "file-share",
+        "high",
+        "ec2/eu-west-1/describe-security-groups.json",
+        114,
+        39,
+    ),
+    (
         "ec2.security-group.default-allows",
         "default",
         "medium",
         "ec2/us-east-1/describe-security-groups.json",
         276,
         39,
+    ),
+    (
+        "ec2.security-group.default-has-rules",
+        "default",
+        "low",
+        "ec2/eu-west-1/describe-security-groups.json",
+        23,
+        30,
+    ),
+    (
+        "ec2.security-group.default-has-rules",
+        "default",
+        "low",
+        "ec2/us-east-1/describe-security-groups.json",
+        23,
+        30,
+    ),
+    (
+        "ec2.security-group.default-has-rules",
+        "default",
+        "low",
+        "ec2/us-east-1/describe-security-groups.json",
+        258,
+        30,
     ),
     (
         "ec2.security-group.world-open",
@@ -215,6 +295,30 @@ const EXPECTED: &[(&str, &str, &str, &str, u64, u64)] = &[
         "ec2/us-east-1/describe-security-groups.json",
         149,
         41,
+    ),
+    (
+        "ec2.vpc.flow-logs",
+        "vpc-0d3f0000000000001",
+        "medium",
+        "ec2/us-east-1/describe-vpcs.json",
+        19,
+        22,
+    ),
+    (
+        "ec2.vpc.flow-logs",
+        "vpc-0e0000000000000d1",
+        "medium",
+        "ec2/eu-west-1/describe-vpcs.json",
+        19,
+        22,
+    ),
+    (
+        "efs.encryption",
+        "scratch",
+        "medium",
+        "efs/us-east-1/describe-file-systems.json",
+        39,
+        26,
     ),
     (
         "iam.access-key.age",
@@ -321,6 +425,14 @@ const EXPECTED: &[(&str, &str, &str, &str, u64, u64)] = &[
         87,
     ),
     (
+        "iam.server-certificate.expired",
+        "legacy-shop",
+        "medium",
+        "iam/list-server-certificates.json",
+        17,
+        27,
+    ),
+    (
         "iam.support-role",
         "account 111122223333",
         "low",
@@ -377,11 +489,59 @@ const EXPECTED: &[(&str, &str, &str, &str, u64, u64)] = &[
         121,
     ),
     (
+        "kms.key-rotation",
+        "legacy-backups",
+        "medium",
+        "kms/us-east-1/get-key-rotation-status/2222bbbb-0000-4000-8000-000000000002.json",
+        2,
+        27,
+    ),
+    (
+        "rds.instance.auto-minor-upgrade",
+        "orders",
+        "low",
+        "rds/us-east-1/describe-db-instances.json",
+        40,
+        40,
+    ),
+    (
+        "rds.instance.encryption",
+        "orders",
+        "medium",
+        "rds/us-east-1/describe-db-instances.json",
+        43,
+        33,
+    ),
+    (
+        "rds.instance.multi-az",
+        "orders",
+        "low",
+        "rds/us-east-1/describe-db-instances.json",
+        38,
+        24,
+    ),
+    (
+        "rds.instance.public",
+        "orders",
+        "high",
+        "rds/us-east-1/describe-db-instances.json",
+        41,
+        35,
+    ),
+    (
+        "securityhub.enabled",
+        "eu-west-1",
+        "medium",
+        "manifest.json",
+        778,
+        5,
+    ),
+    (
         "support.trusted-advisor",
         "account 111122223333",
         "info",
         "manifest.json",
-        482,
+        826,
         5,
     ),
 ];
@@ -513,6 +673,11 @@ fn compliant_resources_are_not_reported() {
         "web-1-high-cpu",
         "app-role",
         "smb-internal",
+        "billing",
+        "shared-home",
+        "app-data",
+        "www-2027",
+        "vpc-0a11000000000000a",
     ] {
         assert!(
             !names.iter().any(|n| n.starts_with(ok)),
@@ -526,9 +691,7 @@ fn compliant_resources_are_not_reported() {
         .map(|f| f["resource"]["id"].as_str().unwrap_or(""))
         .collect();
     for ok in [
-        "sg-0a00000000000001",
         "sg-0a00000000000005",
-        "sg-0e00000000000001",
         "sg-0a00000000000007",
         "i-0aaa0000000000002",
     ] {
@@ -602,11 +765,11 @@ fn human_output_shows_the_value_with_the_fix() {
         "{s}"
     );
     assert!(
-        s.contains("46 findings: 1 critical, 7 high, 19 medium, 16 low, 3 info"),
+        s.contains("66 findings: 1 critical, 8 high, 31 medium, 23 low, 3 info"),
         "{s}"
     );
     assert!(
-        s.contains("41 rules: 31 fail, 8 pass, 2 skip, 0 error"),
+        s.contains("56 rules: 46 fail, 8 pass, 2 skip, 0 error"),
         "{s}"
     );
     assert!(!s.contains('\u{1b}'), "NO_COLOR output has no escape codes");

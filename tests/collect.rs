@@ -373,6 +373,188 @@ fn seed(env: &Env, password_policy: bool) {
         "--s3-bucket-name",
         "snapaudit-trail-logs",
     ]);
+    seed_network(env);
+    seed_services(env);
+}
+
+/// CIS v7.0's storage, logging and monitoring services, with a problem and a compliant
+/// neighbour where moto lets us make one.
+fn seed_services(env: &Env) {
+    let aws = |args: &[&str]| env.aws(args);
+    let rotated = env.aws_json(&["kms", "create-key", "--description", "rotated"]);
+    aws(&[
+        "kms",
+        "enable-key-rotation",
+        "--key-id",
+        rotated["KeyMetadata"]["KeyId"].as_str().unwrap(),
+    ]);
+    aws(&["kms", "create-key", "--description", "never rotated"]);
+    aws(&[
+        "configservice",
+        "put-configuration-recorder",
+        "--configuration-recorder",
+        "name=default,roleARN=arn:aws:iam::123456789012:role/config",
+        "--recording-group",
+        "allSupported=true,includeGlobalResourceTypes=true",
+    ]);
+    aws(&[
+        "configservice",
+        "put-delivery-channel",
+        "--delivery-channel",
+        "name=default,s3BucketName=snapaudit-trail-logs",
+    ]);
+    aws(&[
+        "configservice",
+        "start-configuration-recorder",
+        "--configuration-recorder-name",
+        "default",
+    ]);
+    aws(&[
+        "efs",
+        "create-file-system",
+        "--creation-token",
+        "plain",
+        "--no-encrypted",
+    ]);
+    aws(&[
+        "efs",
+        "create-file-system",
+        "--creation-token",
+        "sealed",
+        "--encrypted",
+    ]);
+    aws(&[
+        "rds",
+        "create-db-instance",
+        "--db-instance-identifier",
+        "orders",
+        "--db-instance-class",
+        "db.t3.micro",
+        "--engine",
+        "postgres",
+        "--master-username",
+        "admin",
+        "--master-user-password",
+        "not-a-real-password-1",
+        "--allocated-storage",
+        "20",
+        "--publicly-accessible",
+        "--no-storage-encrypted",
+    ]);
+    aws(&["securityhub", "enable-security-hub"]);
+    aws(&[
+        "account",
+        "put-alternate-contact",
+        "--alternate-contact-type",
+        "SECURITY",
+        "--name",
+        "Security team",
+        "--email-address",
+        "security@example.com",
+        "--phone-number",
+        "+1-555-0100",
+        "--title",
+        "CISO",
+    ]);
+    aws(&[
+        "logs",
+        "create-log-group",
+        "--log-group-name",
+        "trail-events",
+    ]);
+    aws(&[
+        "logs",
+        "put-metric-filter",
+        "--log-group-name",
+        "trail-events",
+        "--filter-name",
+        "root-usage",
+        "--filter-pattern",
+        "{ $.userIdentity.type = \"Root\" && $.userIdentity.invokedBy NOT EXISTS && $.eventType != \"AwsServiceEvent\" }",
+        "--metric-transformations",
+        "metricName=RootUsage,metricNamespace=CISBenchmark,metricValue=1",
+    ]);
+    let topic = env.aws_json(&["sns", "create-topic", "--name", "security-alarms"]);
+    aws(&[
+        "sns",
+        "subscribe",
+        "--topic-arn",
+        topic["TopicArn"].as_str().unwrap(),
+        "--protocol",
+        "email",
+        "--notification-endpoint",
+        "security@example.com",
+    ]);
+}
+
+/// CIS v7.0's networking and storage data: an expired server certificate, flow logs in
+/// us-east-1 only, a network ACL open to SSH from anywhere, EBS encryption by default in
+/// eu-west-1 only.
+fn seed_network(env: &Env) {
+    let aws = |args: &[&str]| env.aws(args);
+    aws(&[
+        "iam",
+        "upload-server-certificate",
+        "--server-certificate-name",
+        "legacy-tls",
+        "--certificate-body",
+        "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----",
+        "--private-key",
+        "not-a-key",
+    ]);
+    aws(&["s3api", "create-bucket", "--bucket", "snapaudit-flow-logs"]);
+    let vpcs = env.aws_json(&["ec2", "describe-vpcs", "--region", "us-east-1"]);
+    let vpc = vpcs["Vpcs"][0]["VpcId"].as_str().unwrap().to_owned();
+    let created = env.aws_json(&[
+        "ec2",
+        "create-flow-logs",
+        "--region",
+        "us-east-1",
+        "--resource-type",
+        "VPC",
+        "--resource-ids",
+        &vpc,
+        "--traffic-type",
+        "ALL",
+        "--log-destination-type",
+        "s3",
+        "--log-destination",
+        "arn:aws:s3:::snapaudit-flow-logs",
+    ]);
+    assert_eq!(created["Unsuccessful"], serde_json::json!([]), "{created}");
+    let acl = env.aws_json(&[
+        "ec2",
+        "create-network-acl",
+        "--region",
+        "us-east-1",
+        "--vpc-id",
+        &vpc,
+    ]);
+    aws(&[
+        "ec2",
+        "create-network-acl-entry",
+        "--region",
+        "us-east-1",
+        "--network-acl-id",
+        acl["NetworkAcl"]["NetworkAclId"].as_str().unwrap(),
+        "--ingress",
+        "--rule-number",
+        "100",
+        "--protocol",
+        "tcp",
+        "--port-range",
+        "From=22,To=22",
+        "--cidr-block",
+        "0.0.0.0/0",
+        "--rule-action",
+        "allow",
+    ]);
+    aws(&[
+        "ec2",
+        "enable-ebs-encryption-by-default",
+        "--region",
+        "eu-west-1",
+    ]);
 }
 
 fn collect(env: &Env, out: &Path, extra: &[&str]) -> Output {
@@ -528,9 +710,29 @@ fn collected_files_match_the_aws_cli_byte_for_byte() {
         assert_eq!(c["sha256"], digest, "{path}");
         compared += 1;
     }
-    // sts, 6 iam + 3 users' keys and MFA + 4 keys' last use, 5 ec2 × 2, trails, 2 statuses,
+    // sts, 7 iam + 3 users' keys and MFA + 4 keys' last use, 9 ec2 × 2, trails, 2 statuses,
     // 2 selectors, the Trusted Advisor check list.
-    assert!(compared >= 30, "only {compared} files compared");
+    assert!(compared >= 39, "only {compared} files compared");
+    for path in [
+        "iam/list-server-certificates.json",
+        "ec2/us-east-1/describe-flow-logs.json",
+        "ec2/eu-west-1/describe-flow-logs.json",
+        "ec2/us-east-1/describe-network-acls.json",
+        "ec2/us-east-1/describe-route-tables.json",
+        "ec2/eu-west-1/get-ebs-encryption-by-default.json",
+        "kms/us-east-1/list-keys.json",
+        "configservice/us-east-1/describe-configuration-recorders.json",
+        "configservice/us-east-1/describe-configuration-recorder-status.json",
+        "efs/us-east-1/describe-file-systems.json",
+        "rds/us-east-1/describe-db-instances.json",
+        "rds/us-east-1/describe-db-clusters.json",
+        "securityhub/us-east-1/describe-hub.json",
+        "account/get-alternate-contact-security.json",
+        "logs/us-east-1/describe-metric-filters.json",
+        "sns/us-east-1/list-subscriptions.json",
+    ] {
+        assert_eq!(call(&m, path)["status"], "ok", "{path}");
+    }
 
     // Directories 0700, files 0600; no secret anywhere.
     #[cfg(unix)]
@@ -990,7 +1192,23 @@ fn services_are_selected_from_the_catalogue() {
     let all = options(&[], &[]).selected_services().unwrap();
     assert_eq!(
         all,
-        ["sts", "iam", "ec2", "cloudtrail", "cloudwatch", "support"]
+        [
+            "sts",
+            "iam",
+            "ec2",
+            "cloudtrail",
+            "cloudwatch",
+            "support",
+            "kms",
+            "configservice",
+            "efs",
+            "rds",
+            "securityhub",
+            "accessanalyzer",
+            "account",
+            "logs",
+            "sns"
+        ]
     );
     assert_eq!(
         options(&["iam", "ec2"], &[]).selected_services().unwrap(),
@@ -1000,7 +1218,21 @@ fn services_are_selected_from_the_catalogue() {
         options(&[], &["support", "cloudwatch"])
             .selected_services()
             .unwrap(),
-        ["sts", "iam", "ec2", "cloudtrail"]
+        [
+            "sts",
+            "iam",
+            "ec2",
+            "cloudtrail",
+            "kms",
+            "configservice",
+            "efs",
+            "rds",
+            "securityhub",
+            "accessanalyzer",
+            "account",
+            "logs",
+            "sns"
+        ]
     );
     let err = options(&["s3x"], &[]).selected_services().unwrap_err();
     assert!(err.to_string().contains("unknown service `s3x`"), "{err}");

@@ -395,7 +395,7 @@ fn a_file_the_manifest_does_not_list() {
     let d = diagnostic(&run, "snapshot::unlisted-file");
     assert_eq!(d["severity"], "warning");
     assert_eq!(d["file"], "iam/list-roles.json");
-    assert_eq!(run["summary"]["total_findings"], 46);
+    assert_eq!(run["summary"]["total_findings"], common::EXAMPLE_FINDINGS);
 }
 
 #[test]
@@ -418,7 +418,11 @@ fn manifest_paths_outside_the_snapshot_are_refused() {
         let d = diagnostic(&run, "snapshot::unsafe-path");
         assert!(d["message"].as_str().unwrap().contains(path), "{d}");
         assert_eq!(d["file"], "manifest.json");
-        assert_eq!(run["summary"]["total_findings"], 46, "{path}");
+        assert_eq!(
+            run["summary"]["total_findings"],
+            common::EXAMPLE_FINDINGS,
+            "{path}"
+        );
     }
 }
 

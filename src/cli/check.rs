@@ -60,6 +60,10 @@ pub struct CheckArgs {
     /// Colour: auto honours NO_COLOR and whether output is a terminal
     #[arg(long, value_enum, default_value_t = ColorChoice::Auto)]
     pub color: ColorChoice,
+    /// Show every control of this framework with its status instead of the findings
+    /// (`cis-aws-7.0`; human, json, csv or markdown)
+    #[arg(long, value_name = "FRAMEWORK")]
+    pub compliance: Option<String>,
 }
 
 /// Where `--format` and `--output` stood on the command line, to pair them.
@@ -83,14 +87,67 @@ pub fn run(args: CheckArgs, positions: &Positions) -> ExitCode {
         Ok(t) => t,
         Err(p) => return failed(args.color, &[], &[*p]),
     };
+    if let Some(p) = compliance_formats(&args, &targets) {
+        return failed(args.color, &[], &[*p]);
+    }
     match audit_for(&args, &targets) {
-        Ok(run) => report(&args, &targets, run),
+        Ok((run, framework)) => report(&args, &targets, run, framework.as_ref()),
         Err(problems) => failed(args.color, &targets, &problems),
     }
 }
 
-/// Prepares the setup and audits the snapshot; the problems that stopped it otherwise.
-fn audit_for(args: &CheckArgs, targets: &Targets) -> Result<Run, Vec<Problem>> {
+/// `--compliance` is a table: it has no SARIF, JUnit or OCSF form.
+fn compliance_formats(args: &CheckArgs, targets: &Targets) -> Option<Box<Problem>> {
+    args.compliance.as_ref()?;
+    let other = targets
+        .iter()
+        .find(|(f, _)| matches!(f, Format::Sarif | Format::Junit | Format::Ocsf))?;
+    Some(Box::new(
+        Problem::new(
+            Kind::UsageCompliance,
+            format!(
+                "--compliance has no {} form",
+                other
+                    .0
+                    .to_possible_value()
+                    .map_or_else(String::new, |v| v.get_name().to_owned())
+            ),
+        )
+        .with_help("use --format human, json, csv or markdown with --compliance"),
+    ))
+}
+
+/// The framework `--compliance` names, among the loaded ones.
+fn framework_of(
+    setup: &Setup,
+    id: &str,
+) -> Result<snapaudit::rules::framework::Framework, Box<Problem>> {
+    let frameworks = &setup.rules.frameworks;
+    match frameworks.iter().find(|f| f.id == id) {
+        Some(f) => Ok(f.clone()),
+        None => Err(Box::new(
+            Problem::new(
+                Kind::UsageCompliance,
+                format!("no framework `{id}` is loaded"),
+            )
+            .with_help(if frameworks.is_empty() {
+                "no framework is loaded: the bundled ones come with the default pack; add yours as frameworks/ID.toml in a --policies directory".to_owned()
+            } else {
+                format!(
+                    "the loaded frameworks: {}",
+                    frameworks.iter().map(|f| f.id.as_str()).collect::<Vec<_>>().join(", ")
+                )
+            }),
+        )),
+    }
+}
+
+/// Prepares the setup and audits the snapshot (with the framework of `--compliance`); the
+/// problems that stopped it otherwise.
+fn audit_for(
+    args: &CheckArgs,
+    targets: &Targets,
+) -> Result<(Run, Option<snapaudit::rules::framework::Framework>), Vec<Problem>> {
     let as_of = parse_as_of(args.as_of.as_deref()).map_err(|p| vec![*p])?;
     let waivers = match (&args.waivers, args.no_waivers) {
         (_, true) => FileChoice::Off,
@@ -98,6 +155,14 @@ fn audit_for(args: &CheckArgs, targets: &Targets) -> Result<Run, Vec<Problem>> {
         (None, false) => FileChoice::Default,
     };
     let setup = Setup::prepare(&args.setup.options(waivers))?;
+    let framework = match &args.compliance {
+        Some(id) => Some(framework_of(&setup, id).map_err(|p| {
+            let mut problems = vec![*p];
+            problems.extend(setup.problems().cloned());
+            problems
+        })?),
+        None => None,
+    };
     let options = audit::Options {
         as_of,
         sources: args.sources.clone(),
@@ -108,20 +173,30 @@ fn audit_for(args: &CheckArgs, targets: &Targets) -> Result<Run, Vec<Problem>> {
         },
         keep_text: targets.iter().any(|(f, _)| *f == Format::Human),
     };
-    audit::audit(&setup, &args.snapshot, &options).map_err(|p| {
+    let run = audit::audit(&setup, &args.snapshot, &options).map_err(|p| {
         let mut problems = vec![*p];
         problems.extend(setup.problems().cloned());
         problems
-    })
+    })?;
+    Ok((run, framework))
 }
 
 /// Writes every report, and picks the exit code.
-fn report(args: &CheckArgs, targets: &Targets, run: Run) -> ExitCode {
+fn report(
+    args: &CheckArgs,
+    targets: &Targets,
+    run: Run,
+    framework: Option<&snapaudit::rules::framework::Framework>,
+) -> ExitCode {
     // Diagnostics go to standard error whatever the formats; machine formats carry them too.
     print_problems(args.color, &run.diagnostics);
     let mut failures = Vec::new();
     for (format, path) in targets {
-        let text = match render(*format, path.is_some(), args.color, &run) {
+        let rendered = match framework {
+            Some(framework) => render_compliance(*format, &run, framework),
+            None => render(*format, path.is_some(), args.color, &run),
+        };
+        let text = match rendered {
             Ok(text) => text,
             Err(e) => {
                 failures.push(*render_problem(e));
@@ -169,6 +244,26 @@ fn render(
         Format::Markdown => report::markdown::render(run),
         Format::Ocsf => report::ocsf::render(run)?,
     })
+}
+
+/// The compliance view in `format` (the others are refused before the audit).
+fn render_compliance(
+    format: Format,
+    run: &Run,
+    framework: &snapaudit::rules::framework::Framework,
+) -> Result<String, RenderError> {
+    use snapaudit::report::compliance;
+    match format {
+        Format::Json => compliance::render_json(run, framework),
+        Format::Csv => compliance::render_csv(run, framework),
+        Format::Markdown => Ok(compliance::render_markdown(run, framework)),
+        Format::Human => Ok(compliance::render_human(run, framework)),
+        // Refused by `compliance_formats` before the audit.
+        Format::Sarif | Format::Junit | Format::Ocsf => Err(RenderError::new(
+            "compliance",
+            "--compliance has no SARIF, JUnit or OCSF form",
+        )),
+    }
 }
 
 /// An audit that could not run: its problems on standard error, and in each machine

@@ -171,148 +171,134 @@ fn filters(input: &Input) -> Option<Vec<aws_sdk_ec2::types::Filter>> {
     })
 }
 
-/// Sends one page of a call with the SDK: its input, the page token, and the interceptor
-/// that keeps the raw body. The SDK's typed answer is not used: the body is converted with
-/// the model, and the next page's token read from it.
-async fn send(
-    sdk: &Sdk,
-    call: &Call,
-    region: &str,
-    input: &Input,
-    token: Option<String>,
-    cap: Capture,
-) -> Result<(), Failure> {
-    macro_rules! go {
-        ($request:expr) => {
-            $request
-                .customize()
-                .interceptor(cap)
-                .send()
-                .await
-                .map(|_| ())
-                .map_err(failure)
-        };
-    }
-    let conf = sdk.conf(region);
-    match (call.service.as_str(), call.operation.as_str()) {
-        ("sts", "GetCallerIdentity") => {
-            go!(aws_sdk_sts::Client::new(&conf).get_caller_identity())
-        }
-        ("iam", op) => {
-            let c = aws_sdk_iam::Client::new(&conf);
-            match op {
-                "GetAccountPasswordPolicy" => go!(c.get_account_password_policy()),
-                "GetAccountSummary" => go!(c.get_account_summary()),
-                "GetCredentialReport" => go!(c.get_credential_report()),
-                "ListUsers" => go!(c.list_users().set_marker(token)),
-                "ListVirtualMFADevices" => go!(c.list_virtual_mfa_devices().set_marker(token)),
-                "GetAccountAuthorizationDetails" => {
-                    go!(c.get_account_authorization_details().set_marker(token))
-                }
-                "ListAccessKeys" => go!(c
-                    .list_access_keys()
-                    .user_name(text(input, "UserName")?)
-                    .set_marker(token)),
-                "ListMFADevices" => go!(c
-                    .list_mfa_devices()
-                    .user_name(text(input, "UserName")?)
-                    .set_marker(token)),
-                "GetAccessKeyLastUsed" => go!(c
-                    .get_access_key_last_used()
-                    .access_key_id(text(input, "AccessKeyId")?)),
+/// The SDK bindings, one line per operation: `send` (one page of a call with the SDK: its
+/// input, the page token, and the interceptor that keeps the raw body) and `is_bound` (every
+/// call of the catalogue must have a binding) are both made from this one table. The SDK's
+/// typed answer is not used: the body is converted with the model, and the next page's token
+/// read from it.
+macro_rules! bindings {
+    ($( $service:literal => $client:path {
+        $( $op:literal => |$c:ident, $input:ident, $token:ident| $request:expr ),+ $(,)?
+    } )+) => {
+        async fn send(
+            sdk: &Sdk,
+            call: &Call,
+            region: &str,
+            input: &Input,
+            token: Option<String>,
+            cap: Capture,
+        ) -> Result<(), Failure> {
+            let conf = sdk.conf(region);
+            match (call.service.as_str(), call.operation.as_str()) {
+                $( $( ($service, $op) => {
+                    let $c = <$client>::new(&conf);
+                    let ($input, $token) = (input, token);
+                    $request
+                        .customize()
+                        .interceptor(cap)
+                        .send()
+                        .await
+                        .map(|_| ())
+                        .map_err(failure)
+                } )+ )+
                 _ => unbound(call),
             }
         }
-        ("ec2", op) => {
-            let c = aws_sdk_ec2::Client::new(&conf);
-            match op {
-                "DescribeInstances" => go!(c.describe_instances().set_next_token(token)),
-                "DescribeSecurityGroups" => {
-                    go!(c.describe_security_groups().set_next_token(token))
-                }
-                "DescribeNetworkInterfaces" => {
-                    go!(c.describe_network_interfaces().set_next_token(token))
-                }
-                "DescribeVpcs" => go!(c.describe_vpcs().set_next_token(token)),
-                "DescribeImages" => go!(c
-                    .describe_images()
-                    .set_owners(texts(input.get("Owners")))
-                    .set_filters(filters(input))
-                    .set_include_deprecated(input.get("IncludeDeprecated").and_then(Value::as_bool))
-                    .set_next_token(token)),
-                _ => unbound(call),
-            }
+
+        /// Whether the SDK binding knows `call` (every call of the catalogue must have one).
+        pub fn is_bound(call: &Call) -> bool {
+            matches!(
+                (call.service.as_str(), call.operation.as_str()),
+                $( $( ($service, $op) )|+ )|+
+            )
         }
-        ("cloudtrail", op) => {
-            let c = aws_sdk_cloudtrail::Client::new(&conf);
-            match op {
-                "DescribeTrails" => go!(c.describe_trails()),
-                "GetTrailStatus" => go!(c.get_trail_status().name(text(input, "Name")?)),
-                "GetEventSelectors" => {
-                    go!(c
-                        .get_event_selectors()
-                        .trail_name(text(input, "TrailName")?))
-                }
-                _ => unbound(call),
-            }
-        }
-        ("cloudwatch", "DescribeAlarms") => {
-            let c = aws_sdk_cloudwatch::Client::new(&conf);
-            go!(c.describe_alarms().set_next_token(token))
-        }
-        ("support", op) => {
-            let c = aws_sdk_support::Client::new(&conf);
-            let language = text(input, "language")?;
-            match op {
-                "DescribeTrustedAdvisorChecks" => {
-                    go!(c.describe_trusted_advisor_checks().language(language))
-                }
-                "DescribeTrustedAdvisorCheckResult" => go!(c
-                    .describe_trusted_advisor_check_result()
-                    .check_id(text(input, "checkId")?)
-                    .language(language)),
-                _ => unbound(call),
-            }
-        }
-        _ => unbound(call),
-    }
+    };
 }
 
-/// Whether the SDK binding knows `call` (every call of the catalogue must have one).
-pub fn is_bound(call: &Call) -> bool {
-    matches!(
-        (call.service.as_str(), call.operation.as_str()),
-        ("sts", "GetCallerIdentity")
-            | (
-                "iam",
-                "GetAccountPasswordPolicy"
-                    | "GetAccountSummary"
-                    | "GetCredentialReport"
-                    | "ListUsers"
-                    | "ListVirtualMFADevices"
-                    | "GetAccountAuthorizationDetails"
-                    | "ListAccessKeys"
-                    | "ListMFADevices"
-                    | "GetAccessKeyLastUsed"
-            )
-            | (
-                "ec2",
-                "DescribeInstances"
-                    | "DescribeSecurityGroups"
-                    | "DescribeNetworkInterfaces"
-                    | "DescribeVpcs"
-                    | "DescribeImages"
-            )
-            | (
-                "cloudtrail",
-                "DescribeTrails" | "GetTrailStatus" | "GetEventSelectors"
-            )
-            | ("cloudwatch", "DescribeAlarms")
-            | (
-                "support",
-                "DescribeTrustedAdvisorChecks" | "DescribeTrustedAdvisorCheckResult"
-            )
-    )
+bindings! {
+    "sts" => aws_sdk_sts::Client {
+        "GetCallerIdentity" => |c, _i, _t| c.get_caller_identity(),
+    }
+    "iam" => aws_sdk_iam::Client {
+        "GetAccountPasswordPolicy" => |c, _i, _t| c.get_account_password_policy(),
+        "GetAccountSummary" => |c, _i, _t| c.get_account_summary(),
+        "GetCredentialReport" => |c, _i, _t| c.get_credential_report(),
+        "ListUsers" => |c, _i, token| c.list_users().set_marker(token),
+        "ListVirtualMFADevices" => |c, _i, token| c.list_virtual_mfa_devices().set_marker(token),
+        "GetAccountAuthorizationDetails" => |c, _i, token| c.get_account_authorization_details().set_marker(token),
+        "ListAccessKeys" => |c, input, token| c.list_access_keys().user_name(text(input, "UserName")?).set_marker(token),
+        "ListMFADevices" => |c, input, token| c.list_mfa_devices().user_name(text(input, "UserName")?).set_marker(token),
+        "GetAccessKeyLastUsed" => |c, input, _t| c.get_access_key_last_used().access_key_id(text(input, "AccessKeyId")?),
+        "ListServerCertificates" => |c, _i, token| c.list_server_certificates().set_marker(token),
+    }
+    "ec2" => aws_sdk_ec2::Client {
+        "DescribeInstances" => |c, _i, token| c.describe_instances().set_next_token(token),
+        "DescribeSecurityGroups" => |c, _i, token| c.describe_security_groups().set_next_token(token),
+        "DescribeNetworkInterfaces" => |c, _i, token| c.describe_network_interfaces().set_next_token(token),
+        "DescribeVpcs" => |c, _i, token| c.describe_vpcs().set_next_token(token),
+        "DescribeImages" => |c, input, token| c
+            .describe_images()
+            .set_owners(texts(input.get("Owners")))
+            .set_filters(filters(input))
+            .set_include_deprecated(input.get("IncludeDeprecated").and_then(Value::as_bool))
+            .set_next_token(token),
+        "DescribeFlowLogs" => |c, _i, token| c.describe_flow_logs().set_next_token(token),
+        "DescribeNetworkAcls" => |c, _i, token| c.describe_network_acls().set_next_token(token),
+        "DescribeRouteTables" => |c, _i, token| c.describe_route_tables().set_next_token(token),
+        "GetEbsEncryptionByDefault" => |c, _i, _t| c.get_ebs_encryption_by_default(),
+    }
+    "cloudtrail" => aws_sdk_cloudtrail::Client {
+        "DescribeTrails" => |c, _i, _t| c.describe_trails(),
+        "GetTrailStatus" => |c, input, _t| c.get_trail_status().name(text(input, "Name")?),
+        "GetEventSelectors" => |c, input, _t| c.get_event_selectors().trail_name(text(input, "TrailName")?),
+    }
+    "cloudwatch" => aws_sdk_cloudwatch::Client {
+        "DescribeAlarms" => |c, _i, token| c.describe_alarms().set_next_token(token),
+    }
+    "support" => aws_sdk_support::Client {
+        "DescribeTrustedAdvisorChecks" => |c, input, _t| c
+            .describe_trusted_advisor_checks()
+            .language(text(input, "language")?),
+        "DescribeTrustedAdvisorCheckResult" => |c, input, _t| c
+            .describe_trusted_advisor_check_result()
+            .check_id(text(input, "checkId")?)
+            .language(text(input, "language")?),
+    }
+    "kms" => aws_sdk_kms::Client {
+        "ListKeys" => |c, _i, token| c.list_keys().set_marker(token),
+        "DescribeKey" => |c, input, _t| c.describe_key().key_id(text(input, "KeyId")?),
+        "GetKeyRotationStatus" => |c, input, _t| c.get_key_rotation_status().key_id(text(input, "KeyId")?),
+    }
+    "configservice" => aws_sdk_config::Client {
+        "DescribeConfigurationRecorders" => |c, _i, _t| c.describe_configuration_recorders(),
+        "DescribeConfigurationRecorderStatus" => |c, _i, _t| c.describe_configuration_recorder_status(),
+    }
+    "efs" => aws_sdk_efs::Client {
+        "DescribeFileSystems" => |c, _i, token| c.describe_file_systems().set_marker(token),
+    }
+    "rds" => aws_sdk_rds::Client {
+        "DescribeDBInstances" => |c, _i, token| c.describe_db_instances().set_marker(token),
+        "DescribeDBClusters" => |c, _i, token| c.describe_db_clusters().set_marker(token),
+    }
+    "securityhub" => aws_sdk_securityhub::Client {
+        "DescribeHub" => |c, _i, _t| c.describe_hub(),
+    }
+    "accessanalyzer" => aws_sdk_accessanalyzer::Client {
+        "ListAnalyzers" => |c, _i, token| c.list_analyzers().set_next_token(token),
+    }
+    "account" => aws_sdk_account::Client {
+        "GetAlternateContact" => |c, input, _t| c
+            .get_alternate_contact()
+            .alternate_contact_type(aws_sdk_account::types::AlternateContactType::from(
+                text(input, "AlternateContactType")?.as_str(),
+            )),
+    }
+    "logs" => aws_sdk_cloudwatchlogs::Client {
+        "DescribeMetricFilters" => |c, _i, token| c.describe_metric_filters().set_next_token(token),
+    }
+    "sns" => aws_sdk_sns::Client {
+        "ListSubscriptions" => |c, _i, token| c.list_subscriptions().set_next_token(token),
+    }
 }
 
 fn unbound(call: &Call) -> Result<(), Failure> {

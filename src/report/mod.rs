@@ -1,8 +1,10 @@
-//! Renderers of an audit run: human (miette), JSON, SARIF, CSV, JUnit, Markdown, OCSF. Each
+//! Renderers of an audit run: human (miette), JSON, SARIF, CSV, JUnit, Markdown, OCSF, and the
+//! compliance view of a framework (human, JSON, CSV, Markdown). Each
 //! takes the [`Run`](crate::audit::Run) the pipeline produced and gives the document's text;
 //! text that comes from input goes through [`safe`] on its way (docs/output.md, "Hostile
 //! text").
 
+pub mod compliance;
 pub mod csv;
 pub mod human;
 pub mod json;

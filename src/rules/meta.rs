@@ -55,7 +55,9 @@ pub struct RuleMeta {
     pub description: String,
     #[serde(default)]
     pub remediation: String,
-    #[serde(default)]
+    /// The CIS AWS Foundations controls the rule decides: not written in the rule, but
+    /// read from the framework file (`framework::CIS`) when the rules are loaded.
+    #[serde(default, skip_deserializing)]
     pub cis: Vec<String>,
     #[serde(default)]
     pub references: Vec<String>,
@@ -98,7 +100,7 @@ pub fn parse_header(source: &SourceFile) -> Result<RuleMeta, Box<Problem>> {
             .unwrap_or((map[0].1, 0));
         Box::new(
             Problem::new(Kind::RuleMetadata, format!("invalid rule metadata: {}", e.message().trim_end()))
-                .with_help("the `//!` header is TOML with keys id, title, severity (info|low|medium|high|critical), description, remediation, cis, references")
+                .with_help("the `//!` header is TOML with keys id, title, severity (info|low|medium|high|critical), description, remediation, references; the CIS controls a rule decides are listed in the framework file (policies/frameworks/cis-aws-7.0.toml), not in the rule")
                 .at(source.clone(), o, l, "here"),
         )
     })?;
@@ -151,12 +153,13 @@ mod tests {
     fn header_is_toml_in_comments() {
         let src = SourceFile::new(
             "r.rhai",
-            "//! id = \"a.b\"\n//! title = \"T\"\n//! severity = \"high\"\n//! cis = [\"2.8\"]\nlet x = 1;\n",
+            "//! id = \"a.b\"\n//! title = \"T\"\n//! severity = \"high\"\n//! references = [\"x\"]\nlet x = 1;\n",
         );
         let meta = parse_header(&src).map_err(|e| e.message).expect("parses");
         assert_eq!(meta.id, "a.b");
         assert_eq!(meta.severity, Severity::High);
-        assert_eq!(meta.cis, vec!["2.8"]);
+        assert_eq!(meta.references, vec!["x"]);
+        assert!(meta.cis.is_empty(), "CIS ids come from the framework file");
     }
 
     #[test]

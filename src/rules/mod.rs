@@ -2,6 +2,7 @@
 
 pub mod api;
 pub mod context;
+pub mod framework;
 pub mod helpers;
 pub mod meta;
 pub mod query;
@@ -27,7 +28,8 @@ pub struct Inputs {
     pub sources: Option<Arc<SourceScan>>,
 }
 
-/// The default pack, built into the binary (`build.rs` embeds `policies/**/*.rhai`).
+/// The default pack, built into the binary (`build.rs` embeds `policies/**/*.rhai` and
+/// `policies/frameworks/*.toml`).
 pub mod bundled {
     include!(concat!(env!("OUT_DIR"), "/pack.rs"));
 }
@@ -88,8 +90,10 @@ pub struct BrokenRule {
 pub struct RuleSet {
     pub rules: Vec<Rule>,
     pub broken: Vec<BrokenRule>,
-    /// Problems with the directories themselves.
+    /// Problems with the directories themselves, and with the frameworks.
     pub problems: Vec<Problem>,
+    /// The frameworks beside the rules (bundled, and the directories' `frameworks/`).
+    pub frameworks: Vec<framework::Framework>,
 }
 
 /// Every `*.rhai` file under `dir`, sorted by path.
@@ -180,6 +184,20 @@ pub fn load(engine: &Engine, pack: &Pack) -> RuleSet {
         }
     }
     set.rules.sort_by(|a, b| a.meta.id.cmp(&b.meta.id));
+    set.frameworks = framework::load(&pack.dirs, pack.bundled, &mut set.problems);
+    let known: std::collections::HashSet<String> = set
+        .rules
+        .iter()
+        .map(|r| r.meta.id.clone())
+        .chain(
+            set.broken
+                .iter()
+                .filter_map(|b| b.id.as_ref().map(|m| m.id.clone())),
+        )
+        .collect();
+    let known = known.iter().map(String::as_str).collect();
+    let linked = framework::link(&set.frameworks, &mut set.rules, &known);
+    set.problems.extend(linked);
     set
 }
 

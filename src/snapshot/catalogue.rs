@@ -60,7 +60,11 @@ pub struct Gather {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Call {
+    /// The aws CLI's name of the service (`configservice`).
     pub service: String,
+    /// botocore's name of the service, where it differs (`config`).
+    #[serde(default)]
+    pub model: Option<String>,
     pub operation: String,
     /// The file's path pattern: `{region}` and `{Parameter}` are one path segment each.
     pub path: String,
@@ -227,7 +231,7 @@ impl Call {
 
     /// The botocore model of the call's service.
     pub fn model(&self) -> Option<&'static model::Model> {
-        model::model(&self.service)
+        model::model(self.model.as_deref().unwrap_or(&self.service))
     }
 }
 

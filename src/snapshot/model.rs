@@ -103,10 +103,19 @@ impl Model {
 
 /// The embedded models: (service, text).
 const TEXTS: &[(&str, &str)] = &[
+    ("accessanalyzer", include_str!("models/accessanalyzer.json")),
+    ("account", include_str!("models/account.json")),
     ("cloudtrail", include_str!("models/cloudtrail.json")),
     ("cloudwatch", include_str!("models/cloudwatch.json")),
+    ("config", include_str!("models/config.json")),
     ("ec2", include_str!("models/ec2.json")),
+    ("efs", include_str!("models/efs.json")),
     ("iam", include_str!("models/iam.json")),
+    ("kms", include_str!("models/kms.json")),
+    ("logs", include_str!("models/logs.json")),
+    ("rds", include_str!("models/rds.json")),
+    ("securityhub", include_str!("models/securityhub.json")),
+    ("sns", include_str!("models/sns.json")),
     ("sts", include_str!("models/sts.json")),
     ("support", include_str!("models/support.json")),
 ];
