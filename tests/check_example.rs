@@ -17,6 +17,22 @@ use common::{findings_of, rule_result, snapaudit};
 /// below, which checks each one against the file's text).
 const EXPECTED: &[(&str, &str, &str, &str, u64, u64)] = &[
     (
+        "accessanalyzer.enabled",
+        "eu-west-1",
+        "low",
+        "accessanalyzer/eu-west-1/list-analyzers.json",
+        2,
+        18,
+    ),
+    (
+        "account.security-contact",
+        "account 111122223333",
+        "low",
+        "manifest.json",
+        35,
+        5,
+    ),
+    (
         "cloudtrail.kms-encryption",
         "legacy-trail",
         "medium",
@@ -41,12 +57,28 @@ const EXPECTED: &[(&str, &str, &str, &str, u64, u64)] = &[
         18,
     ),
     (
+        "cloudtrail.s3-object-read-logging",
+        "account 111122223333",
+        "low",
+        "cloudtrail/us-east-1/get-event-selectors/org-trail.json",
+        3,
+        23,
+    ),
+    (
         "cloudwatch.billing-alarm",
         "account 111122223333",
         "low",
         "cloudwatch/us-east-1/describe-alarms.json",
         2,
         21,
+    ),
+    (
+        "config.recorder-enabled",
+        "eu-west-1",
+        "medium",
+        "configservice/eu-west-1/describe-configuration-recorders.json",
+        2,
+        31,
     ),
     (
         "ec2.ami.age",
@@ -61,15 +93,23 @@ const EXPECTED: &[(&str, &str, &str, &str, u64, u64)] = &[
         "batch-old",
         "low",
         "ec2/eu-west-1/describe-instances.json",
-        275,
+        283,
         32,
+    ),
+    (
+        "ec2.ebs.encryption-by-default",
+        "eu-west-1",
+        "medium",
+        "ec2/eu-west-1/get-ebs-encryption-by-default.json",
+        2,
+        31,
     ),
     (
         "ec2.instance.default-vpc",
         "batch-1",
         "low",
         "ec2/eu-west-1/describe-instances.json",
-        146,
+        154,
         30,
     ),
     (
@@ -77,8 +117,40 @@ const EXPECTED: &[(&str, &str, &str, &str, u64, u64)] = &[
         "batch-old",
         "low",
         "ec2/eu-west-1/describe-instances.json",
-        298,
+        306,
         30,
+    ),
+    (
+        "ec2.instance.imdsv2",
+        "web-1",
+        "medium",
+        "ec2/us-east-1/describe-instances.json",
+        111,
+        39,
+    ),
+    (
+        "ec2.instance.no-instance-role",
+        "batch-1",
+        "low",
+        "ec2/eu-west-1/describe-instances.json",
+        130,
+        35,
+    ),
+    (
+        "ec2.instance.no-instance-role",
+        "batch-old",
+        "low",
+        "ec2/eu-west-1/describe-instances.json",
+        282,
+        35,
+    ),
+    (
+        "ec2.instance.no-instance-role",
+        "web-1",
+        "low",
+        "ec2/us-east-1/describe-instances.json",
+        140,
+        35,
     ),
     (
         "ec2.instance.public-ip",
@@ -89,6 +161,46 @@ const EXPECTED: &[(&str, &str, &str, &str, u64, u64)] = &[
         40,
     ),
     (
+        "ec2.network-acl.admin-ports-open",
+        "acl-0a11000000000000b",
+        "medium",
+        "ec2/us-east-1/describe-network-acls.json",
+        111,
+        34,
+    ),
+    (
+        "ec2.network-acl.admin-ports-open",
+        "acl-0d3f0000000000001",
+        "medium",
+        "ec2/us-east-1/describe-network-acls.json",
+        21,
+        34,
+    ),
+    (
+        "ec2.network-acl.admin-ports-open",
+        "acl-0d3f0000000000001",
+        "medium",
+        "ec2/us-east-1/describe-network-acls.json",
+        21,
+        34,
+    ),
+    (
+        "ec2.security-group.admin-ports-open",
+        "all-open-demo",
+        "medium",
+        "ec2/us-east-1/describe-security-groups.json",
+        230,
+        39,
+    ),
+    (
+        "ec2.security-group.admin-ports-open",
+        "default",
+        "medium",
+        "ec2/us-east-1/describe-security-groups.json",
+        276,
+        39,
+    ),
+    (
         "ec2.security-group.admin-ports-open",
         "ssh-open",
         "high",
@@ -97,7 +209,7 @@ const EXPECTED: &[(&str, &str, &str, &str, u64, u64)] = &[
         39,
     ),
     (
-        "ec2.security-group.admin-ports-open",
+        "ec2.security-group.admin-ports-open-ipv6",
         "rdp-legacy",
         "medium",
         "ec2/us-east-1/describe-security-groups.json",
@@ -105,19 +217,27 @@ const EXPECTED: &[(&str, &str, &str, &str, u64, u64)] = &[
         41,
     ),
     (
-        "ec2.security-group.admin-ports-open",
+        "ec2.security-group.cifs-open",
         "all-open-demo",
         "medium",
         "ec2/us-east-1/describe-security-groups.json",
-        212,
+        230,
         39,
     ),
     (
-        "ec2.security-group.admin-ports-open",
+        "ec2.security-group.cifs-open",
         "default",
         "medium",
         "ec2/us-east-1/describe-security-groups.json",
-        258,
+        276,
+        39,
+    ),
+    (
+        "ec2.security-group.cifs-open",
+        "file-share",
+        "high",
+        "ec2/eu-west-1/describe-security-groups.json",
+        114,
         39,
     ),
     (
@@ -125,15 +245,39 @@ const EXPECTED: &[(&str, &str, &str, &str, u64, u64)] = &[
         "default",
         "medium",
         "ec2/us-east-1/describe-security-groups.json",
-        258,
+        276,
         39,
+    ),
+    (
+        "ec2.security-group.default-has-rules",
+        "default",
+        "low",
+        "ec2/eu-west-1/describe-security-groups.json",
+        23,
+        30,
+    ),
+    (
+        "ec2.security-group.default-has-rules",
+        "default",
+        "low",
+        "ec2/us-east-1/describe-security-groups.json",
+        23,
+        30,
+    ),
+    (
+        "ec2.security-group.default-has-rules",
+        "default",
+        "low",
+        "ec2/us-east-1/describe-security-groups.json",
+        258,
+        30,
     ),
     (
         "ec2.security-group.world-open",
         "db-access",
         "low",
         "ec2/eu-west-1/describe-security-groups.json",
-        66,
+        72,
         39,
     ),
     (
@@ -141,7 +285,7 @@ const EXPECTED: &[(&str, &str, &str, &str, u64, u64)] = &[
         "https_everywhere",
         "info",
         "ec2/us-east-1/describe-security-groups.json",
-        138,
+        144,
         39,
     ),
     (
@@ -149,8 +293,32 @@ const EXPECTED: &[(&str, &str, &str, &str, u64, u64)] = &[
         "https_everywhere",
         "info",
         "ec2/us-east-1/describe-security-groups.json",
-        143,
+        149,
         41,
+    ),
+    (
+        "ec2.vpc.flow-logs",
+        "vpc-0d3f0000000000001",
+        "medium",
+        "ec2/us-east-1/describe-vpcs.json",
+        19,
+        22,
+    ),
+    (
+        "ec2.vpc.flow-logs",
+        "vpc-0e0000000000000d1",
+        "medium",
+        "ec2/eu-west-1/describe-vpcs.json",
+        19,
+        22,
+    ),
+    (
+        "efs.encryption",
+        "scratch",
+        "medium",
+        "efs/us-east-1/describe-file-systems.json",
+        39,
+        26,
     ),
     (
         "iam.access-key.age",
@@ -193,6 +361,14 @@ const EXPECTED: &[(&str, &str, &str, &str, u64, u64)] = &[
         121,
     ),
     (
+        "iam.cloudshell-full-access",
+        "bob",
+        "medium",
+        "iam/get-account-authorization-details.json",
+        27,
+        34,
+    ),
+    (
         "iam.password-policy.complexity",
         "account 111122223333",
         "low",
@@ -221,7 +397,7 @@ const EXPECTED: &[(&str, &str, &str, &str, u64, u64)] = &[
         "LegacyFullAccess",
         "high",
         "iam/get-account-authorization-details.json",
-        292,
+        297,
         29,
     ),
     (
@@ -249,6 +425,22 @@ const EXPECTED: &[(&str, &str, &str, &str, u64, u64)] = &[
         87,
     ),
     (
+        "iam.server-certificate.expired",
+        "legacy-shop",
+        "medium",
+        "iam/list-server-certificates.json",
+        17,
+        27,
+    ),
+    (
+        "iam.support-role",
+        "account 111122223333",
+        "low",
+        "iam/get-account-authorization-details.json",
+        114,
+        23,
+    ),
+    (
         "iam.user.console-mfa",
         "bob",
         "high",
@@ -258,10 +450,18 @@ const EXPECTED: &[(&str, &str, &str, &str, u64, u64)] = &[
     ),
     (
         "iam.user.direct-policies",
+        "bob",
+        "low",
+        "iam/get-account-authorization-details.json",
+        24,
+        40,
+    ),
+    (
+        "iam.user.direct-policies",
         "ci-deploy",
         "low",
         "iam/get-account-authorization-details.json",
-        46,
+        51,
         40,
     ),
     (
@@ -289,11 +489,59 @@ const EXPECTED: &[(&str, &str, &str, &str, u64, u64)] = &[
         121,
     ),
     (
+        "kms.key-rotation",
+        "legacy-backups",
+        "medium",
+        "kms/us-east-1/get-key-rotation-status/2222bbbb-0000-4000-8000-000000000002.json",
+        2,
+        27,
+    ),
+    (
+        "rds.instance.auto-minor-upgrade",
+        "orders",
+        "low",
+        "rds/us-east-1/describe-db-instances.json",
+        40,
+        40,
+    ),
+    (
+        "rds.instance.encryption",
+        "orders",
+        "medium",
+        "rds/us-east-1/describe-db-instances.json",
+        43,
+        33,
+    ),
+    (
+        "rds.instance.multi-az",
+        "orders",
+        "low",
+        "rds/us-east-1/describe-db-instances.json",
+        38,
+        24,
+    ),
+    (
+        "rds.instance.public",
+        "orders",
+        "high",
+        "rds/us-east-1/describe-db-instances.json",
+        41,
+        35,
+    ),
+    (
+        "securityhub.enabled",
+        "eu-west-1",
+        "medium",
+        "manifest.json",
+        778,
+        5,
+    ),
+    (
         "support.trusted-advisor",
         "account 111122223333",
         "info",
         "manifest.json",
-        482,
+        826,
         5,
     ),
 ];
@@ -424,6 +672,12 @@ fn compliant_resources_are_not_reported() {
         "org-trail",
         "web-1-high-cpu",
         "app-role",
+        "smb-internal",
+        "billing",
+        "shared-home",
+        "app-data",
+        "www-2027",
+        "vpc-0a11000000000000a",
     ] {
         assert!(
             !names.iter().any(|n| n.starts_with(ok)),
@@ -437,9 +691,8 @@ fn compliant_resources_are_not_reported() {
         .map(|f| f["resource"]["id"].as_str().unwrap_or(""))
         .collect();
     for ok in [
-        "sg-0a00000000000001",
         "sg-0a00000000000005",
-        "sg-0e00000000000001",
+        "sg-0a00000000000007",
         "i-0aaa0000000000002",
     ] {
         assert!(!ids.contains(&ok), "{ok} is compliant but reported");
@@ -451,6 +704,7 @@ fn compliant_resources_are_not_reported() {
         "iam.password-policy.users-can-change",
         "iam.root.access-keys",
         "cloudtrail.multi-region",
+        "cloudtrail.s3-object-write-logging",
     ] {
         assert_eq!(rule_result(&run, id).0, "pass", "{id}");
     }
@@ -461,6 +715,7 @@ fn findings_say_how_many_interfaces_use_an_open_group() {
     let run = example_json();
     let msgs: Vec<String> = findings_of(&run, "ec2.security-group.admin-ports-open")
         .iter()
+        .chain(findings_of(&run, "ec2.security-group.admin-ports-open-ipv6").iter())
         .map(|f| f["message"].as_str().unwrap_or("").to_owned())
         .collect();
     assert!(
@@ -510,11 +765,11 @@ fn human_output_shows_the_value_with_the_fix() {
         "{s}"
     );
     assert!(
-        s.contains("35 findings: 1 critical, 6 high, 15 medium, 10 low, 3 info"),
+        s.contains("66 findings: 1 critical, 8 high, 31 medium, 23 low, 3 info"),
         "{s}"
     );
     assert!(
-        s.contains("33 rules: 24 fail, 7 pass, 2 skip, 0 error"),
+        s.contains("56 rules: 46 fail, 8 pass, 2 skip, 0 error"),
         "{s}"
     );
     assert!(!s.contains('\u{1b}'), "NO_COLOR output has no escape codes");
