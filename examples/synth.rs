@@ -8,7 +8,9 @@
 //!
 //! At `--scale 1`: 20,000 IAM users (with the credential report and every per-user file),
 //! 100,000 security groups, 200,000 instances with their network interfaces, across 17
-//! regions, with about 5% of everything misconfigured. `--drift F` changes a fraction F of
+//! regions, with about 5% of everything misconfigured; and the CIS v7.0 services' data (1,000
+//! KMS keys, 2,000 EFS file systems, 5,000 RDS instances, flow logs, network ACLs, Config,
+//! Security Hub, Access Analyzer, metric filters, subscriptions). `--drift F` changes a fraction F of
 //! the resources (instance types, security group rules, users' MFA) while keeping the rest
 //! identical, for `diff`.
 
@@ -121,6 +123,152 @@ impl Writer {
         self.calls.push(json!({"path": rel, "service": service, "operation": operation, "region": region,
                                "parameters": {}, "status": "error", "error": {"code": code, "message": "synthetic"}}));
     }
+}
+
+/// One region's data for the CIS v7.0 services: flow logs, network ACLs, route tables, EBS
+/// encryption, KMS keys, Config, EFS, RDS, Security Hub, Access Analyzer, metric filters and
+/// SNS subscriptions (at `--scale 1`: 1,000 KMS keys, 2,000 file systems, 5,000 databases).
+fn cis_services(
+    w: &mut Writer,
+    rng: &mut fastrand::Rng,
+    a: &Args,
+    ri: usize,
+    region: &str,
+    vpc: &str,
+    default_vpc: &str,
+) {
+    let bad = |rng: &mut fastrand::Rng| rng.f64() < a.misconfig;
+    let per = |n: f64| ((n * a.scale) as usize) / REGIONS.len() + 1;
+    let world = |n: i64, proto: &str, action: &str, egress: bool, ports: Option<(i64, i64)>| {
+        let mut e = json!({"CidrBlock": "0.0.0.0/0", "Egress": egress, "Protocol": proto, "RuleAction": action, "RuleNumber": n});
+        if let Some((from, to)) = ports {
+            e["PortRange"] = json!({"From": from, "To": to});
+        }
+        e
+    };
+    let mut flows = vec![
+        json!({"FlowLogId": format!("fl-{ri:017}"), "FlowLogStatus": "ACTIVE", "DeliverLogsStatus": "SUCCESS",
+        "ResourceId": vpc, "TrafficType": "REJECT", "LogDestinationType": "s3", "LogDestination": "arn:aws:s3:::flow-logs"}),
+    ];
+    if !bad(rng) {
+        flows.push(json!({"FlowLogId": format!("fl-{ri:016}1"), "FlowLogStatus": "ACTIVE", "ResourceId": default_vpc, "TrafficType": "ALL"}));
+    }
+    w.write(
+        &format!("ec2/{region}/describe-flow-logs.json"),
+        "ec2",
+        "DescribeFlowLogs",
+        region,
+        json!({}),
+        &json!({"FlowLogs": flows}),
+    );
+    let acls: Vec<Value> = [vpc, default_vpc].iter().enumerate().map(|(k, v)| {
+        let mut entries = vec![world(100, "-1", "allow", true, None), world(32767, "-1", "deny", false, None)];
+        entries.push(if bad(rng) { world(100, "6", "allow", false, Some((22, 22))) } else { world(100, "6", "allow", false, Some((443, 443))) });
+        json!({"Associations": [], "Entries": entries, "IsDefault": k == 1, "NetworkAclId": format!("acl-{ri:016}{k}"), "VpcId": v, "OwnerId": ACCOUNT})
+    }).collect();
+    w.write(
+        &format!("ec2/{region}/describe-network-acls.json"),
+        "ec2",
+        "DescribeNetworkAcls",
+        region,
+        json!({}),
+        &json!({"NetworkAcls": acls}),
+    );
+    w.write(&format!("ec2/{region}/describe-route-tables.json"), "ec2", "DescribeRouteTables", region, json!({}),
+        &json!({"RouteTables": [{"RouteTableId": format!("rtb-{ri:017}"), "VpcId": vpc, "OwnerId": ACCOUNT,
+            "Routes": [{"DestinationCidrBlock": "10.0.0.0/16", "GatewayId": "local", "Origin": "CreateRouteTable", "State": "active"}]}]}));
+    w.write(
+        &format!("ec2/{region}/get-ebs-encryption-by-default.json"),
+        "ec2",
+        "GetEbsEncryptionByDefault",
+        region,
+        json!({}),
+        &json!({"EbsEncryptionByDefault": !bad(rng)}),
+    );
+    let mut keys = Vec::new();
+    for k in 0..per(1_000.0) {
+        let id = format!("{ri:08x}-0000-4000-8000-{k:012x}");
+        let arn = format!("arn:aws:kms:{region}:{ACCOUNT}:key/{id}");
+        keys.push(json!({"KeyId": id, "KeyArn": arn}));
+        w.write(&format!("kms/{region}/describe-key/{id}.json"), "kms", "DescribeKey", region, json!({"KeyId": id}),
+            &json!({"KeyMetadata": {"AWSAccountId": ACCOUNT, "KeyId": id, "Arn": arn, "CreationDate": time(300), "Enabled": true,
+                "Description": format!("key {k}"), "KeyUsage": "ENCRYPT_DECRYPT", "KeyState": "Enabled", "Origin": "AWS_KMS",
+                "KeyManager": if k % 4 == 0 { "AWS" } else { "CUSTOMER" }, "KeySpec": "SYMMETRIC_DEFAULT"}}));
+        w.write(
+            &format!("kms/{region}/get-key-rotation-status/{id}.json"),
+            "kms",
+            "GetKeyRotationStatus",
+            region,
+            json!({"KeyId": id}),
+            &json!({"KeyRotationEnabled": !bad(rng), "KeyId": arn}),
+        );
+    }
+    w.write(
+        &format!("kms/{region}/list-keys.json"),
+        "kms",
+        "ListKeys",
+        region,
+        json!({}),
+        &json!({"Keys": keys, "Truncated": false}),
+    );
+    w.write(&format!("configservice/{region}/describe-configuration-recorders.json"), "configservice", "DescribeConfigurationRecorders", region, json!({}),
+        &json!({"ConfigurationRecorders": [{"name": "default", "roleARN": format!("arn:aws:iam::{ACCOUNT}:role/config"),
+            "recordingGroup": {"allSupported": true, "includeGlobalResourceTypes": ri == 0}}]}));
+    w.write(&format!("configservice/{region}/describe-configuration-recorder-status.json"), "configservice", "DescribeConfigurationRecorderStatus", region, json!({}),
+        &json!({"ConfigurationRecordersStatus": [{"name": "default", "recording": !bad(rng), "lastStatus": "SUCCESS"}]}));
+    let fss: Vec<Value> = (0..per(2_000.0)).map(|k| json!({"OwnerId": ACCOUNT, "CreationToken": format!("fs-{k}"),
+        "FileSystemId": format!("fs-{ri:04}{k:013x}"), "CreationTime": time(200), "LifeCycleState": "available", "Name": format!("share-{k}"),
+        "NumberOfMountTargets": 2, "SizeInBytes": {"Value": 6144}, "PerformanceMode": "generalPurpose", "Encrypted": !bad(rng),
+        "ThroughputMode": "bursting", "Tags": [{"Key": "Name", "Value": format!("share-{k}")}]})).collect();
+    w.write(
+        &format!("efs/{region}/describe-file-systems.json"),
+        "efs",
+        "DescribeFileSystems",
+        region,
+        json!({}),
+        &json!({"FileSystems": fss}),
+    );
+    let dbs: Vec<Value> = (0..per(5_000.0)).map(|k| json!({"DBInstanceIdentifier": format!("db-{k}"), "DBInstanceClass": "db.t3.medium",
+        "Engine": "postgres", "DBInstanceStatus": "available", "InstanceCreateTime": time(300), "MultiAZ": !bad(rng),
+        "AutoMinorVersionUpgrade": !bad(rng), "PubliclyAccessible": bad(rng), "StorageEncrypted": !bad(rng),
+        "DBInstanceArn": format!("arn:aws:rds:{region}:{ACCOUNT}:db:db-{k}")})).collect();
+    w.write(
+        &format!("rds/{region}/describe-db-instances.json"),
+        "rds",
+        "DescribeDBInstances",
+        region,
+        json!({}),
+        &json!({"DBInstances": dbs}),
+    );
+    w.write(
+        &format!("rds/{region}/describe-db-clusters.json"),
+        "rds",
+        "DescribeDBClusters",
+        region,
+        json!({}),
+        &json!({"DBClusters": []}),
+    );
+    if bad(rng) {
+        w.fail(
+            &format!("securityhub/{region}/describe-hub.json"),
+            "securityhub",
+            "DescribeHub",
+            region,
+            "InvalidAccessException",
+        );
+    } else {
+        w.write(&format!("securityhub/{region}/describe-hub.json"), "securityhub", "DescribeHub", region, json!({}),
+            &json!({"HubArn": format!("arn:aws:securityhub:{region}:{ACCOUNT}:hub/default"), "SubscribedAt": "2025-01-15T10:00:00.000Z", "AutoEnableControls": true}));
+    }
+    w.write(&format!("accessanalyzer/{region}/list-analyzers.json"), "accessanalyzer", "ListAnalyzers", region, json!({}),
+        &json!({"analyzers": [{"arn": format!("arn:aws:access-analyzer:{region}:{ACCOUNT}:analyzer/external"), "name": "external",
+            "type": "ACCOUNT", "createdAt": time(300), "status": "ACTIVE"}]}));
+    w.write(&format!("logs/{region}/describe-metric-filters.json"), "logs", "DescribeMetricFilters", region, json!({}),
+        &json!({"metricFilters": [{"filterName": "root-usage", "filterPattern": "{ $.userIdentity.type = \"Root\" }", "logGroupName": "trail",
+            "metricTransformations": [{"metricName": "RootUsage", "metricNamespace": "CIS", "metricValue": "1"}], "creationTime": 1736935200000i64}]}));
+    w.write(&format!("sns/{region}/list-subscriptions.json"), "sns", "ListSubscriptions", region, json!({}),
+        &json!({"Subscriptions": [{"SubscriptionArn": format!("arn:aws:sns:{region}:{ACCOUNT}:alarms:0001"), "Owner": ACCOUNT,
+            "Protocol": "email", "Endpoint": "ops@example.com", "TopicArn": format!("arn:aws:sns:{region}:{ACCOUNT}:alarms")}]}));
 }
 
 fn time(days_before: u64) -> String {
@@ -381,9 +529,23 @@ fn main() {
             json!({}),
             &json!({"trailList": [trail]}),
         );
+        cis_services(&mut w, &mut rng, &a, ri, region, &vpc, &default_vpc);
         sg_base += n_sg;
         inst_base += n_inst;
     }
+    w.write("iam/list-server-certificates.json", "iam", "ListServerCertificates", "us-east-1", json!({}),
+        &json!({"ServerCertificateMetadataList": (0..(50.0 * a.scale) as usize).map(|k| json!({
+            "Path": "/", "ServerCertificateName": format!("cert-{k}"), "ServerCertificateId": format!("ASCA{k:016}"),
+            "Arn": format!("arn:aws:iam::{ACCOUNT}:server-certificate/cert-{k}"), "UploadDate": time(900),
+            "Expiration": if bad(&mut rng) { time(30) } else { "2028-01-01T00:00:00+00:00".to_owned() }})).collect::<Vec<_>>(),
+            "IsTruncated": false}));
+    w.fail(
+        "account/get-alternate-contact-security.json",
+        "account",
+        "GetAlternateContact",
+        "us-east-1",
+        "ResourceNotFoundException",
+    );
     w.write("cloudtrail/us-east-1/get-trail-status/org-trail.json", "cloudtrail", "GetTrailStatus", "us-east-1", json!({"Name": "org-trail"}),
         &json!({"IsLogging": true, "LatestDeliveryTime": "2026-11-02T08:55:00+00:00", "StartLoggingTime": time(700)}));
     w.write("cloudtrail/us-east-1/get-event-selectors/org-trail.json", "cloudtrail", "GetEventSelectors", "us-east-1", json!({"TrailName": "org-trail"}),

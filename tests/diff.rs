@@ -125,6 +125,12 @@ fn findings_new_resolved_and_changed_by_rule_and_resource() {
             "arn:aws:iam::111122223333:user/frank",
         ),
         ("new", "ec2.instance.public-ip", "i-0aaa0000000000003"),
+        ("new", "ec2.instance.imdsv2", "i-0aaa0000000000003"),
+        (
+            "new",
+            "ec2.instance.no-instance-role",
+            "i-0aaa0000000000003",
+        ),
         (
             "new",
             "iam.access-key.unused-since-creation",
@@ -133,6 +139,11 @@ fn findings_new_resolved_and_changed_by_rule_and_resource() {
         (
             "changed",
             "ec2.security-group.admin-ports-open",
+            "sg-0a00000000000006",
+        ),
+        (
+            "changed",
+            "ec2.security-group.cifs-open",
             "sg-0a00000000000006",
         ),
         (
@@ -147,7 +158,7 @@ fn findings_new_resolved_and_changed_by_rule_and_resource() {
         ),
         (
             "resolved",
-            "ec2.security-group.admin-ports-open",
+            "ec2.security-group.admin-ports-open-ipv6",
             "sg-0a00000000000003",
         ),
         ("resolved", "iam.access-key.age", "AKIAEXAMPLECAROL0001"),
@@ -165,6 +176,11 @@ fn findings_new_resolved_and_changed_by_rule_and_resource() {
         ("resolved", "ec2.ami.age", "i-0eee0000000000002"),
         (
             "resolved",
+            "ec2.instance.no-instance-role",
+            "i-0eee0000000000002",
+        ),
+        (
+            "resolved",
             "ec2.instance.default-vpc",
             "i-0eee0000000000002",
         ),
@@ -178,9 +194,73 @@ fn findings_new_resolved_and_changed_by_rule_and_resource() {
             "iam.access-key.unused-since-creation",
             "AKIAEXAMPLEEVE000001",
         ),
+        // The CIS v7.0 services: eu-central-1 is new and unconfigured; fixes elsewhere.
+        (
+            "new",
+            "config.recorder-enabled",
+            "arn:aws:config:eu-central-1:111122223333:configuration-recorder",
+        ),
+        (
+            "new",
+            "ec2.ebs.encryption-by-default",
+            "arn:aws:ec2:eu-central-1:111122223333:ebs-encryption-by-default",
+        ),
+        (
+            "new",
+            "ec2.security-group.default-has-rules",
+            "sg-0c00000000000001",
+        ),
+        ("new", "ec2.vpc.flow-logs", "vpc-0c0000000000000d1"),
+        (
+            "resolved",
+            "accessanalyzer.enabled",
+            "arn:aws:access-analyzer:eu-west-1:111122223333:analyzer",
+        ),
+        (
+            "resolved",
+            "account.security-contact",
+            "arn:aws:iam::111122223333:root",
+        ),
+        (
+            "resolved",
+            "config.recorder-enabled",
+            "arn:aws:config:eu-west-1:111122223333:configuration-recorder",
+        ),
+        (
+            "resolved",
+            "ec2.ebs.encryption-by-default",
+            "arn:aws:ec2:eu-west-1:111122223333:ebs-encryption-by-default",
+        ),
+        (
+            "resolved",
+            "ec2.network-acl.admin-ports-open",
+            "acl-0a11000000000000b",
+        ),
+        ("resolved", "ec2.vpc.flow-logs", "vpc-0e0000000000000d1"),
+        ("resolved", "efs.encryption", "fs-0a0000000000000a2"),
+        (
+            "resolved",
+            "iam.server-certificate.expired",
+            "arn:aws:iam::111122223333:server-certificate/legacy-shop",
+        ),
+        (
+            "resolved",
+            "kms.key-rotation",
+            "arn:aws:kms:us-east-1:111122223333:key/2222bbbb-0000-4000-8000-000000000002",
+        ),
+        (
+            "resolved",
+            "rds.instance.public",
+            "arn:aws:rds:us-east-1:111122223333:db:orders",
+        ),
+        (
+            "resolved",
+            "securityhub.enabled",
+            "arn:aws:securityhub:eu-west-1:111122223333:hub/default",
+        ),
     ]);
     assert_eq!(finding_changes(&json), want);
-    assert_eq!(json["summary"]["unchanged"], 23);
+    assert_eq!(json["summary"]["unchanged"], 55);
     assert_eq!(json["summary"]["not_compared"], 0);
 
     // A new finding points into NEW, a resolved one into OLD.
@@ -210,7 +290,7 @@ fn findings_new_resolved_and_changed_by_rule_and_resource() {
 
     // --all adds the unchanged ones.
     let (_, all) = diff_json(&[OLD, NEW, "--all"]);
-    assert_eq!(all["findings"].as_array().unwrap().len(), 16 + 23);
+    assert_eq!(all["findings"].as_array().unwrap().len(), 35 + 55);
 }
 
 fn resource_lines(json: &Value) -> Vec<String> {
@@ -343,8 +423,8 @@ fn human_output_labels_new_in_new_and_resolved_in_old() {
     let out = snapaudit(&["diff", OLD, NEW]);
     assert_eq!(out.code, 1);
     let s = &out.stdout;
-    assert!(s.contains("── new findings (4) ──"), "{s}");
-    assert!(s.contains("── resolved findings (11) ──"));
+    assert!(s.contains("── new findings (10) ──"), "{s}");
+    assert!(s.contains("── resolved findings (23) ──"), "{s}");
     assert!(s.contains("NEW ec2.security-group.admin-ports-open [high] db-access"));
     assert!(s.contains("[snapshots/example-later/ec2/eu-west-1/describe-security-groups.json:"));
     assert!(s.contains("RESOLVED iam.user.console-mfa [high] bob"));
@@ -358,7 +438,7 @@ fn human_output_labels_new_in_new_and_resolved_in_old() {
     assert!(s.contains("  ~ AKIAEXAMPLECAROL0001 Status: Active → Inactive"));
     assert!(s.contains("regions added: eu-central-1"));
     assert!(
-        s.contains("findings: 4 new, 11 resolved, 1 changed, 23 unchanged, 0 rules not compared")
+        s.contains("findings: 10 new, 23 resolved, 2 changed, 55 unchanged, 0 rules not compared")
     );
     // New findings come before resolved ones, higher severity first.
     assert!(
@@ -412,7 +492,11 @@ fn a_rule_that_could_not_run_is_not_resolved() {
     );
     assert_eq!(
         json["resources"]["status_changed"],
-        serde_json::json!([{"file": "iam/get-account-password-policy.json", "old": "ok", "new": "AccessDenied"}])
+        serde_json::json!([
+            {"file": "account/get-alternate-contact-security.json", "old": "ResourceNotFoundException", "new": "ok"},
+            {"file": "iam/get-account-password-policy.json", "old": "ok", "new": "AccessDenied"},
+            {"file": "securityhub/eu-west-1/describe-hub.json", "old": "InvalidAccessException", "new": "ok"}
+        ])
     );
 
     // Not collected at all: skip, also not compared.

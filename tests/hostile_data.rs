@@ -157,7 +157,7 @@ fn truncated_json() {
             code: "snapshot::malformed-json",
             severity: "error",
             file: INSTANCES,
-            line: Some(154),
+            line: Some(155),
             message: "EOF while parsing",
             errs: Some("ec2.instance.public-ip"),
         },
@@ -258,7 +258,7 @@ fn duplicate_member_names() {
             code: "snapshot::duplicate-key",
             severity: "error",
             file: SG,
-            line: Some(267),
+            line: Some(327),
             message: "duplicate key `SecurityGroups` in one object",
             errs: Some("ec2.security-group.world-open"),
         },
@@ -395,7 +395,7 @@ fn a_file_the_manifest_does_not_list() {
     let d = diagnostic(&run, "snapshot::unlisted-file");
     assert_eq!(d["severity"], "warning");
     assert_eq!(d["file"], "iam/list-roles.json");
-    assert_eq!(run["summary"]["total_findings"], 35);
+    assert_eq!(run["summary"]["total_findings"], common::EXAMPLE_FINDINGS);
 }
 
 #[test]
@@ -418,7 +418,11 @@ fn manifest_paths_outside_the_snapshot_are_refused() {
         let d = diagnostic(&run, "snapshot::unsafe-path");
         assert!(d["message"].as_str().unwrap().contains(path), "{d}");
         assert_eq!(d["file"], "manifest.json");
-        assert_eq!(run["summary"]["total_findings"], 35, "{path}");
+        assert_eq!(
+            run["summary"]["total_findings"],
+            common::EXAMPLE_FINDINGS,
+            "{path}"
+        );
     }
 }
 

@@ -188,7 +188,7 @@ fn csv_has_a_row_per_finding_with_rfc4180_quoting() {
         ]
     );
     let rows: Vec<csv::StringRecord> = reader.records().map(|r| r.unwrap()).collect();
-    assert_eq!(rows.len(), 35);
+    assert_eq!(rows.len() as u64, common::EXAMPLE_FINDINGS);
     let row = rows
         .iter()
         .find(|r| &r[0] == "iam.password-policy.min-length")
@@ -207,7 +207,11 @@ fn csv_has_a_row_per_finding_with_rfc4180_quoting() {
 fn junit_has_a_testcase_per_rule_and_resource() {
     let xml = check("junit");
     assert!(xml.starts_with("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<testsuites name=\"snapaudit snapshots/example\" tests="));
-    assert!(xml.contains("failures=\"35\""), "{}", &xml[..300]);
+    assert!(
+        xml.contains(&format!("failures=\"{}\"", common::EXAMPLE_FINDINGS)),
+        "{}",
+        &xml[..300]
+    );
     assert!(xml.contains("<testsuite name=\"iam\""));
     assert!(xml.contains("<testcase name=\"arn:aws:iam::111122223333:user/bob\" classname=\"iam.user.console-mfa\" time=\"0\">\n      <failure message=\"console user `bob` has no MFA device\" type=\"high\">"));
     // A passing rule is one passing case.
@@ -218,9 +222,9 @@ fn junit_has_a_testcase_per_rule_and_resource() {
 fn markdown_summarises_counts_top_findings_and_skips() {
     let md = check("markdown");
     assert!(md.starts_with("## snapaudit: account 111122223333\n"));
-    assert!(md.contains("**35 findings** from 33 rules (24 fail, 7 pass, 2 skip, 0 error)."));
+    assert!(md.contains("**80 findings** from 57 rules (47 fail, 8 pass, 2 skip, 0 error)."));
     assert!(md.contains("| critical | 1 |"));
-    assert!(md.contains("### Top findings (20 of 35)"));
+    assert!(md.contains("### Top findings (20 of 80)"));
     assert!(md.contains(
         "| critical | `iam.root.mfa` | &lt;root_account&gt; | the root user has no MFA device |"
     ));
@@ -347,8 +351,11 @@ fn a_matching_waiver_waives_an_expired_one_resurfaces_an_unused_one_is_reported(
                            "expires": "2026-12-15", "file": WAIVERS, "line": 3})
     );
     assert_eq!(json["summary"]["waived"], 1);
-    assert_eq!(json["summary"]["total_findings"], 35);
-    assert_eq!(json["summary"]["open_findings"], 34);
+    assert_eq!(json["summary"]["total_findings"], common::EXAMPLE_FINDINGS);
+    assert_eq!(
+        json["summary"]["open_findings"],
+        common::EXAMPLE_FINDINGS - 1
+    );
     assert_eq!(json["summary"]["findings"]["critical"], 0);
     // Expired on 2026-10-01: carol's key counts again, with a warning at the waiver.
     let carol = finding(&json, "iam.access-key.age", "AKIAEXAMPLECAROL0001");
@@ -448,7 +455,7 @@ fn waived_findings_show_as_waived_in_every_format() {
     let human = run("human");
     assert!(human.contains("waived (accepted risks, not counted):\n  iam.root.mfa [critical] <root_account>: the root user has no MFA device\n    waived until 2026-12-15 by security-team: root hardware key ordered, arrives next week (tests/fixtures/waivers/example.waivers.toml:3)"), "{human}");
     assert!(
-        human.contains("34 findings: 0 critical, 6 high, 15 medium, 10 low, 3 info (+1 waived)")
+        human.contains("79 findings: 0 critical, 8 high, 45 medium, 23 low, 3 info (+1 waived)")
     );
     let sarif: Value = serde_json::from_str(&run("sarif")).unwrap();
     let result = sarif["runs"][0]["results"]
@@ -477,7 +484,7 @@ fn waived_findings_show_as_waived_in_every_format() {
     let junit = run("junit");
     assert!(junit.contains("<skipped message=\"waived until 2026-12-15: root hardware key ordered, arrives next week\"/>"));
     let md = run("markdown");
-    assert!(md.contains("**34 findings** (+1 waived)"));
+    assert!(md.contains("**79 findings** (+1 waived)"));
     assert!(md.contains("| `iam.root.mfa` | &lt;root_account&gt; | root hardware key ordered, arrives next week | security-team | 2026-12-15 |"));
 }
 

@@ -82,7 +82,7 @@ fn the_host_api_behaves_as_documented() {
         ],
         "in file order"
     );
-    assert_eq!(msg("count")["message"], "count 7");
+    assert_eq!(msg("count")["message"], "count 8");
 
     let node = msg("node");
     assert_eq!(
