@@ -177,26 +177,6 @@ pub fn counts(statuses: &[ControlStatus]) -> BTreeMap<Status, usize> {
     counts
 }
 
-/// Where a finding's evidence is, as plain text (neutralise it for the format).
-fn evidence(f: &Finding) -> String {
-    match (&f.location, &f.call) {
-        (Some(l), _) => match &l.csv {
-            Some(c) => format!(
-                "{} (credential report, user {}{})",
-                l.file,
-                c.user,
-                c.column
-                    .as_ref()
-                    .map(|col| format!(", column {col}"))
-                    .unwrap_or_default()
-            ),
-            None => format!("{}:{}:{}", l.file, l.line, l.column),
-        },
-        (None, Some(call)) => format!("{call} (no response file)"),
-        (None, None) => "-".into(),
-    }
-}
-
 /// What a control's status rests on, in a few words: the rules that did not pass and why,
 /// or the reviewer's note.
 fn basis(s: &ControlStatus) -> String {
@@ -273,7 +253,7 @@ pub fn render_human(run: &Run, framework: &Framework) -> String {
                         t(&f.rule.id),
                         t(&f.resource.name),
                         t(&f.message),
-                        t(&evidence(f))
+                        t(&super::evidence_text(f))
                     );
                 }
             }
@@ -387,7 +367,7 @@ pub fn render_csv(run: &Run, framework: &Framework) -> Result<String, RenderErro
             c.rules.iter().map(|r| r.id).collect::<Vec<_>>().join(" "),
             open.len().to_string(),
             open.iter()
-                .map(|f| evidence(f))
+                .map(|f| super::evidence_text(f))
                 .collect::<Vec<_>>()
                 .join("; "),
             if c.status == Status::Pass {
@@ -434,7 +414,7 @@ pub fn render_markdown(run: &Run, framework: &Framework) -> String {
                         if f.waiver.is_some() { "waived " } else { "" },
                         code(&f.rule.id),
                         cell(&f.message),
-                        code(&evidence(f))
+                        code(&super::evidence_text(f))
                     )
                 })
                 .collect::<Vec<_>>()

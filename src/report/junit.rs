@@ -33,26 +33,6 @@ struct TestCase<'a> {
     case: Case<'a>,
 }
 
-fn where_text(f: &Finding) -> String {
-    match (&f.location, &f.call) {
-        (Some(l), _) => match &l.csv {
-            Some(c) => format!(
-                "{} (decoded credential report) line {}, user {}{}",
-                l.file,
-                c.line,
-                c.user,
-                c.column
-                    .as_ref()
-                    .map(|col| format!(", column {col}"))
-                    .unwrap_or_default()
-            ),
-            None => format!("{}:{}:{}", l.file, l.line, l.column),
-        },
-        (None, Some(call)) => format!("{call} (no response file)"),
-        (None, None) => "no location".into(),
-    }
-}
-
 fn cases<'a>(r: &'a RuleResult, findings: &[&'a Finding]) -> Vec<TestCase<'a>> {
     let mut out = outcome_cases(r, findings);
     if matches!(r.outcome, Outcome::Fail | Outcome::Pass) && !r.gaps.is_empty() {
@@ -178,7 +158,7 @@ pub fn render(run: &Run) -> String {
                         esc(&f.message),
                         f.severity,
                         esc(&f.message),
-                        esc(&where_text(f)),
+                        esc(&super::evidence_text(f)),
                         esc(&f.rule.remediation)
                     );
                 }

@@ -32,6 +32,28 @@ pub fn occurrences(findings: &[crate::engine::Finding]) -> Vec<usize> {
         .collect()
 }
 
+/// Where a finding's evidence is, as plain text (each format neutralises it its own way):
+/// `file:line:column`, the credential report's row and cell, or the call that left no file.
+pub fn evidence_text(f: &crate::engine::Finding) -> String {
+    match (&f.location, &f.call) {
+        (Some(l), _) => match &l.csv {
+            Some(c) => format!(
+                "{} (decoded credential report) line {}, user {}{}",
+                l.file,
+                c.line,
+                c.user,
+                c.column
+                    .as_ref()
+                    .map(|col| format!(", column {col}"))
+                    .unwrap_or_default()
+            ),
+            None => format!("{}:{}:{}", l.file, l.line, l.column),
+        },
+        (None, Some(call)) => format!("{call} (no response file)"),
+        (None, None) => "no location".into(),
+    }
+}
+
 /// A document that could not be written (serialization failed): the run is not reported as
 /// if it were empty.
 #[derive(Debug, thiserror::Error, miette::Diagnostic)]
