@@ -476,6 +476,13 @@ fn main() {
             if public {
                 inst["PublicIpAddress"] = json!(format!("54.{}.{}.{}", ri, k % 250, k % 200));
             }
+            // As AWS always answers: the metadata options, and (mostly) an instance profile.
+            inst["MetadataOptions"] = json!({"State": "applied", "HttpTokens": if bad(&mut rng) { "optional" } else { "required" },
+                "HttpPutResponseHopLimit": 2, "HttpEndpoint": "enabled", "HttpProtocolIpv6": "disabled", "InstanceMetadataTags": "disabled"});
+            if !bad(&mut rng) {
+                inst["IamInstanceProfile"] = json!({"Arn": format!("arn:aws:iam::{ACCOUNT}:instance-profile/app-{}", n % 40),
+                    "Id": format!("AIPA{:016}", n % 40)});
+            }
             reservations.push(json!({"Groups": [], "Instances": [inst], "OwnerId": ACCOUNT, "ReservationId": format!("r-{n:017x}")}));
             enis.push(json!({"Attachment": {"InstanceId": id, "Status": "attached", "DeviceIndex": 0},
                 "AvailabilityZone": format!("{region}a"), "Groups": [{"GroupId": sg, "GroupName": "app"}],
