@@ -606,8 +606,8 @@ fn a_file_whose_values_outgrow_the_limit_is_refused_in_bounded_memory() {
 }
 
 /// What a rule can allocate through host calls is bounded: a value read again and again is
-/// the same value (not a copy kept until the rule ends), and findings stop at
-/// `[limits] max_findings`.
+/// the same value (not a copy kept until the rule ends), findings stop at
+/// `[limits] max_findings`, and so do gaps (the same gap recorded again is kept once).
 #[test]
 fn rules_cannot_grow_memory_through_host_calls() {
     let dir = tempfile::tempdir().unwrap();
@@ -622,6 +622,18 @@ fn rules_cannot_grow_memory_through_host_calls() {
         dir.path().join("reports.rhai"),
         "//! id = \"mem.reports\"\n//! title = \"reports\"\n//! severity = \"low\"\n\
          for i in 0..1000000 { report(\"x\", \"a finding\"); }\n",
+    )
+    .unwrap();
+    std::fs::write(
+        dir.path().join("gaps.rhai"),
+        "//! id = \"mem.gaps\"\n//! title = \"gaps\"\n//! severity = \"low\"\n\
+         for i in 0..1000000 { gap(`could not see ${i}`); }\n",
+    )
+    .unwrap();
+    std::fs::write(
+        dir.path().join("same_gap.rhai"),
+        "//! id = \"mem.same-gap\"\n//! title = \"the same gap\"\n//! severity = \"low\"\n\
+         for i in 0..1000000 { gap(\"the same thing\"); }\n",
     )
     .unwrap();
     let config = dir.path().join("slow.toml");
@@ -643,6 +655,17 @@ fn rules_cannot_grow_memory_through_host_calls() {
     let (result, reason) = rule_result(&run, "mem.reports");
     assert_eq!(result, "error");
     assert!(reason.contains("more than 100000 findings"), "{reason}");
+    let (result, reason) = rule_result(&run, "mem.gaps");
+    assert_eq!(result, "error");
+    assert!(reason.contains("more than 100000 gaps"), "{reason}");
+    let same = run["rules"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["id"] == "mem.same-gap")
+        .unwrap();
+    assert_eq!(same["result"], "skip", "{same}");
+    assert_eq!(same["gaps"].as_array().unwrap().len(), 1, "{same}");
     assert!(rss_kib < 300 * 1024, "peak RSS {rss_kib} KiB");
 }
 

@@ -179,6 +179,7 @@ fn run_rule(
         max_findings: usize::try_from(config.limits.max_findings).unwrap_or(usize::MAX),
         findings: Vec::new(),
         gaps: Vec::new(),
+        gap_set: Default::default(),
         deadline: Instant::now() + timeout,
     };
     let (result, ctx) =

@@ -378,13 +378,28 @@ fn source_hits(s: &mut SnapshotApi) -> RhaiResult<Array> {
         .collect())
 }
 
-/// Records what the running rule could not see.
-fn record_gap(gap: Gap) {
-    context::current(|c| {
-        if !c.gaps.contains(&gap) {
-            c.gaps.push(gap);
+/// Records what the running rule could not see, once each. A rule records at most
+/// `[limits] max_findings` gaps, as it reports at most that many findings: past that, it
+/// ends with a limit error.
+fn record_gap(gap: Gap) -> RhaiResult<()> {
+    let full = context::current(|c| {
+        if c.gap_set.contains(&gap) {
+            return None;
         }
-    });
+        if c.gaps.len() >= c.max_findings {
+            return Some(c.max_findings);
+        }
+        c.gap_set.insert(gap.clone());
+        c.gaps.push(gap);
+        None
+    })
+    .flatten();
+    match full {
+        Some(max) => abort(Abort::Limit(format!(
+            "recorded more than {max} gaps ([limits] max_findings)"
+        ))),
+        None => Ok(()),
+    }
 }
 
 /// Why a document cannot be read, as a gap.
@@ -438,7 +453,7 @@ fn regions_with(s: &mut SnapshotApi, templates: &[Dynamic]) -> RhaiResult<Array>
             let file = snapshot.file(&path);
             if file.status != DocStatus::Ok {
                 readable = false;
-                record_gap(gap_of(&file));
+                record_gap(gap_of(&file))?;
             }
         }
         if readable {

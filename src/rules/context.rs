@@ -49,7 +49,7 @@ pub struct Resource {
 }
 
 /// What a rule could not see: a file it needed for part of its answer (a region), and why.
-#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, serde::Serialize)]
 pub struct Gap {
     /// The snapshot path, when the gap is a file.
     pub file: Option<String>,
@@ -94,8 +94,10 @@ pub struct Context {
     /// value is handed out (no copy, no new evidence).
     pub values: HashMap<usize, Dynamic>,
     pub findings: Vec<RawFinding>,
-    /// What the rule could not see, in the order it found out.
+    /// What the rule could not see, in the order it found out, each once.
     pub gaps: Vec<Gap>,
+    /// The gaps already recorded (a rule may meet the same one many times).
+    pub gap_set: std::collections::HashSet<Gap>,
     /// `[limits] max_findings`.
     pub max_findings: usize,
     pub deadline: Instant,
