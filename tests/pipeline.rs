@@ -236,13 +236,25 @@ fn the_pack_is_inside_the_binary_and_no_directory_is_picked_up_implicitly() {
     )
     .expect("write");
     let example = root().join("snapshots/example");
+    // Another test thread that starts a process while the copy is being written inherits
+    // its open file, and running the copy then fails with "Text file busy" until that
+    // process has exec'd: retry that one error for a while.
     let run = |args: &[&str]| {
-        Command::new(&bin)
-            .args(args)
-            .current_dir(tmp.path())
-            .env_clear()
-            .output()
-            .expect("run the copied binary")
+        let mut tries = 0;
+        loop {
+            match Command::new(&bin)
+                .args(args)
+                .current_dir(tmp.path())
+                .env_clear()
+                .output()
+            {
+                Err(e) if e.kind() == std::io::ErrorKind::ExecutableFileBusy && tries < 100 => {
+                    tries += 1;
+                    std::thread::sleep(std::time::Duration::from_millis(50));
+                }
+                other => break other.expect("run the copied binary"),
+            }
+        }
     };
     let out = run(&["check", &example.display().to_string(), "--format", "json"]);
     assert_eq!(out.status.code(), Some(1));
