@@ -645,7 +645,7 @@ const EXPECTED: &[(&str, &str, &str, &str, u64, u64)] = &[
         "eu-west-1",
         "medium",
         "manifest.json",
-        778,
+        787,
         5,
     ),
     (
@@ -653,7 +653,7 @@ const EXPECTED: &[(&str, &str, &str, &str, u64, u64)] = &[
         "account 111122223333",
         "info",
         "manifest.json",
-        826,
+        835,
         5,
     ),
 ];
