@@ -427,6 +427,7 @@ pub fn summary(run: &Run) -> String {
 }
 
 #[cfg(test)]
+#[allow(clippy::expect_used, reason = "tests fail loudly")]
 mod tests {
     use super::*;
     use crate::diagnostic::{Kind, SourceFile};
@@ -439,7 +440,7 @@ mod tests {
     fn a_diagnostic_shows_control_characters_inertly() {
         let hostile = "x\u{1b}]52;c;cm0=\u{7}\u{9b}2J\u{202e}y";
         let text = format!("{{\n  \"a\": \"{hostile}\",\r\n  \"b\": 1\n}}\n");
-        let offset = text.find('\u{1b}').unwrap_or_default();
+        let offset = text.find('\u{1b}').expect("the text holds an escape");
         let problem = Problem::new(Kind::SnapshotMalformedJson, format!("bad {hostile}"))
             .with_help(format!("help {hostile}"))
             .at(
@@ -461,10 +462,10 @@ mod tests {
         let at = lines
             .iter()
             .position(|l| l.contains("\"a\": "))
-            .unwrap_or_default();
+            .expect("the snippet shows the line");
         let column = |l: &str, b: usize| l[..b].chars().count();
-        let escape = lines[at].find(r"\u{1b}").unwrap_or_default();
-        let mark = lines[at + 1].find('┬').unwrap_or_default();
+        let escape = lines[at].find(r"\u{1b}").expect("the escape is shown");
+        let mark = lines[at + 1].find('┬').expect("the underline is drawn");
         assert!(
             column(lines[at + 1], mark) >= column(lines[at], escape)
                 && column(lines[at + 1], mark) < column(lines[at], escape) + 6,
@@ -493,7 +494,7 @@ mod tests {
             width: 120,
         })
         .render_report(&mut direct, &problem)
-        .unwrap_or_default();
+        .expect("rendering into a String");
         assert_eq!(draw(&problem, false), direct);
     }
 }

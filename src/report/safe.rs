@@ -218,6 +218,7 @@ pub fn xml(text: &str) -> String {
 }
 
 #[cfg(test)]
+#[allow(clippy::expect_used, reason = "tests fail loudly")]
 mod tests {
     use super::*;
 
@@ -281,7 +282,7 @@ mod tests {
         assert_eq!(s.shown_offset(text.len()), s.text.len());
         assert_eq!(s.original_offset(s.text.len()), text.len());
         // Inside a replaced character, or inside its escape: its start.
-        let c1 = text.find('\u{9b}').unwrap_or_default();
+        let c1 = text.find('\u{9b}').expect("the text holds a C1 control");
         assert_eq!(s.shown_offset(c1 + 1), s.shown_offset(c1));
         assert_eq!(s.original_offset(s.shown_offset(c1) + 3), c1);
     }
