@@ -9,7 +9,7 @@ use serde::Serialize;
 
 use super::{json, pretty_json, safe, RenderError};
 use crate::audit::Run;
-use crate::engine::{Finding, Outcome};
+use crate::engine::{Finding, Outcome, RuleResult};
 use crate::rules::framework::{Assessment, Control, Framework};
 
 /// Bumped on any breaking change of the compliance JSON.
@@ -109,43 +109,7 @@ pub fn assess<'a>(run: &'a Run, framework: &'a Framework) -> Vec<ControlStatus<'
                     .filter(|f| is_about(f, control.id()))
                     .collect();
                 findings.extend(of_rule.iter().copied());
-                let (name, reason, this) = match result.map(|r| (&r.outcome, &r.gaps)) {
-                    None => ("not-loaded", None, Status::NotChecked),
-                    Some((Outcome::Pass, _)) => ("pass", None, Status::Pass),
-                    // The rule failed only for other controls: for this one it passed, or
-                    // (with gaps) could not see everything, as a rule without findings.
-                    Some((Outcome::Fail, gaps)) if of_rule.is_empty() => {
-                        if gaps.is_empty() {
-                            ("fail", None, Status::Pass)
-                        } else {
-                            let why = gaps
-                                .iter()
-                                .map(|g| g.reason.as_str())
-                                .collect::<Vec<_>>()
-                                .join("; ");
-                            let this = if gaps.iter().any(|g| g.is_error()) {
-                                Status::Error
-                            } else {
-                                Status::NotCollected
-                            };
-                            (
-                                "fail",
-                                Some(format!("no finding for this control, but {why}")),
-                                this,
-                            )
-                        }
-                    }
-                    Some((Outcome::Fail, _)) if of_rule.iter().all(|f| f.waiver.is_some()) => {
-                        ("fail", None, Status::Waived)
-                    }
-                    Some((Outcome::Fail, _)) => ("fail", None, Status::Fail),
-                    Some((Outcome::Skip(why), _)) => {
-                        ("skip", Some(why.clone()), Status::NotCollected)
-                    }
-                    Some((Outcome::Error(p), _)) => {
-                        ("error", Some(p.message.clone()), Status::Error)
-                    }
-                };
+                let (name, reason, this) = rule_status(result, &of_rule);
                 status = status.min(this);
                 rules.push(RuleStatus {
                     id,
@@ -161,6 +125,47 @@ pub fn assess<'a>(run: &'a Run, framework: &'a Framework) -> Vec<ControlStatus<'
             }
         })
         .collect()
+}
+
+/// How one rule of a control ended, for this control (`of_rule`: its findings about the
+/// control): the result's name, why (for skip, error, or gaps), and the control status.
+fn rule_status(
+    result: Option<&RuleResult>,
+    of_rule: &[&Finding],
+) -> (&'static str, Option<String>, Status) {
+    let Some(r) = result else {
+        return ("not-loaded", None, Status::NotChecked);
+    };
+    match &r.outcome {
+        Outcome::Pass => ("pass", None, Status::Pass),
+        // The rule failed only for other controls: for this one it passed, or (with gaps)
+        // could not see everything, as a rule without findings.
+        Outcome::Fail if of_rule.is_empty() && r.gaps.is_empty() => ("fail", None, Status::Pass),
+        Outcome::Fail if of_rule.is_empty() => {
+            let why = r
+                .gaps
+                .iter()
+                .map(|g| g.reason.as_str())
+                .collect::<Vec<_>>()
+                .join("; ");
+            let this = if r.gaps.iter().any(|g| g.is_error()) {
+                Status::Error
+            } else {
+                Status::NotCollected
+            };
+            (
+                "fail",
+                Some(format!("no finding for this control, but {why}")),
+                this,
+            )
+        }
+        Outcome::Fail if of_rule.iter().all(|f| f.waiver.is_some()) => {
+            ("fail", None, Status::Waived)
+        }
+        Outcome::Fail => ("fail", None, Status::Fail),
+        Outcome::Skip(why) => ("skip", Some(why.clone()), Status::NotCollected),
+        Outcome::Error(p) => ("error", Some(p.message.clone()), Status::Error),
+    }
 }
 
 /// A finding is about a control when its rule named no controls for it, or named this one.

@@ -219,16 +219,12 @@ pub fn load(
     found.into_values().collect()
 }
 
-/// Gives each rule its CIS ids (the controls of [`CIS`] that name it), and warns about
-/// controls that name a rule that is not loaded.
-pub fn link(frameworks: &[Framework], rules: &mut [Rule], known: &HashSet<&str>) -> Vec<Problem> {
+/// Warnings for the controls that name a rule that is not loaded (`known` says which are).
+pub fn unknown_rules(frameworks: &[Framework], known: impl Fn(&str) -> bool) -> Vec<Problem> {
     let mut problems = Vec::new();
     for framework in frameworks {
         for control in &framework.controls {
-            for rule in &control.rules {
-                if known.contains(rule.get_ref().as_str()) {
-                    continue;
-                }
+            for rule in control.rules.iter().filter(|r| !known(r.get_ref())) {
                 let p = Problem::new(
                     Kind::FrameworkUnknownRule,
                     format!(
@@ -251,17 +247,20 @@ pub fn link(frameworks: &[Framework], rules: &mut [Rule], known: &HashSet<&str>)
             }
         }
     }
-    let cis = frameworks.iter().find(|f| f.id == CIS);
+    problems
+}
+
+/// Gives each rule its CIS ids: the controls of [`CIS`] that name it.
+pub fn assign_cis(frameworks: &[Framework], rules: &mut [Rule]) {
+    let Some(cis) = frameworks.iter().find(|f| f.id == CIS) else {
+        return;
+    };
     for rule in rules {
         rule.meta.cis = cis
-            .map(|f| {
-                f.controls
-                    .iter()
-                    .filter(|c| c.rule_ids().any(|r| r == rule.meta.id))
-                    .map(|c| c.id().to_owned())
-                    .collect()
-            })
-            .unwrap_or_default();
+            .controls
+            .iter()
+            .filter(|c| c.rule_ids().any(|r| r == rule.meta.id))
+            .map(|c| c.id().to_owned())
+            .collect();
     }
-    problems
 }

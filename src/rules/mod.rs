@@ -185,19 +185,15 @@ pub fn load(engine: &Engine, pack: &Pack) -> RuleSet {
     }
     set.rules.sort_by(|a, b| a.meta.id.cmp(&b.meta.id));
     set.frameworks = framework::load(&pack.dirs, pack.bundled, &mut set.problems);
-    let known: std::collections::HashSet<String> = set
-        .rules
-        .iter()
-        .map(|r| r.meta.id.clone())
-        .chain(
-            set.broken
+    let unknown = framework::unknown_rules(&set.frameworks, |id| {
+        set.rules.iter().any(|r| r.meta.id == id)
+            || set
+                .broken
                 .iter()
-                .filter_map(|b| b.id.as_ref().map(|m| m.id.clone())),
-        )
-        .collect();
-    let known = known.iter().map(String::as_str).collect();
-    let linked = framework::link(&set.frameworks, &mut set.rules, &known);
-    set.problems.extend(linked);
+                .any(|b| b.id.as_ref().is_some_and(|m| m.id == id))
+    });
+    set.problems.extend(unknown);
+    framework::assign_cis(&set.frameworks, &mut set.rules);
     set
 }
 
