@@ -155,12 +155,14 @@ fn audit_for(
         (None, false) => FileChoice::Default,
     };
     let setup = Setup::prepare(&args.setup.options(waivers))?;
+    // What stopped the audit, and what the setup had to say.
+    let stopped = |p: Box<Problem>| {
+        let mut problems = vec![*p];
+        problems.extend(setup.problems().cloned());
+        problems
+    };
     let framework = match &args.compliance {
-        Some(id) => Some(framework_of(&setup, id).map_err(|p| {
-            let mut problems = vec![*p];
-            problems.extend(setup.problems().cloned());
-            problems
-        })?),
+        Some(id) => Some(framework_of(&setup, id).map_err(stopped)?),
         None => None,
     };
     let options = audit::Options {
@@ -171,13 +173,10 @@ fn audit_for(
             max_file_size: args.max_file_size,
             relative_paths: false,
         },
-        keep_text: targets.iter().any(|(f, _)| *f == Format::Human),
+        // Snippets are shown by the human findings report only (not the compliance table).
+        keep_text: framework.is_none() && targets.iter().any(|(f, _)| *f == Format::Human),
     };
-    let run = audit::audit(&setup, &args.snapshot, &options).map_err(|p| {
-        let mut problems = vec![*p];
-        problems.extend(setup.problems().cloned());
-        problems
-    })?;
+    let run = audit::audit(&setup, &args.snapshot, &options).map_err(stopped)?;
     Ok((run, framework))
 }
 
