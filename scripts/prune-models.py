@@ -47,7 +47,7 @@ def catalogue_operations():
 
 
 # Serialization keys that are copied verbatim when a ref or shape has them.
-SPECIAL_KEYS = ("xmlAttribute", "location", "eventheader", "jsonvalue", "timestampFormat")
+SPECIAL_KEYS = ("xmlAttribute", "location", "eventheader", "jsonvalue", "timestampFormat", "payload")
 SCALAR_TYPES = {
     "string", "integer", "long", "boolean", "timestamp", "blob", "float",
     "double", "character", "byte", "short", "bigdecimal", "biginteger",

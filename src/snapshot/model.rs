@@ -63,6 +63,10 @@ pub struct Shape {
     pub flattened: bool,
     #[serde(default)]
     pub document: bool,
+    /// rest protocols: the member that is the whole body (a string, or a structure whose
+    /// element is the body's root).
+    #[serde(default)]
+    pub payload: Option<String>,
 }
 
 /// A model that does not say what is asked of it.
@@ -112,10 +116,15 @@ const TEXTS: &[(&str, &str)] = &[
     ("efs", include_str!("models/efs.json")),
     ("iam", include_str!("models/iam.json")),
     ("kms", include_str!("models/kms.json")),
+    ("lambda", include_str!("models/lambda.json")),
     ("logs", include_str!("models/logs.json")),
     ("rds", include_str!("models/rds.json")),
+    ("s3", include_str!("models/s3.json")),
+    ("s3control", include_str!("models/s3control.json")),
+    ("secretsmanager", include_str!("models/secretsmanager.json")),
     ("securityhub", include_str!("models/securityhub.json")),
     ("sns", include_str!("models/sns.json")),
+    ("sqs", include_str!("models/sqs.json")),
     ("sts", include_str!("models/sts.json")),
     ("support", include_str!("models/support.json")),
 ];
