@@ -109,6 +109,12 @@ impl Env {
         Env { dir, endpoint }
     }
 
+    /// s3control's endpoint: `{AccountId}.` goes before the host, so the host must be a
+    /// name (`localhost`), not an address (docs/collect.md).
+    fn s3control_endpoint(&self) -> String {
+        self.endpoint.replace("://127.0.0.1:", "://localhost:")
+    }
+
     fn apply(&self, cmd: &mut Command) {
         // Only loopback, ever.
         let host = self.endpoint.trim_start_matches("http://");
@@ -128,6 +134,7 @@ impl Env {
             .env("AWS_DEFAULT_REGION", "us-east-1")
             .env("AWS_REGION", "us-east-1")
             .env("AWS_ENDPOINT_URL", &self.endpoint)
+            .env("AWS_ENDPOINT_URL_S3_CONTROL", self.s3control_endpoint())
             .env("AWS_CONFIG_FILE", self.dir.path().join("config"))
             .env(
                 "AWS_SHARED_CREDENTIALS_FILE",
@@ -155,8 +162,18 @@ impl Env {
         self.apply(&mut cmd);
         // The endpoint on the command line too: awscli 1.x's RDS commands replace the
         // endpoint of AWS_ENDPOINT_URL with their own (`update_endpoint_url`).
+        let endpoint = if args.first() == Some(&"s3control") {
+            // `123456789012.localhost` resolves to loopback for the CLI as for snapaudit.
+            cmd.env(
+                "PYTHONPATH",
+                Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/support/localhost"),
+            );
+            self.s3control_endpoint()
+        } else {
+            self.endpoint.clone()
+        };
         cmd.args(args)
-            .args(["--endpoint-url", &self.endpoint])
+            .args(["--endpoint-url", &endpoint])
             .args(["--output", "json"])
             .output()
             .expect("run aws")
@@ -378,6 +395,224 @@ fn seed(env: &Env, password_policy: bool) {
     ]);
     seed_network(env);
     seed_services(env);
+    seed_resource_policies(env);
+}
+
+/// A minimal zip archive (no entries): a Lambda function's code, never run.
+const EMPTY_ZIP: &[u8] = b"PK\x05\x06\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0";
+
+/// A policy document with one statement for `principal` (`"*"` or a JSON value).
+fn policy(statement: Value) -> String {
+    serde_json::json!({"Version": "2012-10-17", "Statement": [statement]}).to_string()
+}
+
+/// CIS v7.0 2.21 and the S3 controls: resources whose policies let anyone in and their
+/// conditioned or private neighbours; a bucket that denies plain HTTP and blocks public
+/// access, one that does neither; the trail's bucket without access logging; an account
+/// whose Block Public Access is only partly on.
+fn seed_resource_policies(env: &Env) {
+    let aws = |args: &[&str]| env.aws(args);
+    // S3.
+    for bucket in ["snapaudit-public-site", "snapaudit-sealed"] {
+        aws(&["s3api", "create-bucket", "--bucket", bucket]);
+    }
+    let public_read = policy(serde_json::json!({
+        "Sid": "PublicRead", "Effect": "Allow", "Principal": "*",
+        "Action": "s3:GetObject", "Resource": "arn:aws:s3:::snapaudit-public-site/*"
+    }));
+    aws(&[
+        "s3api",
+        "put-bucket-policy",
+        "--bucket",
+        "snapaudit-public-site",
+        "--policy",
+        &public_read,
+    ]);
+    let deny_http = policy(serde_json::json!({
+        "Sid": "DenyPlainHttp", "Effect": "Deny", "Principal": "*", "Action": "s3:*",
+        "Resource": ["arn:aws:s3:::snapaudit-sealed", "arn:aws:s3:::snapaudit-sealed/*"],
+        "Condition": {"Bool": {"aws:SecureTransport": "false"}}
+    }));
+    aws(&[
+        "s3api",
+        "put-bucket-policy",
+        "--bucket",
+        "snapaudit-sealed",
+        "--policy",
+        &deny_http,
+    ]);
+    let all_blocked = "BlockPublicAcls=true,IgnorePublicAcls=true,BlockPublicPolicy=true,RestrictPublicBuckets=true";
+    aws(&[
+        "s3api",
+        "put-public-access-block",
+        "--bucket",
+        "snapaudit-sealed",
+        "--public-access-block-configuration",
+        all_blocked,
+    ]);
+    aws(&[
+        "s3api",
+        "put-bucket-versioning",
+        "--bucket",
+        "snapaudit-sealed",
+        "--versioning-configuration",
+        "Status=Enabled",
+    ]);
+    // The log bucket lets S3's log delivery write (moto checks, as S3 once did).
+    aws(&[
+        "s3api",
+        "put-bucket-acl",
+        "--bucket",
+        "snapaudit-flow-logs",
+        "--acl",
+        "log-delivery-write",
+    ]);
+    aws(&[
+        "s3api",
+        "put-bucket-logging",
+        "--bucket",
+        "snapaudit-sealed",
+        "--bucket-logging-status",
+        r#"{"LoggingEnabled": {"TargetBucket": "snapaudit-flow-logs", "TargetPrefix": "sealed/"}}"#,
+    ]);
+    aws(&[
+        "s3control",
+        "put-public-access-block",
+        "--account-id",
+        "123456789012",
+        "--public-access-block-configuration",
+        "BlockPublicAcls=true,IgnorePublicAcls=true,BlockPublicPolicy=false,RestrictPublicBuckets=false",
+    ]);
+    // SQS: open to anyone, open to one account's resources only, no policy.
+    let queue = |name: &str| {
+        env.aws_json(&["sqs", "create-queue", "--queue-name", name])["QueueUrl"]
+            .as_str()
+            .unwrap()
+            .to_owned()
+    };
+    let open = queue("public-queue");
+    let scoped = queue("account-queue");
+    queue("plain-queue");
+    let queue_policy = |url: &str, statement: Value| {
+        let attributes = serde_json::json!({"Policy": policy(statement)}).to_string();
+        aws(&[
+            "sqs",
+            "set-queue-attributes",
+            "--queue-url",
+            url,
+            "--attributes",
+            &attributes,
+        ]);
+    };
+    queue_policy(
+        &open,
+        serde_json::json!({
+            "Effect": "Allow", "Principal": "*", "Action": "sqs:SendMessage",
+            "Resource": "arn:aws:sqs:us-east-1:123456789012:public-queue"
+        }),
+    );
+    queue_policy(
+        &scoped,
+        serde_json::json!({
+            "Effect": "Allow", "Principal": {"AWS": "*"}, "Action": "sqs:SendMessage",
+            "Resource": "arn:aws:sqs:us-east-1:123456789012:account-queue",
+            "Condition": {"StringEquals": {"aws:SourceAccount": "123456789012"}}
+        }),
+    );
+    // SNS: a topic anyone may publish to (the alarm topic keeps its default, owner-only
+    // policy).
+    let topic = env.aws_json(&["sns", "create-topic", "--name", "public-announcements"]);
+    let topic = topic["TopicArn"].as_str().unwrap();
+    let topic_policy = policy(serde_json::json!({
+        "Effect": "Allow", "Principal": {"AWS": "*"}, "Action": "SNS:Publish", "Resource": topic
+    }));
+    aws(&[
+        "sns",
+        "set-topic-attributes",
+        "--topic-arn",
+        topic,
+        "--attribute-name",
+        "Policy",
+        "--attribute-value",
+        &topic_policy,
+    ]);
+    // Lambda: a function anyone may invoke, with a secret in its environment (which the
+    // snapshot must not hold), and one without a resource policy.
+    let trust = policy(serde_json::json!({
+        "Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"},
+        "Action": "sts:AssumeRole"
+    }));
+    let role = env.aws_json(&[
+        "iam",
+        "create-role",
+        "--role-name",
+        "lambda-runner",
+        "--assume-role-policy-document",
+        &trust,
+    ]);
+    let role = role["Role"]["Arn"].as_str().unwrap().to_owned();
+    let zip = env.dir.path().join("code.zip");
+    std::fs::write(&zip, EMPTY_ZIP).unwrap();
+    let zip = format!("fileb://{}", zip.display());
+    for (name, variables) in [
+        (
+            "public-fn",
+            "Variables={DB_PASSWORD=hunter2-not-a-real-secret,MODE=production}",
+        ),
+        ("private-fn", "Variables={MODE=staging}"),
+    ] {
+        aws(&[
+            "lambda",
+            "create-function",
+            "--function-name",
+            name,
+            "--runtime",
+            "python3.12",
+            "--role",
+            &role,
+            "--handler",
+            "main.handler",
+            "--zip-file",
+            &zip,
+            "--environment",
+            variables,
+        ]);
+    }
+    aws(&[
+        "lambda",
+        "add-permission",
+        "--function-name",
+        "public-fn",
+        "--statement-id",
+        "anyone",
+        "--action",
+        "lambda:InvokeFunction",
+        "--principal",
+        "*",
+    ]);
+    // Secrets Manager: a secret whose policy lets anyone read it, one without a policy.
+    for name in ["shared-secret", "private-secret"] {
+        aws(&[
+            "secretsmanager",
+            "create-secret",
+            "--name",
+            name,
+            "--secret-string",
+            "not-a-real-secret-value",
+        ]);
+    }
+    let secret_policy = policy(serde_json::json!({
+        "Effect": "Allow", "Principal": {"AWS": "*"},
+        "Action": "secretsmanager:GetSecretValue", "Resource": "*"
+    }));
+    aws(&[
+        "secretsmanager",
+        "put-resource-policy",
+        "--secret-id",
+        "shared-secret",
+        "--resource-policy",
+        &secret_policy,
+    ]);
 }
 
 /// CIS v7.0's storage, logging and monitoring services, with a problem and a compliant
@@ -607,6 +842,20 @@ const MASKS: &[(&str, &str, &str)] = &[
     ("rds/", "LatestRestorableTime", "moto: time of the request"),
 ];
 
+/// The CLI's text with every Lambda environment variable's value replaced as the collector
+/// replaces it (the catalogue's `redact`): values here hold no `"`, `\\` or `}`.
+fn redact_variables(text: &str) -> String {
+    let block = regex::Regex::new(r#"(?s)"Variables": \{[^}]*\}"#).unwrap();
+    let value = regex::Regex::new(r#"("[^"]*": )"[^"]*""#).unwrap();
+    block
+        .replace_all(text, |c: &regex::Captures| {
+            value
+                .replace_all(&c[0], r#"$1"(redacted by snapaudit)""#)
+                .into_owned()
+        })
+        .into_owned()
+}
+
 fn mask(path: &str, text: &str) -> String {
     let mut out = text.to_owned();
     for (file, key, why) in MASKS {
@@ -668,6 +917,7 @@ fn collected_files_match_the_aws_cli_byte_for_byte() {
     );
 
     let mut compared = 0;
+    let mut redacted = 0;
     for c in m["calls"].as_array().unwrap() {
         if c["status"] != "ok" {
             continue;
@@ -699,7 +949,16 @@ fn collected_files_match_the_aws_cli_byte_for_byte() {
             args.push(params.to_string());
         }
         let args: Vec<&str> = args.iter().map(String::as_str).collect();
-        let expected = mask(path, &env.aws(&args));
+        let mut printed = env.aws(&args);
+        if printed.is_empty() {
+            // The CLI prints nothing for an empty answer; the file holds the empty object.
+            printed = "{}\n".to_owned();
+        }
+        if c["redacted"] == serde_json::json!(["Functions[].Environment.Variables.*"]) {
+            printed = redact_variables(&printed);
+            redacted += 1;
+        }
+        let expected = mask(path, &printed);
         let raw = std::fs::read_to_string(snap.join(path)).unwrap();
         let actual = mask(path, &raw);
         assert!(
@@ -737,9 +996,49 @@ fn collected_files_match_the_aws_cli_byte_for_byte() {
         "account/get-alternate-contact-security.json",
         "logs/us-east-1/describe-metric-filters.json",
         "sns/us-east-1/list-subscriptions.json",
+        "sns/us-east-1/list-topics.json",
+        "s3/list-buckets.json",
+        "s3/get-bucket-location/snapaudit-sealed.json",
+        "s3/get-bucket-policy/snapaudit-sealed.json",
+        "s3/get-public-access-block/snapaudit-sealed.json",
+        "s3/get-bucket-versioning/snapaudit-sealed.json",
+        "s3/get-bucket-logging/snapaudit-sealed.json",
+        "s3control/get-public-access-block.json",
+        "sqs/us-east-1/list-queues.json",
+        "lambda/us-east-1/list-functions.json",
+        "lambda/us-east-1/get-policy/public-fn.json",
+        "secretsmanager/us-east-1/list-secrets.json",
     ] {
         assert_eq!(call(&m, path)["status"], "ok", "{path}");
     }
+    // Answers that say "there is none" are absences, not failures.
+    for (path, code) in [
+        (
+            "s3/get-bucket-policy/snapaudit-trail-logs.json",
+            "NoSuchBucketPolicy",
+        ),
+        (
+            "s3/get-public-access-block/snapaudit-trail-logs.json",
+            "NoSuchPublicAccessBlockConfiguration",
+        ),
+        (
+            "lambda/us-east-1/get-policy/private-fn.json",
+            "ResourceNotFoundException",
+        ),
+    ] {
+        assert_eq!(call(&m, path)["error"]["code"], code, "{path}");
+    }
+    // The Lambda environment's values never reach the disk; the manifest says what was
+    // taken out, and the file is the CLI's output with exactly that replaced.
+    assert_eq!(redacted, 2, "list-functions in both regions");
+    let functions =
+        std::fs::read_to_string(snap.join("lambda/us-east-1/list-functions.json")).unwrap();
+    assert!(!functions.contains("hunter2"), "{functions}");
+    assert!(functions.contains(r#""DB_PASSWORD": "(redacted by snapaudit)""#));
+    assert_eq!(
+        call(&m, "lambda/us-east-1/list-functions.json")["redacted"],
+        serde_json::json!(["Functions[].Environment.Variables.*"])
+    );
 
     // Directories 0700, files 0600; no secret anywhere.
     #[cfg(unix)]
@@ -757,6 +1056,20 @@ fn collected_files_match_the_aws_cli_byte_for_byte() {
         }
     }
     assert_no_secrets(&snap, &[out.stdout, out.stderr].concat());
+    // Nor the account's own secrets: a Lambda environment's values, a secret's value.
+    for entry in walkdir::WalkDir::new(&snap) {
+        let entry = entry.unwrap();
+        if entry.file_type().is_file() {
+            let text = String::from_utf8_lossy(&std::fs::read(entry.path()).unwrap()).into_owned();
+            for secret in ["hunter2-not-a-real-secret", "not-a-real-secret-value"] {
+                assert!(
+                    !text.contains(secret),
+                    "{} holds {secret}",
+                    entry.path().display()
+                );
+            }
+        }
+    }
     // Nothing half-written is left beside it.
     let leftovers: Vec<_> = std::fs::read_dir(snap.parent().unwrap())
         .unwrap()
@@ -1515,3 +1828,300 @@ fn the_collector_survives_a_hostile_network() {
     // Nothing secret in the snapshot, the summary or the trace-level log.
     assert_no_secrets(&snap, &[out.stdout, out.stderr].concat());
 }
+
+/// Credentials of a role assumed with the aws CLI: key id, secret, token.
+type Assumed = (String, String, String);
+
+impl Env {
+    /// The aws CLI with the credentials of `role_arn`.
+    fn assume(&self, role_arn: &str) -> Assumed {
+        let c = self.aws_json(&[
+            "sts",
+            "assume-role",
+            "--role-arn",
+            role_arn,
+            "--role-session-name",
+            "snapaudit-test",
+        ]);
+        let c = &c["Credentials"];
+        let text = |k: &str| c[k].as_str().unwrap().to_owned();
+        (
+            text("AccessKeyId"),
+            text("SecretAccessKey"),
+            text("SessionToken"),
+        )
+    }
+
+    /// Runs the aws CLI with `creds`; its standard output.
+    fn aws_as(&self, creds: &Assumed, args: &[&str]) -> String {
+        let mut cmd = Command::new(venv().join("bin/aws"));
+        self.apply(&mut cmd);
+        cmd.env("AWS_ACCESS_KEY_ID", &creds.0)
+            .env("AWS_SECRET_ACCESS_KEY", &creds.1)
+            .env("AWS_SESSION_TOKEN", &creds.2);
+        let out = cmd
+            .args(args)
+            .args(["--endpoint-url", &self.endpoint])
+            .args(["--output", "json"])
+            .output()
+            .expect("run aws");
+        assert!(
+            out.status.success(),
+            "aws {}: {}",
+            args.join(" "),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8(out.stdout).unwrap()
+    }
+}
+
+/// An Organization on moto: the management account (123456789012), a member in the
+/// `Workloads` OU tagged `Environment=prod` with a user without MFA, a member whose role
+/// will be refused, and a suspended member. Returns the members' ids in that order.
+fn seed_organization(env: &Env) -> (String, String, String) {
+    env.aws(&[
+        "organizations",
+        "create-organization",
+        "--feature-set",
+        "ALL",
+    ]);
+    let create = |name: &str| {
+        let made = env.aws_json(&[
+            "organizations",
+            "create-account",
+            "--email",
+            &format!("{name}@example.com"),
+            "--account-name",
+            name,
+        ]);
+        made["CreateAccountStatus"]["AccountId"]
+            .as_str()
+            .unwrap()
+            .to_owned()
+    };
+    let (member, denied, suspended) = (create("member"), create("denied"), create("suspended"));
+    let root = env.aws_json(&["organizations", "list-roots"])["Roots"][0]["Id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let ou = env.aws_json(&[
+        "organizations",
+        "create-organizational-unit",
+        "--parent-id",
+        &root,
+        "--name",
+        "Workloads",
+    ])["OrganizationalUnit"]["Id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    env.aws(&[
+        "organizations",
+        "move-account",
+        "--account-id",
+        &member,
+        "--source-parent-id",
+        &root,
+        "--destination-parent-id",
+        &ou,
+    ]);
+    env.aws(&[
+        "organizations",
+        "tag-resource",
+        "--resource-id",
+        &member,
+        "--tags",
+        "Key=Environment,Value=prod",
+    ]);
+    env.aws(&["organizations", "close-account", "--account-id", &suspended]);
+    // The member's planted problem: a console user without MFA, made as the member.
+    let creds = env.assume(&format!(
+        "arn:aws:iam::{member}:role/OrganizationAccountAccessRole"
+    ));
+    env.aws_as(&creds, &["iam", "create-user", "--user-name", "carol"]);
+    env.aws_as(
+        &creds,
+        &[
+            "iam",
+            "create-login-profile",
+            "--user-name",
+            "carol",
+            "--password",
+            "Not-a-real-password-1",
+        ],
+    );
+    (member, denied, suspended)
+}
+
+fn org_collect(env: &Env, out: &Path, extra: &[&str], index: Option<&str>) -> Output {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_snapaudit"));
+    env.apply(&mut cmd);
+    if let Some(i) = index {
+        cmd.env("JOB_COMPLETION_INDEX", i);
+    }
+    cmd.args([
+        "collect",
+        "--org",
+        "--region",
+        "us-east-1",
+        "--services",
+        "iam,s3api",
+        "--out",
+        out.to_str().unwrap(),
+    ])
+    .args(extra)
+    .output()
+    .expect("run snapaudit")
+}
+
+/// Every file of a directory tree (relative paths), manifests and records left out.
+fn snapshot_files(dir: &Path) -> Vec<String> {
+    let mut files: Vec<String> = walkdir::WalkDir::new(dir)
+        .into_iter()
+        .map(|e| e.unwrap())
+        .filter(|e| e.file_type().is_file())
+        .map(|e| {
+            e.path()
+                .strip_prefix(dir)
+                .unwrap()
+                .to_string_lossy()
+                .into_owned()
+        })
+        .filter(|p| {
+            !p.ends_with("manifest.json")
+                && !p.contains("organization.json")
+                && !p.starts_with("shards/")
+        })
+        .collect();
+    files.sort();
+    files
+}
+
+#[test]
+fn an_organization_is_collected_account_by_account() {
+    let moto = Moto::start();
+    let seeding = Env::new(moto.port);
+    let (member, denied, suspended) = seed_organization(&seeding);
+    // The denied member's role refuses the caller (moto assumes any role: the proxy says
+    // no, as IAM would).
+    let refused = denied.clone();
+    let rule: Arc<dyn Fn(&str) -> Fault + Send + Sync> = Arc::new(move |req: &str| {
+        if req.contains("Action=AssumeRole") && req.contains(&refused) {
+            Fault::Respond(403, ASSUME_DENIED)
+        } else {
+            Fault::Pass
+        }
+    });
+    let env = Env::new(proxy(moto.port, rule));
+    let dir = env.dir.path().join("org");
+    let out = org_collect(&env, &dir, &[], None);
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert_eq!(
+        out.status.code(),
+        Some(3),
+        "the refused role makes the run incomplete: {stderr}"
+    );
+
+    let record: Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("organization.json")).unwrap())
+            .unwrap();
+    assert!(record["organization_id"]
+        .as_str()
+        .unwrap()
+        .starts_with("o-"));
+    assert_eq!(record["management_account_id"], "123456789012");
+    let account = |id: &str| {
+        record["accounts"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|a| a["id"] == id)
+            .unwrap_or_else(|| panic!("{id} is not in the record"))
+            .clone()
+    };
+    assert_eq!(account("123456789012")["outcome"], "collected");
+    let m = account(&member);
+    assert_eq!(m["outcome"], "collected");
+    assert_eq!(m["name"], "member");
+    assert_eq!(m["ou_path"], serde_json::json!(["Root", "Workloads"]));
+    assert_eq!(m["tags"], serde_json::json!({"Environment": "prod"}));
+    let d = account(&denied);
+    assert_eq!(d["outcome"], "assume-role-failed");
+    assert!(
+        d["message"].as_str().unwrap().contains("AccessDenied"),
+        "{d}"
+    );
+    assert_eq!(account(&suspended)["outcome"], "skipped-suspended");
+    // One snapshot per collected account, none for the others.
+    assert!(dir.join("123456789012/manifest.json").exists());
+    assert!(dir.join(&member).join("manifest.json").exists());
+    assert!(!dir.join(&denied).exists());
+    assert!(!dir.join(&suspended).exists());
+    assert_eq!(manifest(&dir.join(&member))["account_id"], member.as_str());
+
+    // Every member file is what the aws CLI prints under the member's role.
+    let creds = env.assume(&format!(
+        "arn:aws:iam::{member}:role/OrganizationAccountAccessRole"
+    ));
+    let snap = dir.join(&member);
+    let mm = manifest(&snap);
+    let mut compared = 0;
+    for c in mm["calls"].as_array().unwrap() {
+        if c["status"] != "ok" {
+            continue;
+        }
+        let path = c["path"].as_str().unwrap();
+        let mut args: Vec<String> = vec![
+            c["service"].as_str().unwrap().to_owned(),
+            cli_name(c["operation"].as_str().unwrap()),
+            "--region".into(),
+            c["region"].as_str().unwrap().to_owned(),
+        ];
+        if c["parameters"].as_object().is_some_and(|o| !o.is_empty()) {
+            args.push("--cli-input-json".into());
+            args.push(c["parameters"].to_string());
+        }
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        let mut printed = env.aws_as(&creds, &args);
+        if printed.is_empty() {
+            printed = "{}\n".to_owned();
+        }
+        let raw = std::fs::read_to_string(snap.join(path)).unwrap();
+        assert_eq!(mask(path, &printed), mask(path, &raw), "{path}");
+        compared += 1;
+    }
+    assert!(compared >= 8, "only {compared} files compared");
+    let users = std::fs::read_to_string(snap.join("iam/list-users.json")).unwrap();
+    assert!(users.contains("carol"), "the member's own user: {users}");
+    assert_no_secrets(&dir, &[out.stdout, out.stderr].concat());
+
+    // Two shards, each given its index the way a Kubernetes Indexed Job does, write
+    // disjoint sets into one directory whose union is the unsharded run.
+    let sharded = env.dir.path().join("sharded");
+    for index in ["0", "1"] {
+        let out = org_collect(&env, &sharded, &["--shard-count", "2"], Some(index));
+        assert!(
+            matches!(out.status.code(), Some(0 | 3)),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    let ids = |path: &Path| -> Vec<String> {
+        let r: Value = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+        r["accounts"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|a| a["id"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    let one = ids(&sharded.join("shards/1-of-2.json"));
+    let two = ids(&sharded.join("shards/2-of-2.json"));
+    assert!(one.iter().all(|id| !two.contains(id)), "{one:?} {two:?}");
+    let mut union: Vec<String> = one.into_iter().chain(two).collect();
+    union.sort();
+    assert_eq!(union, ids(&dir.join("organization.json")));
+    assert_eq!(snapshot_files(&sharded), snapshot_files(&dir));
+}
+
+const ASSUME_DENIED: &str = r#"<ErrorResponse xmlns="https://sts.amazonaws.com/doc/2011-06-15/"><Error><Type>Sender</Type><Code>AccessDenied</Code><Message>User: arn:aws:iam::123456789012:user/auditor is not authorized to perform: sts:AssumeRole</Message></Error><RequestId>4d1c8e0a-0000-0000-0000-000000000004</RequestId></ErrorResponse>"#;

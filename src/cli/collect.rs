@@ -6,6 +6,7 @@ use std::process::ExitCode;
 use clap::Args;
 use miette::Result;
 
+use snapaudit::collect::org::{OrgOptions, Shard};
 use snapaudit::collect::{self, Options};
 
 #[derive(Debug, Args)]
@@ -41,9 +42,93 @@ pub struct CollectArgs {
     /// Leave these services out (comma-separated or repeated)
     #[arg(long, value_name = "SERVICE", value_delimiter = ',')]
     pub skip_services: Vec<String>,
+    /// Every account of the caller's Organization: one snapshot per account in --out DIR
+    /// (docs/organizations.md)
+    #[arg(long, help_heading = "Many accounts")]
+    pub org: bool,
+    /// The accounts listed in FILE instead (ids one per line, or .csv/.yaml with a role
+    /// per account)
+    #[arg(
+        long,
+        value_name = "FILE",
+        conflicts_with = "org",
+        help_heading = "Many accounts"
+    )]
+    pub accounts: Option<PathBuf>,
+    /// The role assumed in each member account
+    #[arg(
+        long,
+        value_name = "NAME",
+        default_value = "OrganizationAccountAccessRole",
+        help_heading = "Many accounts"
+    )]
+    pub role_name: String,
+    /// The external id the member role's trust policy asks for
+    #[arg(long, value_name = "ID", help_heading = "Many accounts")]
+    pub external_id: Option<String>,
+    /// The session name of the assumed roles (it appears in the members' CloudTrail)
+    #[arg(
+        long,
+        value_name = "NAME",
+        default_value = "snapaudit",
+        help_heading = "Many accounts"
+    )]
+    pub session_name: String,
+    /// Leave these accounts out (comma-separated or repeated)
+    #[arg(
+        long,
+        value_name = "ID",
+        value_delimiter = ',',
+        help_heading = "Many accounts"
+    )]
+    pub skip_accounts: Vec<String>,
+    /// Only the accounts under this OU (id or name; repeatable)
+    #[arg(long = "ou", value_name = "OU", help_heading = "Many accounts")]
+    pub ous: Vec<String>,
+    /// Collect only shard I of N of the accounts (by a hash of the account id)
+    #[arg(
+        long,
+        value_name = "I/N",
+        conflicts_with = "shard_count",
+        help_heading = "Many accounts"
+    )]
+    pub shard: Option<snapaudit::collect::org::Shard>,
+    /// N shards, this worker's index from JOB_COMPLETION_INDEX (Kubernetes Indexed Job) or
+    /// AWS_BATCH_JOB_ARRAY_INDEX (AWS Batch array job), counted from 0
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..), help_heading = "Many accounts")]
+    pub shard_count: Option<u32>,
+    /// Accounts collected at once (each with --concurrency calls in flight)
+    #[arg(
+        long,
+        default_value_t = 4,
+        value_name = "N",
+        help_heading = "Many accounts"
+    )]
+    pub accounts_concurrency: usize,
 }
 
 pub fn run(args: CollectArgs) -> Result<ExitCode> {
+    let many = args.org || args.accounts.is_some();
+    let shard = match (args.shard, args.shard_count) {
+        (Some(s), _) => Some(s),
+        (None, Some(n)) => Some(Shard::from_env(n).map_err(|e| miette::miette!("{e}"))?),
+        (None, None) => None,
+    };
+    if !many && shard.is_some() {
+        return Err(miette::miette!(
+            "--shard and --shard-count split the accounts of --org or --accounts"
+        ));
+    }
+    let org = OrgOptions {
+        accounts_file: args.accounts.clone(),
+        role_name: args.role_name.clone(),
+        external_id: args.external_id.clone(),
+        session_name: args.session_name.clone(),
+        skip_accounts: args.skip_accounts.clone(),
+        ous: args.ous.clone(),
+        shard,
+        accounts_in_flight: args.accounts_concurrency,
+    };
     let options = Options {
         profile: args.profile,
         regions: args.regions,
@@ -61,6 +146,34 @@ pub fn run(args: CollectArgs) -> Result<ExitCode> {
         .enable_all()
         .build()
         .map_err(|e| miette::miette!("cannot start the async runtime: {e}"))?;
+    if many {
+        let dir = options.out.clone().unwrap_or_else(|| {
+            PathBuf::from("snapshots").join(format!(
+                "org-{}",
+                chrono::Utc::now().format("%Y%m%dT%H%M%SZ")
+            ))
+        });
+        let summary = runtime
+            .block_on(collect::org::run(options, org, dir))
+            .map_err(miette::Report::new)?;
+        let mut by_outcome: std::collections::BTreeMap<&str, usize> = Default::default();
+        for a in &summary.record.accounts {
+            *by_outcome.entry(a.outcome.as_str()).or_default() += 1;
+        }
+        let counts: Vec<String> = by_outcome.iter().map(|(o, n)| format!("{n} {o}")).collect();
+        eprintln!(
+            "{} accounts ({}) written to {}",
+            summary.record.accounts.len(),
+            counts.join(", "),
+            summary.dir.display()
+        );
+        // 3: written, but some account is partial or was not collected.
+        return Ok(if summary.complete() {
+            ExitCode::SUCCESS
+        } else {
+            ExitCode::from(3)
+        });
+    }
     let summary = runtime
         .block_on(collect::run(options))
         .map_err(miette::Report::new)?;

@@ -29,7 +29,8 @@ use super::{CollectError, Done, Options, Outcome};
 use crate::snapshot::catalogue::{self, Call, Scope};
 use crate::snapshot::model::Model;
 
-type Failure = (String, String);
+/// A failed call: the AWS error code (or the kind of failure) and the message.
+pub type Failure = (String, String);
 
 /// A call's input, as the aws CLI's `--cli-input-json` takes it (and the manifest records).
 pub type Input = Map<String, Value>;
@@ -59,7 +60,8 @@ impl Sdk {
                     .operation_timeout(whole)
                     .build(),
             )
-            .retry_config(RetryConfig::standard().with_max_attempts(attempts));
+            .retry_config(RetryConfig::standard().with_max_attempts(attempts))
+            .http_client(super::http::client());
         if let Some(p) = &options.profile {
             loader = loader.profile_name(p);
         }
@@ -87,11 +89,61 @@ impl Sdk {
         }
     }
 
-    fn conf(&self, region: &str) -> SdkConfig {
+    /// The same configuration with the credentials of `role_arn` in the caller's
+    /// partition, assumed now (so that a role that cannot be assumed is told at once, with
+    /// the service's error code) and refreshed by the SDK before they expire.
+    pub async fn assume(
+        &self,
+        role_arn: &str,
+        external_id: Option<&str>,
+        session_name: &str,
+    ) -> Result<Sdk, Failure> {
+        let sts = aws_sdk_sts::Client::new(&self.conf(&self.global));
+        let assumed = sts
+            .assume_role()
+            .role_arn(role_arn)
+            .role_session_name(session_name)
+            .set_external_id(external_id.map(str::to_owned))
+            .send()
+            .await
+            .map_err(failure)?;
+        if let Some(c) = assumed.credentials() {
+            super::log::forget(c.secret_access_key());
+            super::log::forget(c.session_token());
+        }
+        let mut provider = aws_config::sts::AssumeRoleProvider::builder(role_arn)
+            .session_name(session_name)
+            .region(Region::new(self.global.clone()))
+            .configure(&self.base);
+        if let Some(id) = external_id {
+            provider = provider.external_id(id);
+        }
+        let provider = provider.build().await;
+        let base = self
+            .base
+            .to_builder()
+            .credentials_provider(aws_sdk_sts::config::SharedCredentialsProvider::new(
+                provider,
+            ))
+            .build();
+        Ok(Sdk {
+            base,
+            global: self.global.clone(),
+            default_region: self.default_region.clone(),
+        })
+    }
+
+    /// The configuration for one region.
+    pub fn conf(&self, region: &str) -> SdkConfig {
         self.base
             .to_builder()
             .region(Region::new(region.to_owned()))
             .build()
+    }
+
+    /// The partition's region of global services (IAM, STS, Organizations).
+    pub fn global(&self) -> &str {
+        &self.global
     }
 
     /// The regions a call of `scope` is made in.
@@ -106,7 +158,7 @@ impl Sdk {
 
 /// An SDK error as the manifest records it: the AWS error code (or the kind of failure when
 /// the service never answered) and its message. Never includes credentials.
-fn failure<E, R>(e: SdkError<E, R>) -> Failure
+pub fn failure<E, R>(e: SdkError<E, R>) -> Failure
 where
     E: ProvideErrorMetadata + Error + Send + Sync + 'static,
     R: Debug + Send + Sync + 'static,
@@ -268,6 +320,10 @@ bindings! {
         "ListKeys" => |c, _i, token| c.list_keys().set_marker(token),
         "DescribeKey" => |c, input, _t| c.describe_key().key_id(text(input, "KeyId")?),
         "GetKeyRotationStatus" => |c, input, _t| c.get_key_rotation_status().key_id(text(input, "KeyId")?),
+        "GetKeyPolicy" => |c, input, _t| c
+            .get_key_policy()
+            .key_id(text(input, "KeyId")?)
+            .set_policy_name(input.get("PolicyName").and_then(Value::as_str).map(str::to_owned)),
     }
     "configservice" => aws_sdk_config::Client {
         "DescribeConfigurationRecorders" => |c, _i, _t| c.describe_configuration_recorders(),
@@ -298,6 +354,39 @@ bindings! {
     }
     "sns" => aws_sdk_sns::Client {
         "ListSubscriptions" => |c, _i, token| c.list_subscriptions().set_next_token(token),
+        "ListTopics" => |c, _i, token| c.list_topics().set_next_token(token),
+        "GetTopicAttributes" => |c, input, _t| c.get_topic_attributes().topic_arn(text(input, "TopicArn")?),
+    }
+    "s3api" => aws_sdk_s3::Client {
+        "ListBuckets" => |c, _i, token| c.list_buckets().set_continuation_token(token),
+        "GetBucketLocation" => |c, input, _t| c.get_bucket_location().bucket(text(input, "Bucket")?),
+        "GetBucketPolicy" => |c, input, _t| c.get_bucket_policy().bucket(text(input, "Bucket")?),
+        "GetPublicAccessBlock" => |c, input, _t| c.get_public_access_block().bucket(text(input, "Bucket")?),
+        "GetBucketVersioning" => |c, input, _t| c.get_bucket_versioning().bucket(text(input, "Bucket")?),
+        "GetBucketLogging" => |c, input, _t| c.get_bucket_logging().bucket(text(input, "Bucket")?),
+    }
+    "s3control" => aws_sdk_s3control::Client {
+        "GetPublicAccessBlock" => |c, input, _t| c.get_public_access_block().account_id(text(input, "AccountId")?),
+    }
+    "sqs" => aws_sdk_sqs::Client {
+        "ListQueues" => |c, _i, token| c.list_queues().set_next_token(token),
+        "GetQueueAttributes" => |c, input, _t| c
+            .get_queue_attributes()
+            .queue_url(text(input, "QueueUrl")?)
+            .set_attribute_names(texts(input.get("AttributeNames")).map(|names| {
+                names
+                    .iter()
+                    .map(|n| aws_sdk_sqs::types::QueueAttributeName::from(n.as_str()))
+                    .collect()
+            })),
+    }
+    "lambda" => aws_sdk_lambda::Client {
+        "ListFunctions" => |c, _i, token| c.list_functions().set_marker(token),
+        "GetPolicy" => |c, input, _t| c.get_policy().function_name(text(input, "FunctionName")?),
+    }
+    "secretsmanager" => aws_sdk_secretsmanager::Client {
+        "ListSecrets" => |c, _i, token| c.list_secrets().set_next_token(token),
+        "GetResourcePolicy" => |c, input, _t| c.get_resource_policy().secret_id(text(input, "SecretId")?),
     }
 }
 
@@ -409,19 +498,31 @@ fn plain(v: &Out) -> Value {
     }
 }
 
-/// The string values of `expression` (`{region}` replaced) over an answer, in order, each
-/// once.
-fn values(answer: &Out, expression: &str, region: &str) -> Result<Vec<String>, Failure> {
+/// The values of `expression` (`{region}` replaced) over an answer, in order, each once:
+/// strings, or `[value, region]` pairs whose region says where the value's call is made
+/// (null: where the answer came from).
+fn values(
+    answer: &Out,
+    expression: &str,
+    region: &str,
+) -> Result<Vec<(String, Option<String>)>, Failure> {
     let bad = |e: &dyn std::fmt::Display| ("InvalidCatalogue".to_owned(), e.to_string());
     let expr = jmespath::compile(&expression.replace("{region}", region)).map_err(|e| bad(&e))?;
     let data = jmespath::Variable::try_from(plain(answer)).map_err(|e| bad(&e))?;
     let found = expr.search(data).map_err(|e| bad(&e))?;
-    let mut out: Vec<String> = Vec::new();
+    let mut out: Vec<(String, Option<String>)> = Vec::new();
+    let mut seen = std::collections::BTreeSet::new();
     for v in found.as_array().map(Vec::as_slice).unwrap_or_default() {
-        if let Some(s) = v.as_string() {
-            if !out.contains(s) {
-                out.push(s.clone());
-            }
+        let found = match (v.as_string(), v.as_array().map(Vec::as_slice)) {
+            (Some(s), _) => (s.clone(), None),
+            (None, Some([value, in_region])) => match value.as_string() {
+                Some(s) => (s.clone(), in_region.as_string().cloned()),
+                None => continue,
+            },
+            _ => continue,
+        };
+        if seen.insert(found.0.clone()) {
+            out.push(found);
         }
     }
     Ok(out)
@@ -471,6 +572,14 @@ pub fn start_progress(verbose: bool) {
     let _ = PROGRESS.set(bar);
 }
 
+/// A line for the user on standard error, above the progress line when there is one.
+pub fn note(line: &str) {
+    match PROGRESS.get() {
+        Some(bar) if !bar.is_hidden() => bar.println(line),
+        _ => eprintln!("{line}"),
+    }
+}
+
 pub fn finish_progress() {
     if let Some(bar) = PROGRESS.get() {
         bar.finish_and_clear();
@@ -507,9 +616,24 @@ fn log(d: &Done) {
 /// calls in flight.
 struct Run {
     sdk: Sdk,
+    /// The caller's account: `{account}` in the catalogue's inputs.
+    account: String,
     regions: Vec<String>,
     calls: Vec<&'static Call>,
     sem: Semaphore,
+}
+
+impl Run {
+    /// A call's constant input, `"{account}"` replaced by the caller's account.
+    fn input_of(&self, call: &Call) -> Input {
+        call.input_json()
+            .into_iter()
+            .map(|(k, v)| match v {
+                Value::String(s) if s == "{account}" => (k, Value::String(self.account.clone())),
+                other => (k, other),
+            })
+            .collect()
+    }
 }
 
 /// One call: made under the concurrency bound, logged, recorded.
@@ -523,7 +647,9 @@ async fn one(run: &Run, call: &'static Call, region: &str, input: Input, path: S
             let permit = run.sem.acquire().await;
             let prepared = prepare(&run.sdk, call, region).await;
             let r = match prepared {
-                Ok(()) => paged(&run.sdk, model, call, region, &input).await,
+                Ok(()) => paged(&run.sdk, model, call, region, &input)
+                    .await
+                    .map(|answer| call.redact.iter().fold(answer, |a, path| a.redacted(path))),
                 Err(f) => Err(f),
             };
             drop(permit);
@@ -560,13 +686,14 @@ fn tree(run: Arc<Run>, call: &'static Call, region: String, input: Input, path: 
                 .copied()
                 .filter(|c| c.service == call.service)
             {
-                match follows(next, call, answer, &region) {
+                match follows(&run, next, call, answer, &region) {
                     Ok(inputs) => {
-                        for (input, values) in inputs {
+                        for (input, values, in_region) in inputs {
+                            let region = in_region.unwrap_or_else(|| region.clone());
                             let path = next.path_for(&region, &values);
                             planned.push(Planned {
                                 call: next,
-                                region: region.clone(),
+                                region,
                                 input,
                                 path,
                             });
@@ -597,25 +724,39 @@ struct Planned {
     path: String,
 }
 
-/// A follow-up call's input, and the values of its path's parameters.
-type FollowUp = (Input, BTreeMap<String, String>);
+/// A follow-up call: its input, the values of its path's parameters, and the region it is
+/// made in when not the answer's own.
+type FollowUp = (Input, BTreeMap<String, String>, Option<String>);
 
 /// The follow-up calls of `next` that `call`'s answer asks for; none when `next` does not
 /// follow from `call`.
-fn follows(next: &Call, call: &Call, answer: &Out, region: &str) -> Result<Vec<FollowUp>, Failure> {
-    let constant = next.input_json();
+fn follows(
+    run: &Run,
+    next: &Call,
+    call: &Call,
+    answer: &Out,
+    region: &str,
+) -> Result<Vec<FollowUp>, Failure> {
+    let constant = run.input_of(next);
     if let Some(each) = next.each.as_ref().filter(|e| e.call == call.operation) {
         return Ok(values(answer, &each.values, region)?
             .into_iter()
-            .map(|v| {
+            .map(|(v, in_region)| {
                 let mut input = constant.clone();
                 input.insert(each.parameter.clone(), Value::String(v.clone()));
-                (input, BTreeMap::from([(each.parameter.clone(), v)]))
+                (
+                    input,
+                    BTreeMap::from([(each.parameter.clone(), v)]),
+                    in_region,
+                )
             })
             .collect());
     }
     if let Some(gather) = next.gather.as_ref().filter(|g| g.call == call.operation) {
-        let mut found = values(answer, &gather.values, region)?;
+        let mut found: Vec<String> = values(answer, &gather.values, region)?
+            .into_iter()
+            .map(|(v, _)| v)
+            .collect();
         found.sort();
         let mut input = constant;
         let with = if found.is_empty() {
@@ -624,7 +765,7 @@ fn follows(next: &Call, call: &Call, answer: &Out, region: &str) -> Result<Vec<F
             with_values(&gather.input, &found)
         };
         input.extend(with);
-        return Ok(vec![(input, BTreeMap::new())]);
+        return Ok(vec![(input, BTreeMap::new(), None)]);
     }
     Ok(Vec::new())
 }
@@ -683,6 +824,7 @@ pub async fn identity(sdk: &Sdk) -> Result<(String, String, Done), Failure> {
         })?;
     let run = Run {
         sdk: sdk.clone(),
+        account: String::new(),
         regions: Vec::new(),
         calls: Vec::new(),
         sem: Semaphore::new(1),
@@ -741,6 +883,7 @@ pub async fn regions(sdk: &Sdk, options: &Options) -> Result<Vec<String>, Collec
 /// caller's identity is collected first, on its own.
 pub async fn collect_all(
     sdk: Sdk,
+    account: String,
     regions: Vec<String>,
     services: &[String],
     concurrency: usize,
@@ -753,6 +896,7 @@ pub async fn collect_all(
         .collect();
     let run = Arc::new(Run {
         sdk,
+        account,
         regions,
         calls,
         sem: Semaphore::new(concurrency.max(1)),
@@ -762,7 +906,7 @@ pub async fn collect_all(
         if call.each.is_some() || call.gather.is_some() {
             continue;
         }
-        let input = call.input_json();
+        let input = run.input_of(call);
         for region in run.sdk.regions_of(&call.scope, &run.regions) {
             let path = call.path_for(&region, &BTreeMap::new());
             planned.push(Planned {

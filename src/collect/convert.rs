@@ -3,10 +3,10 @@
 //!
 //! The SDK's Rust types do not serialize to the CLI's shape (member names, order, merged
 //! pages, timestamps). So the collector keeps each raw body and converts it the way
-//! botocore's parsers and the CLI do: XML (query and ec2 protocols), JSON (json protocol)
-//! and CBOR (smithy-rpc-v2-cbor) are walked along the output shape, members come out in the
-//! model's order, timestamps as ISO 8601 (`cli_timestamp_format = iso8601`), blobs as
-//! base64, and pages are merged as `build_full_result` merges them.
+//! botocore's parsers and the CLI do: XML (query, ec2 and rest-xml protocols), JSON (json
+//! and rest-json) and CBOR (smithy-rpc-v2-cbor) are walked along the output shape, members
+//! come out in the model's order, timestamps as ISO 8601 (`cli_timestamp_format =
+//! iso8601`), blobs as base64, and pages are merged as `build_full_result` merges them.
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -66,6 +66,7 @@ impl Model {
                 }
                 self.xml_structure(shape, &[start])
             }
+            "rest-xml" => self.rest_xml(operation, shape, body),
             "json" | "rest-json" => {
                 let raw: Raw = serde_json::from_slice(body)
                     .map_err(|e| ConvertError(format!("response is not JSON: {e}")))?;
@@ -100,14 +101,64 @@ impl Model {
                 }
             }
         }
+        // The first page's non-aggregate keys, null where it has none
+        // (`_record_non_aggregate_key_values`).
         if let Some(first) = pages.first() {
             for key in &p.non_aggregate_keys {
-                if let Some(v) = first.get(key) {
-                    result.push((key.clone(), v.clone()));
-                }
+                let v = first.get(key).cloned().unwrap_or(Out::Null);
+                result.push((key.clone(), v));
             }
         }
         Ok(Out::Obj(result))
+    }
+
+    // ---- XML (rest-xml: S3) ----
+
+    /// A rest-xml body: the output's payload member (a string payload is the whole body; a
+    /// structure payload is the body's root element), or the output's members as children
+    /// of the root. Header members are not in these outputs (the catalogue's S3 calls have
+    /// none).
+    fn rest_xml(&self, operation: &str, shape: &Shape, body: &[u8]) -> Result<Out, ConvertError> {
+        let text = std::str::from_utf8(body)
+            .map_err(|e| ConvertError(format!("response is not UTF-8: {e}")))?;
+        if let Some(payload) = &shape.payload {
+            let Some((name, r)) = shape.members.iter().find(|(n, _)| n == payload) else {
+                return err(format!(
+                    "the payload `{payload}` is not a member of the output"
+                ));
+            };
+            let target = self.shape(&r.shape)?;
+            if target.kind != "structure" {
+                return Ok(Out::Obj(vec![(name.clone(), Out::Str(text.to_owned()))]));
+            }
+            if text.trim().is_empty() {
+                return Ok(Out::Obj(Vec::new()));
+            }
+            let doc = roxmltree::Document::parse(text)
+                .map_err(|e| ConvertError(format!("response is not XML: {e}")))?;
+            let value = self.xml_structure(target, &[doc.root_element()])?;
+            return Ok(Out::Obj(vec![(name.clone(), value)]));
+        }
+        if text.trim().is_empty() {
+            return Ok(Out::Obj(Vec::new()));
+        }
+        let doc = roxmltree::Document::parse(text)
+            .map_err(|e| ConvertError(format!("response is not XML: {e}")))?;
+        let root = doc.root_element();
+        if self.service == "s3" && operation == "GetBucketLocation" {
+            // botocore's `parse_get_bucket_location`: the root element's own text is the
+            // constraint; us-east-1 answers an empty element, printed as null.
+            let constraint = root
+                .first_child()
+                .filter(|c| c.is_text())
+                .and_then(|c| c.text())
+                .map_or(Out::Null, |t| Out::Str(t.to_owned()));
+            return Ok(Out::Obj(vec![(
+                "LocationConstraint".to_owned(),
+                constraint,
+            )]));
+        }
+        self.xml_structure(shape, &[root])
     }
 
     // ---- XML (query, ec2) ----
@@ -191,6 +242,15 @@ impl Model {
                 continue;
             }
             let target = self.shape(&r.shape)?;
+            if r.xml_attribute {
+                // `xsi:type`: matched on the local name, as the namespace prefix varies.
+                let wanted = r.name.as_deref().unwrap_or(name);
+                let local = wanted.rsplit(':').next().unwrap_or(wanted);
+                if let Some(a) = node.attributes().find(|a| a.name() == local) {
+                    out.push((name.clone(), scalar_from_text(&target.kind, a.value())));
+                }
+                continue;
+            }
             let xml_name = if target.kind == "list" && (r.flattened || target.flattened) {
                 target
                     .member

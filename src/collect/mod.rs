@@ -10,7 +10,9 @@
 pub mod calls;
 pub mod capture;
 pub mod convert;
+pub mod http;
 pub mod log;
+pub mod org;
 pub mod out;
 pub mod write;
 
@@ -18,6 +20,7 @@ use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
+use crate::snapshot::catalogue;
 use crate::snapshot::manifest::{Call, CallError, CallStatus};
 use out::Out;
 
@@ -55,6 +58,18 @@ pub enum CollectError {
     #[error("unknown service `{0}` in --services or --skip-services")]
     #[diagnostic(code(collect::service), help("the services snapaudit collects: {1}"))]
     UnknownService(String, String),
+    #[error("cannot list the accounts: {0}")]
+    #[diagnostic(
+        code(collect::organization),
+        help("--org needs the management account's (or a delegated administrator's) credentials with organizations:List* and Describe*; or list the accounts in a file with --accounts FILE")
+    )]
+    Organization(String),
+    #[error("cannot read the accounts file `{path}`: {message}")]
+    #[diagnostic(
+        code(collect::accounts_file),
+        help("one 12-digit account id per line, or a .csv/.yaml with `id` (and optionally `name`, `role_name`, `external_id`)")
+    )]
+    AccountsFile { path: String, message: String },
     #[error("interrupted: the partial snapshot was removed")]
     #[diagnostic(code(collect::interrupted))]
     Interrupted,
@@ -141,6 +156,14 @@ impl Done {
                 }),
             ),
         };
+        // What the catalogue has the collector take out of the call's answer.
+        let redacted = match (
+            &self.outcome,
+            catalogue::catalogue().call(&self.service, &self.operation),
+        ) {
+            (Outcome::Ok(_), Some(call)) => call.redact.clone(),
+            _ => Vec::new(),
+        };
         Call {
             path: self.path.clone(),
             service: self.service.clone(),
@@ -150,6 +173,7 @@ impl Done {
             status,
             sha256,
             error,
+            redacted,
         }
     }
 }
@@ -157,38 +181,57 @@ impl Done {
 /// Collects a snapshot. Errors only when nothing useful can be written; failed calls are
 /// recorded in the manifest and counted in the summary.
 pub async fn run(options: Options) -> Result<Summary, CollectError> {
-    let started = Instant::now();
-    let started_at = chrono::Utc::now();
     let services = options.selected_services()?;
     let sdk = calls::Sdk::new(&options).await;
+    calls::start_progress(options.verbose);
+    let summary = account(&sdk, &options, &services, |account_id, started_at| {
+        options.out.clone().unwrap_or_else(|| {
+            PathBuf::from("snapshots").join(format!(
+                "{account_id}-{}",
+                started_at.format("%Y%m%dT%H%M%SZ")
+            ))
+        })
+    })
+    .await;
+    calls::finish_progress();
+    summary
+}
 
-    let identity = calls::identity(&sdk).await;
+/// Collects the snapshot of the account `sdk`'s credentials reach, into the directory
+/// `target` names for the account and the start time. An interrupt removes what was
+/// written.
+pub(crate) async fn account(
+    sdk: &calls::Sdk,
+    options: &Options,
+    services: &[String],
+    target: impl FnOnce(&str, chrono::DateTime<chrono::Utc>) -> PathBuf,
+) -> Result<Summary, CollectError> {
+    let started = Instant::now();
+    let started_at = chrono::Utc::now();
+    let identity = calls::identity(sdk).await;
     let (account_id, caller_arn, identity_done) = match identity {
         Ok(x) => x,
         Err((code, message)) => return Err(CollectError::Identity { code, message }),
     };
     let partition = caller_arn.split(':').nth(1).unwrap_or("aws").to_owned();
-    let regions = calls::regions(&sdk, &options).await?;
-
-    let target = options.out.clone().unwrap_or_else(|| {
-        PathBuf::from("snapshots").join(format!(
-            "{account_id}-{}",
-            started_at.format("%Y%m%dT%H%M%SZ")
-        ))
-    });
+    let regions = calls::regions(sdk, options).await?;
+    let target = target(&account_id, started_at);
     let staging = write::Staging::new(&target)?;
 
-    calls::start_progress(options.verbose);
-    let work = calls::collect_all(sdk, regions.clone(), &services, options.concurrency.max(1));
+    let work = calls::collect_all(
+        sdk.clone(),
+        account_id.clone(),
+        regions.clone(),
+        services,
+        options.concurrency.max(1),
+    );
     let mut done = tokio::select! {
         d = work => d,
         _ = write::interrupted() => {
-            calls::finish_progress();
             staging.abandon();
             return Err(CollectError::Interrupted);
         }
     };
-    calls::finish_progress();
     done.push(identity_done);
     let summary = staging.finish(
         done,

@@ -4,6 +4,8 @@
 
 use std::fmt::Write as _;
 
+use crate::snapshot::catalogue::REDACTED;
+
 /// A JSON value whose objects keep their member order (the order of the service model).
 #[derive(Debug, Clone, PartialEq)]
 pub enum Out {
@@ -38,12 +40,43 @@ impl Out {
         }
     }
 
+    /// The value with every value at `path` replaced by [`REDACTED`]. A path is members
+    /// joined by `.`: `Name[]` is each item of the list `Name`, `*` each member of an object
+    /// (`Functions[].Environment.Variables.*`). Parts the answer does not have are skipped.
+    pub fn redacted(mut self, path: &str) -> Out {
+        let steps: Vec<&str> = path.split('.').collect();
+        redact(&mut self, &steps);
+        self
+    }
+
     /// The CLI's text: four-space indent, `": "` and `","` separators, a final newline.
     pub fn to_cli_json(&self) -> String {
         let mut out = String::new();
         write_value(self, 0, &mut out);
         out.push('\n');
         out
+    }
+}
+
+fn redact(value: &mut Out, steps: &[&str]) {
+    let Some((step, rest)) = steps.split_first() else {
+        *value = Out::Str(REDACTED.to_owned());
+        return;
+    };
+    let Out::Obj(members) = value else { return };
+    let (name, each) = match step.strip_suffix("[]") {
+        Some(name) => (name, true),
+        None => (*step, false),
+    };
+    for (k, v) in members.iter_mut() {
+        if name != "*" && k != name {
+            continue;
+        }
+        match (each, v) {
+            (true, Out::List(items)) => items.iter_mut().for_each(|i| redact(i, rest)),
+            (true, _) => {}
+            (false, v) => redact(v, rest),
+        }
     }
 }
 
@@ -159,6 +192,44 @@ mod tests {
         assert_eq!(python_float(1e-5), "1e-05");
         assert_eq!(python_float(1.5e20), "1.5e+20");
         assert_eq!(python_float(123456.789), "123456.789");
+    }
+
+    #[test]
+    fn redacts_every_value_at_a_path_and_nothing_else() {
+        let f = |name: &str, vars: Vec<(&str, &str)>| {
+            let vars = vars
+                .into_iter()
+                .map(|(k, v)| (k.to_owned(), Out::Str(v.to_owned())))
+                .collect();
+            Out::Obj(vec![
+                ("FunctionName".into(), Out::Str(name.into())),
+                (
+                    "Environment".into(),
+                    Out::Obj(vec![("Variables".into(), Out::Obj(vars))]),
+                ),
+            ])
+        };
+        let answer = Out::Obj(vec![(
+            "Functions".into(),
+            Out::List(vec![
+                f("a", vec![("DB_PASSWORD", "hunter2"), ("MODE", "x")]),
+                Out::Obj(vec![("FunctionName".into(), Out::Str("no-env".into()))]),
+            ]),
+        )]);
+        let text = answer
+            .redacted("Functions[].Environment.Variables.*")
+            .to_cli_json();
+        assert!(!text.contains("hunter2"), "{text}");
+        assert!(
+            text.contains("\"DB_PASSWORD\": \"(redacted by snapaudit)\""),
+            "{text}"
+        );
+        assert!(
+            text.contains("\"MODE\": \"(redacted by snapaudit)\""),
+            "{text}"
+        );
+        assert!(text.contains("\"FunctionName\": \"a\""), "{text}");
+        assert!(text.contains("\"FunctionName\": \"no-env\""), "{text}");
     }
 
     #[test]

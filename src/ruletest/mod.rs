@@ -714,7 +714,7 @@ fn materialize(case: &Case, base: &Path, dir: &Path) -> Result<(), String> {
 /// region, the input its path names), as `collect` would record it.
 fn new_call(rel: &str) -> Call {
     let catalogue = crate::snapshot::catalogue::catalogue();
-    let (service, operation, region, parameters) = match catalogue.find(rel) {
+    let (service, operation, region, parameters, redacted) = match catalogue.find(rel) {
         Some((call, place)) => {
             let mut input = call.input_json();
             input.extend(
@@ -728,6 +728,7 @@ fn new_call(rel: &str) -> Call {
                 call.operation.clone(),
                 place.region,
                 input,
+                call.redact.clone(),
             )
         }
         // A file of the user's own: its first folder names the service.
@@ -736,6 +737,7 @@ fn new_call(rel: &str) -> Call {
             String::new(),
             None,
             serde_json::Map::new(),
+            Vec::new(),
         ),
     };
     Call {
@@ -747,6 +749,7 @@ fn new_call(rel: &str) -> Call {
         status: CallStatus::Ok,
         sha256: None,
         error: None,
+        redacted,
     }
 }
 

@@ -54,6 +54,10 @@ pub struct Call {
     pub sha256: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<CallError>,
+    /// Values the collector took out of the answer before writing it (they may be
+    /// secrets): the catalogue's `redact` paths, each value "(redacted by snapaudit)".
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub redacted: Vec<String>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]

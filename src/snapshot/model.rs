@@ -45,6 +45,9 @@ pub struct MemberRef {
     pub flattened: bool,
     #[serde(default)]
     pub location: Option<String>,
+    /// XML: the member is an attribute of its structure's element (`xsi:type`).
+    #[serde(default, rename = "xmlAttribute")]
+    pub xml_attribute: bool,
 }
 
 #[derive(Debug, Deserialize)]

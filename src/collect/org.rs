@@ -1,0 +1,671 @@
+//! `collect --org` and `collect --accounts FILE`: one ordinary snapshot per account at
+//! `DIR/<account id>/`, and the record of what became of every account
+//! (`DIR/organization.json`, or `DIR/shards/<I>-of-<N>.json` for one shard of the account
+//! list). docs/organizations.md describes the layout and the record.
+//!
+//! The accounts come from the Organization (`organizations list-accounts`, with each
+//! account's OU path and tags) or from a file. Each member is reached by assuming a role in
+//! it (the caller's own account with the caller's credentials); one account's failure is
+//! recorded and the others go on.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use serde::{Deserialize, Serialize};
+use tokio::sync::Semaphore;
+use tokio::task::JoinSet;
+
+use super::calls::{self, failure, Failure, Sdk};
+use super::{CollectError, Options, Summary};
+
+/// One shard of the account list: `index` of `count`, from 1.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Shard {
+    pub index: u32,
+    pub count: u32,
+}
+
+/// The variables that carry a worker's index in the engines that run shards (0-based):
+/// Kubernetes Indexed Jobs and AWS Batch array jobs.
+pub const INDEX_VARIABLES: &[&str] = &["JOB_COMPLETION_INDEX", "AWS_BATCH_JOB_ARRAY_INDEX"];
+
+impl std::str::FromStr for Shard {
+    type Err = String;
+
+    fn from_str(text: &str) -> Result<Shard, String> {
+        let bad = || format!("`{text}` is not a shard: write I/N with 1 ≤ I ≤ N, e.g. 2/8");
+        let (i, n) = text.split_once('/').ok_or_else(bad)?;
+        let index: u32 = i.trim().parse().map_err(|_| bad())?;
+        let count: u32 = n.trim().parse().map_err(|_| bad())?;
+        if count == 0 || index == 0 || index > count {
+            return Err(bad());
+        }
+        Ok(Shard { index, count })
+    }
+}
+
+impl Shard {
+    /// The shard `count` workers' engine gave this one: the first of
+    /// [`INDEX_VARIABLES`] that is set (0-based) becomes the index (1-based).
+    pub fn from_env(count: u32) -> Result<Shard, String> {
+        for name in INDEX_VARIABLES {
+            if let Ok(value) = std::env::var(name) {
+                let i: u32 = value
+                    .trim()
+                    .parse()
+                    .map_err(|_| format!("{name}=`{value}` is not a worker index"))?;
+                return format!("{}/{count}", i + 1).parse();
+            }
+        }
+        Err(format!(
+            "--shard-count needs the worker's index in {}",
+            INDEX_VARIABLES.join(" or ")
+        ))
+    }
+
+    /// Whether this shard collects `account_id`: a hash of the id, not its position, so an
+    /// account keeps its shard when others are added or removed.
+    pub fn owns(&self, account_id: &str) -> bool {
+        use sha2::Digest as _;
+        let digest = sha2::Sha256::digest(account_id.as_bytes());
+        let mut first = [0u8; 8];
+        first.copy_from_slice(&digest[..8]);
+        u64::from_be_bytes(first) % u64::from(self.count) == u64::from(self.index - 1)
+    }
+
+    /// The record's path in the organisation directory.
+    pub fn record_path(&self) -> String {
+        format!("shards/{}-of-{}.json", self.index, self.count)
+    }
+}
+
+/// What the user asked of an organisation run.
+#[derive(Debug, Clone)]
+pub struct OrgOptions {
+    /// `--accounts FILE`: the accounts in a file; else the caller's Organization's.
+    pub accounts_file: Option<PathBuf>,
+    /// The role assumed in each member account.
+    pub role_name: String,
+    pub external_id: Option<String>,
+    pub session_name: String,
+    pub skip_accounts: Vec<String>,
+    /// Only accounts under these OUs (ids `ou-…` or names).
+    pub ous: Vec<String>,
+    pub shard: Option<Shard>,
+    /// Accounts collected at once.
+    pub accounts_in_flight: usize,
+}
+
+/// The record of an organisation run (docs/organizations.md).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Record {
+    pub schema_version: u32,
+    pub organization_id: Option<String>,
+    pub management_account_id: Option<String>,
+    pub captured_at: String,
+    pub shard: Option<Shard>,
+    pub accounts: Vec<AccountRecord>,
+}
+
+/// The current version of [`Record`].
+pub const RECORD_SCHEMA: u32 = 1;
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AccountRecord {
+    pub id: String,
+    pub name: Option<String>,
+    pub email: Option<String>,
+    pub status: Option<String>,
+    #[serde(default)]
+    pub ou_path: Vec<String>,
+    #[serde(default)]
+    pub tags: BTreeMap<String, String>,
+    pub outcome: String,
+    pub message: Option<String>,
+}
+
+/// An account to collect, as listed.
+#[derive(Debug, Clone, Default)]
+struct Member {
+    id: String,
+    name: Option<String>,
+    email: Option<String>,
+    status: Option<String>,
+    /// OU names from the root.
+    ou_path: Vec<String>,
+    /// OU ids from the root.
+    ou_ids: Vec<String>,
+    tags: BTreeMap<String, String>,
+    /// The role to assume here, when the file names one.
+    role_name: Option<String>,
+    external_id: Option<String>,
+}
+
+/// What an organisation run did.
+#[derive(Debug)]
+pub struct OrgSummary {
+    pub dir: PathBuf,
+    pub record: Record,
+    /// The single-account summaries of the accounts collected.
+    pub collected: Vec<Summary>,
+}
+
+impl OrgSummary {
+    /// Whether every account in the record was collected in full.
+    pub fn complete(&self) -> bool {
+        self.record
+            .accounts
+            .iter()
+            .all(|a| a.outcome == "collected" || a.outcome.starts_with("skipped-"))
+    }
+}
+
+/// An account id: twelve digits (it names a directory, so nothing else is accepted).
+fn valid_id(id: &str) -> bool {
+    id.len() == 12 && id.bytes().all(|b| b.is_ascii_digit())
+}
+
+fn org_error(what: &str, (code, message): Failure) -> CollectError {
+    CollectError::Organization(format!("{what} failed with {code}: {message}"))
+}
+
+/// The Organization's id, management account and ACTIVE-or-not accounts with their OU
+/// paths and tags.
+async fn list_organization(
+    sdk: &Sdk,
+) -> Result<(Option<String>, Option<String>, Vec<Member>), CollectError> {
+    let c = aws_sdk_organizations::Client::new(&sdk.conf(sdk.global()));
+    let described = c
+        .describe_organization()
+        .send()
+        .await
+        .map_err(|e| org_error("organizations DescribeOrganization", failure(e)))?;
+    let org = described.organization();
+    let org_id = org.and_then(|o| o.id()).map(str::to_owned);
+    let management = org.and_then(|o| o.master_account_id()).map(str::to_owned);
+
+    let mut members = Vec::new();
+    let mut token = None;
+    loop {
+        let page = c
+            .list_accounts()
+            .set_next_token(token)
+            .send()
+            .await
+            .map_err(|e| org_error("organizations ListAccounts", failure(e)))?;
+        for a in page.accounts() {
+            #[allow(
+                deprecated,
+                reason = "`Status` is what every Organization still answers"
+            )]
+            let status = a.status().map(|s| s.as_str().to_owned());
+            members.push(Member {
+                id: a.id().unwrap_or_default().to_owned(),
+                name: a.name().map(str::to_owned),
+                email: a.email().map(str::to_owned),
+                status,
+                ..Member::default()
+            });
+        }
+        token = page.next_token().map(str::to_owned);
+        if token.is_none() {
+            break;
+        }
+    }
+
+    // OU paths: each account's parents up to the root, names looked up once per OU.
+    let mut names: BTreeMap<String, String> = BTreeMap::new();
+    for m in &mut members {
+        let mut child = m.id.clone();
+        let mut path: Vec<(String, String)> = Vec::new();
+        for _ in 0..10 {
+            let parents = c
+                .list_parents()
+                .child_id(&child)
+                .send()
+                .await
+                .map_err(|e| org_error("organizations ListParents", failure(e)))?;
+            let Some(parent) = parents.parents().first() else {
+                break;
+            };
+            let id = parent.id().unwrap_or_default().to_owned();
+            let is_root = parent.r#type().is_some_and(|t| t.as_str() == "ROOT");
+            let name = if is_root {
+                "Root".to_owned()
+            } else if let Some(n) = names.get(&id) {
+                n.clone()
+            } else {
+                let ou = c
+                    .describe_organizational_unit()
+                    .organizational_unit_id(&id)
+                    .send()
+                    .await
+                    .map_err(|e| {
+                        org_error("organizations DescribeOrganizationalUnit", failure(e))
+                    })?;
+                let n = ou
+                    .organizational_unit()
+                    .and_then(|o| o.name())
+                    .unwrap_or(&id)
+                    .to_owned();
+                names.insert(id.clone(), n.clone());
+                n
+            };
+            path.push((id.clone(), name));
+            if is_root {
+                break;
+            }
+            child = id;
+        }
+        path.reverse();
+        m.ou_ids = path.iter().map(|(id, _)| id.clone()).collect();
+        m.ou_path = path.into_iter().map(|(_, name)| name).collect();
+
+        let mut token = None;
+        loop {
+            let tags = c
+                .list_tags_for_resource()
+                .resource_id(&m.id)
+                .set_next_token(token)
+                .send()
+                .await
+                .map_err(|e| org_error("organizations ListTagsForResource", failure(e)))?;
+            for t in tags.tags() {
+                m.tags.insert(t.key().to_owned(), t.value().to_owned());
+            }
+            token = tags.next_token().map(str::to_owned);
+            if token.is_none() {
+                break;
+            }
+        }
+    }
+    Ok((org_id, management, members))
+}
+
+/// One row of an accounts file in CSV or YAML.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileRow {
+    #[serde(alias = "account_id")]
+    id: String,
+    #[serde(default)]
+    name: Option<String>,
+    #[serde(default)]
+    role_name: Option<String>,
+    #[serde(default)]
+    external_id: Option<String>,
+}
+
+/// The accounts of `--accounts FILE`: a `.csv` with a header (`id` or `account_id`, and
+/// optionally `name`, `role_name`, `external_id`), a `.yaml`/`.yml` list of the same
+/// fields, or one account id per line (`#` starts a comment).
+fn read_accounts(path: &Path) -> Result<Vec<Member>, CollectError> {
+    let bad = |message: String| CollectError::AccountsFile {
+        path: path.display().to_string(),
+        message,
+    };
+    let text = std::fs::read_to_string(path).map_err(|e| bad(e.to_string()))?;
+    let ext = path
+        .extension()
+        .map(|e| e.to_string_lossy().to_ascii_lowercase());
+    let rows: Vec<FileRow> = match ext.as_deref() {
+        Some("csv") => csv::Reader::from_reader(text.as_bytes())
+            .deserialize()
+            .collect::<Result<_, _>>()
+            .map_err(|e| bad(e.to_string()))?,
+        Some("yaml" | "yml") => serde_yaml_ng::from_str(&text).map_err(|e| bad(e.to_string()))?,
+        _ => text
+            .lines()
+            .map(|l| l.split('#').next().unwrap_or_default().trim())
+            .filter(|l| !l.is_empty())
+            .map(|id| FileRow {
+                id: id.to_owned(),
+                name: None,
+                role_name: None,
+                external_id: None,
+            })
+            .collect(),
+    };
+    let mut members = Vec::new();
+    for (n, row) in rows.into_iter().enumerate() {
+        let id = row.id.trim().to_owned();
+        if !valid_id(&id) {
+            return Err(bad(format!(
+                "entry {}: `{}` is not an account id (12 digits)",
+                n + 1,
+                crate::report::safe::terminal(&id)
+            )));
+        }
+        members.push(Member {
+            id,
+            name: row.name,
+            role_name: row.role_name,
+            external_id: row.external_id,
+            ..Member::default()
+        });
+    }
+    Ok(members)
+}
+
+/// What became of one account.
+struct Ended {
+    outcome: &'static str,
+    message: Option<String>,
+    summary: Option<Summary>,
+    /// The run was interrupted while this account was collected.
+    interrupted: bool,
+}
+
+/// Collects one member: its credentials (the caller's own, or the assumed role), then an
+/// ordinary snapshot at `dir/<id>`.
+async fn collect_member(
+    sdk: Arc<Sdk>,
+    caller: Arc<(String, String)>,
+    options: Arc<Options>,
+    org: Arc<OrgOptions>,
+    services: Arc<Vec<String>>,
+    dir: PathBuf,
+    member: Member,
+) -> Ended {
+    let (caller_account, partition) = (&caller.0, &caller.1);
+    let account_sdk = if &member.id == caller_account {
+        (*sdk).clone()
+    } else {
+        let role = member.role_name.as_deref().unwrap_or(&org.role_name);
+        let arn = format!("arn:{partition}:iam::{}:role/{role}", member.id);
+        let external = member.external_id.as_deref().or(org.external_id.as_deref());
+        match sdk.assume(&arn, external, &org.session_name).await {
+            Ok(s) => s,
+            Err((code, message)) => {
+                return Ended {
+                    outcome: "assume-role-failed",
+                    message: Some(format!("sts AssumeRole {arn}: {code}: {message}")),
+                    summary: None,
+                    interrupted: false,
+                }
+            }
+        }
+    };
+    let target = dir.join(&member.id);
+    match super::account(&account_sdk, &options, &services, |_, _| target).await {
+        Ok(summary) if summary.account_id != member.id => Ended {
+            outcome: "failed",
+            message: Some(format!(
+                "the credentials reached account {}, not {}; its snapshot is at {}",
+                summary.account_id,
+                member.id,
+                summary.path.display()
+            )),
+            summary: Some(summary),
+            interrupted: false,
+        },
+        Ok(summary) => {
+            let failed: usize = summary.failed.values().sum();
+            Ended {
+                outcome: if failed > 0 { "partial" } else { "collected" },
+                message: (failed > 0).then(|| {
+                    let codes: Vec<String> = summary
+                        .failed
+                        .iter()
+                        .map(|(c, n)| format!("{c} ×{n}"))
+                        .collect();
+                    format!("{failed} calls failed: {}", codes.join(", "))
+                }),
+                summary: Some(summary),
+                interrupted: false,
+            }
+        }
+        Err(e) => Ended {
+            outcome: "failed",
+            interrupted: matches!(e, CollectError::Interrupted),
+            message: Some(e.to_string()),
+            summary: None,
+        },
+    }
+}
+
+/// Collects every selected account of the Organization (or the file) into `dir`.
+pub async fn run(
+    options: Options,
+    org: OrgOptions,
+    dir: PathBuf,
+) -> Result<OrgSummary, CollectError> {
+    let services = options.selected_services()?;
+    let sdk = Sdk::new(&options).await;
+    let (caller_account, caller_arn, _) = calls::identity(&sdk)
+        .await
+        .map_err(|(code, message)| CollectError::Identity { code, message })?;
+    let partition = caller_arn.split(':').nth(1).unwrap_or("aws").to_owned();
+    let captured_at = chrono::Utc::now().format("%Y-%m-%dT%H:%M:%SZ").to_string();
+
+    let (org_id, management, mut members) = match &org.accounts_file {
+        Some(file) => (None, None, read_accounts(file)?),
+        None => list_organization(&sdk).await?,
+    };
+    members.sort_by(|a, b| a.id.cmp(&b.id));
+    members.dedup_by(|a, b| a.id == b.id);
+
+    let mut records: Vec<AccountRecord> = Vec::new();
+    let mut to_collect: Vec<Member> = Vec::new();
+    for m in members {
+        if !valid_id(&m.id) {
+            return Err(CollectError::Organization(format!(
+                "the Organization listed `{}`, which is not an account id",
+                crate::report::safe::terminal(&m.id)
+            )));
+        }
+        if org.shard.is_some_and(|s| !s.owns(&m.id)) {
+            continue;
+        }
+        let skipped = if m.status.as_deref().is_some_and(|s| s != "ACTIVE") {
+            Some((
+                "skipped-suspended",
+                format!("status {}", m.status.as_deref().unwrap_or("")),
+            ))
+        } else if org.skip_accounts.contains(&m.id) {
+            Some(("skipped-filtered", "--skip-accounts".to_owned()))
+        } else if !org.ous.is_empty()
+            && !org
+                .ous
+                .iter()
+                .any(|ou| m.ou_ids.contains(ou) || m.ou_path.contains(ou))
+        {
+            Some(("skipped-filtered", "not under the --ou given".to_owned()))
+        } else {
+            None
+        };
+        match skipped {
+            Some((outcome, why)) => records.push(record_of(&m, outcome, Some(why))),
+            None => to_collect.push(m),
+        }
+    }
+
+    std::fs::create_dir_all(&dir).map_err(|e| CollectError::Io {
+        path: dir.display().to_string(),
+        message: e.to_string(),
+    })?;
+    calls::start_progress(options.verbose);
+    let in_flight = Arc::new(Semaphore::new(org.accounts_in_flight.max(1)));
+    let shared = (
+        Arc::new(sdk),
+        Arc::new((caller_account, partition)),
+        Arc::new(options),
+        Arc::new(org.clone()),
+        Arc::new(services),
+    );
+    let mut set = JoinSet::new();
+    for m in to_collect {
+        let (sdk, caller, options, orgo, services) = (
+            shared.0.clone(),
+            shared.1.clone(),
+            shared.2.clone(),
+            shared.3.clone(),
+            shared.4.clone(),
+        );
+        let (dir, in_flight) = (dir.clone(), in_flight.clone());
+        set.spawn(async move {
+            let permit = in_flight.acquire_owned().await;
+            let ended = collect_member(sdk, caller, options, orgo, services, dir, m.clone()).await;
+            drop(permit);
+            (m, ended)
+        });
+    }
+    let mut collected = Vec::new();
+    let mut interrupted = false;
+    while let Some(joined) = set.join_next().await {
+        match joined {
+            Ok((m, ended)) => {
+                calls::note(&format!(
+                    "account {}: {}{}",
+                    m.id,
+                    ended.outcome,
+                    ended
+                        .message
+                        .as_deref()
+                        .map(|msg| format!(" ({msg})"))
+                        .unwrap_or_default()
+                ));
+                interrupted |= ended.interrupted;
+                records.push(record_of(&m, ended.outcome, ended.message));
+                collected.extend(ended.summary);
+            }
+            Err(e) => {
+                return Err(CollectError::Organization(format!(
+                    "an account's collection task failed: {e}"
+                )))
+            }
+        }
+    }
+    calls::finish_progress();
+    if interrupted {
+        return Err(CollectError::Interrupted);
+    }
+    records.sort_by(|a, b| a.id.cmp(&b.id));
+    let record = Record {
+        schema_version: RECORD_SCHEMA,
+        organization_id: org_id,
+        management_account_id: management,
+        captured_at,
+        shard: org.shard,
+        accounts: records,
+    };
+    write_record(&dir, &record)?;
+    Ok(OrgSummary {
+        dir,
+        record,
+        collected,
+    })
+}
+
+fn record_of(m: &Member, outcome: &str, message: Option<String>) -> AccountRecord {
+    AccountRecord {
+        id: m.id.clone(),
+        name: m.name.clone(),
+        email: m.email.clone(),
+        status: m.status.clone(),
+        ou_path: m.ou_path.clone(),
+        tags: m.tags.clone(),
+        outcome: outcome.to_owned(),
+        message,
+    }
+}
+
+/// Writes the record beside the snapshots: written whole to a temporary file, then renamed.
+fn write_record(dir: &Path, record: &Record) -> Result<(), CollectError> {
+    let rel = match &record.shard {
+        Some(s) => s.record_path(),
+        None => "organization.json".to_owned(),
+    };
+    let path = dir.join(rel);
+    let io = |e: &dyn std::fmt::Display| CollectError::Io {
+        path: path.display().to_string(),
+        message: e.to_string(),
+    };
+    if let Some(parent) = path.parent() {
+        std::fs::create_dir_all(parent).map_err(|e| io(&e))?;
+    }
+    let mut text = serde_json::to_string_pretty(record).map_err(|e| io(&e))?;
+    text.push('\n');
+    let tmp = path.with_extension(format!("json.partial-{}", std::process::id()));
+    std::fs::write(&tmp, text).map_err(|e| io(&e))?;
+    std::fs::rename(&tmp, &path).map_err(|e| io(&e))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn shards_split_the_accounts_disjointly_and_completely() {
+        let ids: Vec<String> = (0..1000)
+            .map(|i| format!("{:012}", 100_000_000_000u64 + i * 7919))
+            .collect();
+        for count in [1u32, 2, 3, 8] {
+            let mut seen = 0;
+            let mut sizes = Vec::new();
+            for index in 1..=count {
+                let shard = Shard { index, count };
+                let n = ids.iter().filter(|id| shard.owns(id)).count();
+                sizes.push(n);
+                seen += n;
+            }
+            assert_eq!(
+                seen,
+                ids.len(),
+                "every account in exactly one of {count} shards"
+            );
+            // A hash spreads them: no shard is empty or holds twice its share.
+            for n in sizes {
+                assert!(
+                    n > 0 && n < 2 * ids.len() / count as usize + 10,
+                    "{n} of {count}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn shard_text_is_checked() {
+        assert_eq!("2/8".parse::<Shard>(), Ok(Shard { index: 2, count: 8 }));
+        for bad in ["0/2", "3/2", "1/0", "x/2", "2", ""] {
+            assert!(bad.parse::<Shard>().is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn accounts_files_in_each_form() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let lines = dir.path().join("ids.txt");
+        std::fs::write(&lines, "111111111111\n# a comment\n222222222222 # prod\n\n")
+            .expect("write");
+        let ids: Vec<String> = read_accounts(&lines)
+            .expect("lines")
+            .into_iter()
+            .map(|m| m.id)
+            .collect();
+        assert_eq!(ids, ["111111111111", "222222222222"]);
+        let csv = dir.path().join("a.csv");
+        std::fs::write(
+            &csv,
+            "account_id,name,role_name\n333333333333,prod,Auditor\n",
+        )
+        .expect("write");
+        let m = read_accounts(&csv).expect("csv");
+        assert_eq!(m[0].role_name.as_deref(), Some("Auditor"));
+        let yaml = dir.path().join("a.yaml");
+        std::fs::write(&yaml, "- id: '444444444444'\n  external_id: x\n").expect("write");
+        assert_eq!(
+            read_accounts(&yaml).expect("yaml")[0]
+                .external_id
+                .as_deref(),
+            Some("x")
+        );
+        let hostile = dir.path().join("bad.txt");
+        std::fs::write(&hostile, "../../etc\n").expect("write");
+        let e = read_accounts(&hostile).expect_err("not an id");
+        assert!(e.to_string().contains("not an account id"), "{e}");
+    }
+}
