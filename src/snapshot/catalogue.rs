@@ -80,6 +80,10 @@ pub struct Call {
     /// Error codes that mean "there is none": an answer, not a failure.
     #[serde(default)]
     pub absent: Vec<String>,
+    /// Values the file never holds (they may be secrets): JMESPath-like paths into the
+    /// answer (`Functions[].Environment.Variables.*`), each value replaced by a marker.
+    #[serde(default)]
+    pub redact: Vec<String>,
     #[serde(default)]
     pub note: String,
 }
