@@ -33,6 +33,14 @@ const EXPECTED: &[(&str, &str, &str, &str, u64, u64)] = &[
         5,
     ),
     (
+        "cloudtrail.bucket-access-logging",
+        "example-cloudtrail-111122223333",
+        "low",
+        "s3/get-bucket-logging/example-cloudtrail-111122223333.json",
+        1,
+        1,
+    ),
+    (
         "cloudtrail.kms-encryption",
         "legacy-trail",
         "medium",
@@ -641,11 +649,75 @@ const EXPECTED: &[(&str, &str, &str, &str, u64, u64)] = &[
         35,
     ),
     (
+        "resource-policy.public-principal",
+        "webhook",
+        "high",
+        "lambda/us-east-1/get-policy/webhook.json",
+        2,
+        15,
+    ),
+    (
+        "resource-policy.public-principal",
+        "example-app-assets-111122223333",
+        "high",
+        "s3/get-bucket-policy/example-app-assets-111122223333.json",
+        2,
+        15,
+    ),
+    (
+        "resource-policy.public-principal",
+        "public-intake",
+        "high",
+        "sqs/us-east-1/get-queue-attributes/https:__sqs.us-east-1.amazonaws.com_111122223333_public-intake.json",
+        3,
+        19,
+    ),
+    (
+        "s3.block-public-access",
+        "example-scratch-111122223333",
+        "high",
+        "manifest.json",
+        1254,
+        5,
+    ),
+    (
+        "s3.block-public-access",
+        "example-app-assets-111122223333",
+        "high",
+        "s3/get-public-access-block/example-app-assets-111122223333.json",
+        5,
+        30,
+    ),
+    (
+        "s3.bucket.deny-http",
+        "example-scratch-111122223333",
+        "medium",
+        "manifest.json",
+        1097,
+        5,
+    ),
+    (
+        "s3.bucket.deny-http",
+        "example-app-assets-111122223333",
+        "medium",
+        "s3/get-bucket-policy/example-app-assets-111122223333.json",
+        2,
+        15,
+    ),
+    (
+        "s3.bucket.deny-http",
+        "example-flow-logs",
+        "medium",
+        "s3/get-bucket-policy/example-flow-logs.json",
+        2,
+        15,
+    ),
+    (
         "securityhub.enabled",
         "eu-west-1",
         "medium",
         "manifest.json",
-        787,
+        1331,
         5,
     ),
     (
@@ -653,7 +725,7 @@ const EXPECTED: &[(&str, &str, &str, &str, u64, u64)] = &[
         "account 111122223333",
         "info",
         "manifest.json",
-        835,
+        1479,
         5,
     ),
 ];
@@ -877,11 +949,11 @@ fn human_output_shows_the_value_with_the_fix() {
         "{s}"
     );
     assert!(
-        s.contains("80 findings: 1 critical, 8 high, 45 medium, 23 low, 3 info"),
+        s.contains("89 findings: 1 critical, 13 high, 48 medium, 24 low, 3 info"),
         "{s}"
     );
     assert!(
-        s.contains("57 rules: 47 fail, 8 pass, 2 skip, 0 error"),
+        s.contains("61 rules: 51 fail, 8 pass, 2 skip, 0 error"),
         "{s}"
     );
     assert!(!s.contains('\u{1b}'), "NO_COLOR output has no escape codes");

@@ -125,6 +125,16 @@ fn findings_new_resolved_and_changed_by_rule_and_resource() {
             "arn:aws:iam::111122223333:user/frank",
         ),
         ("new", "ec2.instance.public-ip", "i-0aaa0000000000003"),
+        (
+            "new",
+            "resource-policy.public-principal",
+            "arn:aws:sqs:eu-west-1:111122223333:partner-inbox",
+        ),
+        (
+            "new",
+            "s3.bucket.deny-http",
+            "arn:aws:s3:::example-exports-111122223333",
+        ),
         ("new", "ec2.instance.imdsv2", "i-0aaa0000000000003"),
         (
             "new",
@@ -258,9 +268,44 @@ fn findings_new_resolved_and_changed_by_rule_and_resource() {
             "securityhub.enabled",
             "arn:aws:securityhub:eu-west-1:111122223333:hub/default",
         ),
+        (
+            "resolved",
+            "cloudtrail.bucket-access-logging",
+            "arn:aws:s3:::example-cloudtrail-111122223333",
+        ),
+        (
+            "resolved",
+            "resource-policy.public-principal",
+            "arn:aws:s3:::example-app-assets-111122223333",
+        ),
+        (
+            "resolved",
+            "resource-policy.public-principal",
+            "arn:aws:sqs:us-east-1:111122223333:public-intake",
+        ),
+        (
+            "resolved",
+            "s3.block-public-access",
+            "arn:aws:s3:::example-app-assets-111122223333",
+        ),
+        (
+            "resolved",
+            "s3.block-public-access",
+            "arn:aws:s3:::example-scratch-111122223333",
+        ),
+        (
+            "resolved",
+            "s3.bucket.deny-http",
+            "arn:aws:s3:::example-app-assets-111122223333",
+        ),
+        (
+            "resolved",
+            "s3.bucket.deny-http",
+            "arn:aws:s3:::example-scratch-111122223333",
+        ),
     ]);
     assert_eq!(finding_changes(&json), want);
-    assert_eq!(json["summary"]["unchanged"], 55);
+    assert_eq!(json["summary"]["unchanged"], 57);
     assert_eq!(json["summary"]["not_compared"], 0);
 
     // A new finding points into NEW, a resolved one into OLD.
@@ -290,7 +335,7 @@ fn findings_new_resolved_and_changed_by_rule_and_resource() {
 
     // --all adds the unchanged ones.
     let (_, all) = diff_json(&[OLD, NEW, "--all"]);
-    assert_eq!(all["findings"].as_array().unwrap().len(), 35 + 55);
+    assert_eq!(all["findings"].as_array().unwrap().len(), 44 + 57);
 }
 
 fn resource_lines(json: &Value) -> Vec<String> {
@@ -345,6 +390,11 @@ fn resource_changes_are_keyed_by_natural_ids() {
     has("iam/get-credential-report.json removed eve  {");
     has("ec2/eu-west-1/describe-instances.json removed r-0eee0000000000002 (i-0eee0000000000002)  {");
     has("ec2/eu-west-1/describe-network-interfaces.json removed eni-0e0000000000000002  {");
+    // S3: a bucket gone, one new, the trail bucket's logging on; policies are compared as text
+    has("s3/list-buckets.json removed example-scratch-111122223333  {");
+    has("s3/list-buckets.json added example-exports-111122223333   -> {");
+    has("s3/get-bucket-logging/example-cloudtrail-111122223333.json added s3/get-bucket-logging/example-cloudtrail-111122223333.json LoggingEnabled  -> {");
+    has("s3/get-bucket-policy/example-app-assets-111122223333.json changed s3/get-bucket-policy/example-app-assets-111122223333.json Policy \"{");
 
     // Reordered lists are not changes: list-users only gained frank and lost eve, and the
     // reordered security group list of eu-west-1 only gained the new RDP rule.
@@ -379,7 +429,12 @@ fn resource_changes_are_keyed_by_natural_ids() {
         serde_json::json!([
             "iam/get-access-key-last-used/AKIAEXAMPLEEVE000001.json",
             "iam/list-access-keys/eve.json",
-            "iam/list-mfa-devices/eve.json"
+            "iam/list-mfa-devices/eve.json",
+            "s3/get-bucket-location/example-scratch-111122223333.json",
+            "s3/get-bucket-logging/example-scratch-111122223333.json",
+            "s3/get-bucket-policy/example-scratch-111122223333.json",
+            "s3/get-bucket-versioning/example-scratch-111122223333.json",
+            "s3/get-public-access-block/example-scratch-111122223333.json"
         ])
     );
     let added: Vec<&str> = r["files_added"]
@@ -423,8 +478,8 @@ fn human_output_labels_new_in_new_and_resolved_in_old() {
     let out = snapaudit(&["diff", OLD, NEW]);
     assert_eq!(out.code, 1);
     let s = &out.stdout;
-    assert!(s.contains("── new findings (10) ──"), "{s}");
-    assert!(s.contains("── resolved findings (23) ──"), "{s}");
+    assert!(s.contains("── new findings (12) ──"), "{s}");
+    assert!(s.contains("── resolved findings (30) ──"), "{s}");
     assert!(s.contains("NEW ec2.security-group.admin-ports-open [high] db-access"));
     assert!(s.contains("[snapshots/example-later/ec2/eu-west-1/describe-security-groups.json:"));
     assert!(s.contains("RESOLVED iam.user.console-mfa [high] bob"));
@@ -438,7 +493,7 @@ fn human_output_labels_new_in_new_and_resolved_in_old() {
     assert!(s.contains("  ~ AKIAEXAMPLECAROL0001 Status: Active → Inactive"));
     assert!(s.contains("regions added: eu-central-1"));
     assert!(
-        s.contains("findings: 10 new, 23 resolved, 2 changed, 55 unchanged, 0 rules not compared")
+        s.contains("findings: 12 new, 30 resolved, 2 changed, 57 unchanged, 0 rules not compared")
     );
     // New findings come before resolved ones, higher severity first.
     assert!(

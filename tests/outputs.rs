@@ -222,9 +222,9 @@ fn junit_has_a_testcase_per_rule_and_resource() {
 fn markdown_summarises_counts_top_findings_and_skips() {
     let md = check("markdown");
     assert!(md.starts_with("## snapaudit: account 111122223333\n"));
-    assert!(md.contains("**80 findings** from 57 rules (47 fail, 8 pass, 2 skip, 0 error)."));
+    assert!(md.contains("**89 findings** from 61 rules (51 fail, 8 pass, 2 skip, 0 error)."));
     assert!(md.contains("| critical | 1 |"));
-    assert!(md.contains("### Top findings (20 of 80)"));
+    assert!(md.contains("### Top findings (20 of 89)"));
     assert!(md.contains(
         "| critical | `iam.root.mfa` | &lt;root_account&gt; | the root user has no MFA device |"
     ));
@@ -455,7 +455,7 @@ fn waived_findings_show_as_waived_in_every_format() {
     let human = run("human");
     assert!(human.contains("waived (accepted risks, not counted):\n  iam.root.mfa [critical] <root_account>: the root user has no MFA device\n    waived until 2026-12-15 by security-team: root hardware key ordered, arrives next week (tests/fixtures/waivers/example.waivers.toml:3)"), "{human}");
     assert!(
-        human.contains("79 findings: 0 critical, 8 high, 45 medium, 23 low, 3 info (+1 waived)")
+        human.contains("88 findings: 0 critical, 13 high, 48 medium, 24 low, 3 info (+1 waived)")
     );
     let sarif: Value = serde_json::from_str(&run("sarif")).unwrap();
     let result = sarif["runs"][0]["results"]
@@ -484,7 +484,7 @@ fn waived_findings_show_as_waived_in_every_format() {
     let junit = run("junit");
     assert!(junit.contains("<skipped message=\"waived until 2026-12-15: root hardware key ordered, arrives next week\"/>"));
     let md = run("markdown");
-    assert!(md.contains("**79 findings** (+1 waived)"));
+    assert!(md.contains("**88 findings** (+1 waived)"));
     assert!(md.contains("| `iam.root.mfa` | &lt;root_account&gt; | root hardware key ordered, arrives next week | security-team | 2026-12-15 |"));
 }
 

@@ -1,4 +1,4 @@
-//! The helpers for rule authors (docs/rules.md, "Helpers: networks, ports and tags"),
+//! The helpers for rule authors (docs/rules.md, "Helpers: networks, ports, tags and policies"),
 //! exercised by the rules in tests/fixtures/policies-helpers over the hand-made snapshot
 //! tests/fixtures/helpers-snapshot: every helper, malformed CIDRs and permissions, IPv6,
 //! `-1` protocols and ports, absent ports, and tags in each shape, with the place each

@@ -143,7 +143,7 @@ fn wrap_member(file: &Arc<SnapFile>, value: &Value, path: impl FnOnce() -> JsonP
 }
 
 /// A plain Rhai copy of a JSON value, without locations.
-fn plain(value: &Value) -> Dynamic {
+pub(crate) fn plain(value: &Value) -> Dynamic {
     match value {
         Value::Null => Dynamic::UNIT,
         Value::Bool(b) => Dynamic::from(*b),

@@ -1,5 +1,6 @@
-//! Helpers for rule authors (docs/rules.md, "Helpers: networks, ports and tags"): IP
-//! addresses and CIDRs, the ports and sources of security group permissions, and tags.
+//! Helpers for rule authors (docs/rules.md, "Helpers: networks, ports, tags and policies"): IP
+//! addresses and CIDRs, the ports and sources of security group permissions, tags, and
+//! policy documents (resource policies are JSON texts inside the JSON of their call).
 //!
 //! Malformed input is never an error here: `cidr`/`ip`/`permission_ports` answer `()` and
 //! the predicates `false`, so one odd value in a snapshot cannot turn a rule into an error.
@@ -638,11 +639,64 @@ fn register_tags(engine: &mut Engine) {
         });
 }
 
+// ---------------------------------------------------------------------------------------
+// Policy documents
+
+/// `policy_document(x)`: a policy document as a value. S3, SQS, SNS, Lambda, KMS and
+/// Secrets Manager answer with the document as a JSON text: it is parsed (strictly) into a
+/// plain map. A node or map (IAM's documents, already decoded by the aws CLI) is returned
+/// as it is, keeping its place. `()` for anything else: `()`, a text that is not a JSON
+/// object.
+fn policy_document(x: &Dynamic) -> Dynamic {
+    if x.is::<Node>() || x.is_map() {
+        return x.clone();
+    }
+    let Some(text) = x.read_lock::<ImmutableString>() else {
+        return Dynamic::UNIT;
+    };
+    match crate::snapshot::parse::parse(text.as_str()) {
+        Ok(value @ crate::snapshot::value::Value::Object(_)) => super::api::plain(&value),
+        _ => Dynamic::UNIT,
+    }
+}
+
+/// A value that is one item or a list of them (a policy's `Statement`, `Action`,
+/// `Resource`, a principal's `AWS`, a condition's values), as a list; `()` is `[]`.
+fn one_or_many(x: &Dynamic) -> Array {
+    if x.is_unit() {
+        return Array::new();
+    }
+    elements(x).unwrap_or_else(|| vec![x.clone()])
+}
+
+/// `Principal` is `"*"`, or names `"*"` among its `AWS` principals.
+fn principal_is_public(principal: &Dynamic) -> bool {
+    let star = |v: &Dynamic| {
+        v.read_lock::<ImmutableString>()
+            .is_some_and(|s| s.as_str() == "*")
+    };
+    star(principal) || one_or_many(&member(principal, "AWS")).iter().any(star)
+}
+
+fn register_policies(engine: &mut Engine) {
+    engine
+        .register_fn("policy_document", |x: Dynamic| policy_document(&x))
+        .register_fn("policy_statements", |doc: Dynamic| {
+            one_or_many(&member(&doc, "Statement"))
+        })
+        .register_fn("policy_values", |x: Dynamic| one_or_many(&x))
+        .register_fn("principal_is_public", |p: Dynamic| principal_is_public(&p))
+        .register_fn("path_segment", |x: &str| {
+            crate::snapshot::catalogue::safe_segment(x)
+        });
+}
+
 /// Registers the helpers on `engine` (after the host API: they read its nodes).
 pub fn register(engine: &mut Engine) {
     register_networks(engine);
     register_ports(engine);
     register_tags(engine);
+    register_policies(engine);
 }
 
 #[cfg(test)]
@@ -1135,5 +1189,64 @@ mod tests {
             matches!(*err, EvalAltResult::ErrorTerminated(..)),
             "a skip, which try/catch cannot catch: {err}"
         );
+    }
+
+    #[test]
+    fn policy_documents_parse_from_text_or_stay_nodes() {
+        let json = r#"{"Policy": "{\"Version\":\"2012-10-17\",\"Statement\":{\"Effect\":\"Allow\",\"Principal\":\"*\",\"Action\":\"s3:GetObject\"}}", "Doc": {"Statement": [{"Effect": "Deny"}, {"Effect": "Allow"}]}}"#;
+        // a text: parsed, one statement object read as a list of one
+        let first: String = eval_on(
+            json,
+            "policy_statements(policy_document(doc.Policy))[0].Effect",
+        );
+        assert_eq!(first, "Allow");
+        let n: i64 = eval_on(json, "policy_statements(policy_document(doc.Policy)).len()");
+        assert_eq!(n, 1);
+        // a node: kept, with its place
+        let p: String = eval_on(
+            json,
+            "policy_statements(policy_document(doc.Doc))[1].pointer()",
+        );
+        assert_eq!(p, "/Doc/Statement/1");
+        // not a JSON object: ()
+        for x in [
+            "policy_document(\"{bad\")",
+            "policy_document(\"[1]\")",
+            "policy_document(())",
+            "policy_document(3)",
+        ] {
+            assert!(eval::<Dynamic>(x).is_unit(), "{x}");
+        }
+        assert_eq!(eval::<Array>("policy_statements(#{})").len(), 0);
+        assert_eq!(eval::<Array>("policy_statements(())").len(), 0);
+    }
+
+    #[test]
+    fn one_or_many_values_and_public_principals() {
+        assert_eq!(eval::<Array>(r#"policy_values("s3:*")"#).len(), 1);
+        assert_eq!(eval::<Array>(r#"policy_values(["a", "b"])"#).len(), 2);
+        assert_eq!(eval::<Array>("policy_values(())").len(), 0);
+        for (p, public) in [
+            (r#""*""#, true),
+            (r#"#{ AWS: "*" }"#, true),
+            (r#"#{ AWS: ["arn:aws:iam::111122223333:root", "*"] }"#, true),
+            (r#"#{ AWS: "arn:aws:iam::111122223333:root" }"#, false),
+            (r#"#{ Service: "sns.amazonaws.com" }"#, false),
+            (r#""arn:aws:iam::111122223333:root""#, false),
+            ("()", false),
+        ] {
+            assert_eq!(
+                eval::<bool>(&format!("principal_is_public({p})")),
+                public,
+                "{p}"
+            );
+        }
+    }
+
+    #[test]
+    fn path_segments_are_the_catalogue_s() {
+        let s: String =
+            eval(r#"path_segment("https://sqs.us-east-1.amazonaws.com/111122223333/q1")"#);
+        assert_eq!(s, "https:__sqs.us-east-1.amazonaws.com_111122223333_q1");
     }
 }

@@ -25,6 +25,9 @@ enum Node {
     /// An IAM policy document: the CLI prints it decoded (an object), or as text when it is
     /// not JSON.
     Policy,
+    /// S3's bucket location: botocore's customisation answers `null` for us-east-1 (whose
+    /// location XML is empty), and the CLI prints that `null`.
+    StringOrNull,
     Bool,
     Integer,
     Number,
@@ -81,6 +84,9 @@ impl Checker {
             "integer" | "long" | "short" | "byte" | "biginteger" => Node::Integer,
             "float" | "double" | "bigdecimal" => Node::Number,
             "string" if model.service == "iam" && name == "policyDocumentType" => Node::Policy,
+            "string" if model.service == "s3" && name == "BucketLocationConstraint" => {
+                Node::StringOrNull
+            }
             _ => Node::String,
         };
         self.nodes[index] = node;
@@ -94,6 +100,7 @@ impl Checker {
             (Node::Any, _) => true,
             (Node::String, Value::String(_)) => true,
             (Node::Policy, Value::String(_) | Value::Object(_)) => true,
+            (Node::StringOrNull, Value::String(_) | Value::Null) => true,
             (Node::Bool, Value::Bool(_)) => true,
             (Node::Integer, Value::Number(n)) => n.is_i64() || n.is_u64(),
             (Node::Number, Value::Number(_)) => true,
@@ -160,6 +167,7 @@ impl Checker {
             Node::Any => "anything",
             Node::String => "a string",
             Node::Policy => "a policy document",
+            Node::StringOrNull => "a string or null",
             Node::Bool => "true or false",
             Node::Integer => "a whole number",
             Node::Number => "a number",
@@ -283,5 +291,16 @@ mod tests {
         let doc =
             r#"{"Policies": [{"PolicyVersionList": [{"Document": {"Version": "2012-10-17"}}]}]}"#;
         assert_eq!(mismatch(auth, doc), None);
+        // S3's location of a us-east-1 bucket: null; any other kind is still refused.
+        let location = "s3/get-bucket-location/b.json";
+        assert_eq!(mismatch(location, r#"{"LocationConstraint": null}"#), None);
+        assert_eq!(
+            mismatch(location, r#"{"LocationConstraint": "eu-west-1"}"#),
+            None
+        );
+        assert_eq!(
+            mismatch(location, r#"{"LocationConstraint": 3}"#).map(|m| m.0),
+            Some("/LocationConstraint".into())
+        );
     }
 }
