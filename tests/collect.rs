@@ -840,6 +840,12 @@ const MASKS: &[(&str, &str, &str)] = &[
     ("efs/", "Timestamp", "moto: time of the request"),
     // and an RDS instance's latest restorable time.
     ("rds/", "LatestRestorableTime", "moto: time of the request"),
+    // and a role's last use at every AssumeRole (the CLI's own assume-role included).
+    (
+        "iam/get-account-authorization-details",
+        "LastUsedDate",
+        "moto: time of the last AssumeRole",
+    ),
 ];
 
 /// The CLI's text with every Lambda environment variable's value replaced as the collector
@@ -1162,6 +1168,46 @@ fn collected_files_match_the_aws_cli_byte_for_byte() {
     assert_eq!(result("account.security-contact"), "pass");
     // moto has no Access Analyzer: the call failed, so the rule is an error, never a pass.
     assert_eq!(result("accessanalyzer.enabled"), "error");
+
+    // S3 and resource policies: each planted problem under its control, each compliant
+    // neighbour left alone.
+    assert!(has("s3.bucket.deny-http", "snapaudit-public-site"));
+    assert!(
+        has("s3.bucket.deny-http", "snapaudit-trail-logs"),
+        "no policy at all"
+    );
+    assert!(!has("s3.bucket.deny-http", "snapaudit-sealed"));
+    assert!(cis_of("s3.bucket.deny-http").contains(&"3.1.1".to_owned()));
+    // The account blocks public ACLs but not public policies: buckets that block nothing
+    // themselves are found, the fully blocked one is not.
+    assert!(has("s3.block-public-access", "snapaudit-public-site"));
+    assert!(!has("s3.block-public-access", "snapaudit-sealed"));
+    assert!(cis_of("s3.block-public-access").contains(&"3.1.4".to_owned()));
+    assert!(has(
+        "cloudtrail.bucket-access-logging",
+        "snapaudit-trail-logs"
+    ));
+    assert!(cis_of("cloudtrail.bucket-access-logging").contains(&"4.4".to_owned()));
+    for open in [
+        "snapaudit-public-site",
+        "public-queue",
+        "public-announcements",
+        "public-fn",
+        "shared-secret",
+    ] {
+        assert!(has("resource-policy.public-principal", open), "{open}");
+    }
+    for closed in [
+        "snapaudit-sealed",
+        "account-queue",
+        "plain-queue",
+        "security-alarms",
+        "private-fn",
+        "private-secret",
+    ] {
+        assert!(!has("resource-policy.public-principal", closed), "{closed}");
+    }
+    assert!(cis_of("resource-policy.public-principal").contains(&"2.21".to_owned()));
 }
 
 fn findings_count(run: &Value, rule: &str) -> usize {

@@ -6,7 +6,6 @@
 
 use std::collections::BTreeMap;
 use std::error::Error;
-use std::fmt::Debug;
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
@@ -15,6 +14,7 @@ use std::time::Duration;
 use aws_config::retry::RetryConfig;
 use aws_config::{BehaviorVersion, Region, SdkConfig};
 use aws_sdk_sts::config::ProvideCredentials as _;
+use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
 use aws_smithy_runtime_api::client::result::SdkError;
 use aws_smithy_types::error::display::DisplayErrorContext;
 use aws_smithy_types::error::metadata::ProvideErrorMetadata;
@@ -158,11 +158,24 @@ impl Sdk {
 
 /// An SDK error as the manifest records it: the AWS error code (or the kind of failure when
 /// the service never answered) and its message. Never includes credentials.
-pub fn failure<E, R>(e: SdkError<E, R>) -> Failure
+pub fn failure<E>(e: SdkError<E, HttpResponse>) -> Failure
 where
     E: ProvideErrorMetadata + Error + Send + Sync + 'static,
-    R: Debug + Send + Sync + 'static,
 {
+    // An answer without an AWS error code (an HTML 404 page, a proxy's 502): its HTTP
+    // status and reason, as botocore records it (`404`, "Not Found").
+    if e.code().is_none() {
+        if let Some(raw) = e.raw_response() {
+            let status = raw.status().as_u16();
+            if !raw.status().is_success() {
+                let reason = http::StatusCode::from_u16(status)
+                    .ok()
+                    .and_then(|s| s.canonical_reason())
+                    .unwrap_or("no reason given");
+                return (status.to_string(), reason.to_owned());
+            }
+        }
+    }
     let code = e.code().map(str::to_owned).unwrap_or_else(|| {
         match &e {
             SdkError::TimeoutError(_) => "Timeout",
@@ -182,6 +195,21 @@ where
         message = message.chars().take(400).collect::<String>() + "…";
     }
     (code, message)
+}
+
+/// How a call ended, for the collector: the SDK's typed answer is not used, so a 2xx answer
+/// the SDK could not deserialize (moto's `GetBucketVersioningResponse` root where S3 says
+/// `VersioningConfiguration`) is an answer all the same: its kept body is converted with
+/// botocore's model, as the aws CLI (which does not check the root's name) reads it.
+fn answered<O, E>(result: Result<O, SdkError<E, HttpResponse>>) -> Result<(), Failure>
+where
+    E: ProvideErrorMetadata + Error + Send + Sync + 'static,
+{
+    match result {
+        Ok(_) => Ok(()),
+        Err(SdkError::ServiceError(e)) if e.raw().status().is_success() => Ok(()),
+        Err(e) => Err(failure(e)),
+    }
 }
 
 /// A string input parameter.
@@ -245,13 +273,13 @@ macro_rules! bindings {
                 $( $( ($service, $op) => {
                     let $c = <$client>::new(&conf);
                     let ($input, $token) = (input, token);
-                    $request
-                        .customize()
-                        .interceptor(cap)
-                        .send()
-                        .await
-                        .map(|_| ())
-                        .map_err(failure)
+                    answered(
+                        $request
+                            .customize()
+                            .interceptor(cap)
+                            .send()
+                            .await,
+                    )
                 } )+ )+
                 _ => unbound(call),
             }
