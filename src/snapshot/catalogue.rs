@@ -80,9 +80,16 @@ pub struct Call {
     /// Error codes that mean "there is none": an answer, not a failure.
     #[serde(default)]
     pub absent: Vec<String>,
+    /// Paths into the answer whose values are never written (they may be secrets); see
+    /// [`REDACTED`].
+    #[serde(default)]
+    pub redact: Vec<String>,
     #[serde(default)]
     pub note: String,
 }
+
+/// What a redacted value becomes in a snapshot file.
+pub const REDACTED: &str = "(redacted by snapaudit)";
 
 /// An operation the collector calls that writes no file.
 #[derive(Debug, Clone, Deserialize)]
