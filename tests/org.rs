@@ -702,3 +702,43 @@ fn junit_markdown_and_ocsf_name_each_account() {
         .expect("prod's OCSF finding");
     assert_eq!(prod["cloud"]["account"]["name"], "prod-web");
 }
+
+#[test]
+fn names_and_messages_from_records_never_reach_the_terminal_raw() {
+    let org = organisation();
+    let hostile = member(
+        SANDBOX,
+        "evil\u{1b}]0;PWN\u{7}",
+        &["Root", "Sand\u{1b}[2Jbox"],
+        "failed",
+        Some("denied\u{1b}[31m\u{202e}"),
+    );
+    org.write(
+        "organization.json",
+        &record(None, vec![management(), prod(), hostile, suspended()]),
+    );
+    for format in ["human", "markdown", "csv", "junit"] {
+        let out = snapaudit(&["check", &org.arg(), "--format", format]);
+        assert_eq!(out.code, 2, "{format}");
+        assert!(
+            !out.stdout.contains('\u{1b}'),
+            "{format}: raw ESC in\n{}",
+            out.stdout
+        );
+        assert!(
+            !out.stdout.contains('\u{202e}'),
+            "{format}: raw bidi control"
+        );
+        assert!(
+            !out.stderr.contains('\u{1b}'),
+            "{format}: raw ESC in\n{}",
+            out.stderr
+        );
+    }
+    let human = snapaudit(&["check", &org.arg()]);
+    assert!(
+        human.stdout.contains("evil\\u{1b}]0;PWN\\u{7}"),
+        "{}",
+        human.stdout
+    );
+}
