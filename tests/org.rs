@@ -742,3 +742,12 @@ fn names_and_messages_from_records_never_reach_the_terminal_raw() {
         human.stdout
     );
 }
+
+#[test]
+fn an_organisation_with_no_account_audited_does_not_pass() {
+    let org = Org::new();
+    org.write("organization.json", &record(None, vec![suspended()]));
+    let out = snapaudit(&["check", &org.arg(), "--format", "json"]);
+    assert_eq!(out.code, 2, "{}", out.stderr);
+    assert!(codes(&out.json()).contains(&("audit::nothing-decided".into(), "-".into())));
+}

@@ -196,6 +196,20 @@ pub fn audit_org(
         })
         .collect();
     let mut diagnostics = org.problems.clone();
+    // As for one snapshot: an audit that looked at nothing must not pass.
+    if accounts.iter().all(|a| a.run.is_none()) {
+        diagnostics.push(
+            Problem::new(
+                Kind::AuditNothingDecided,
+                format!(
+                    "no account of `{}` was audited: {} accounts, none with a snapshot",
+                    org.display_dir,
+                    accounts.len()
+                ),
+            )
+            .with_help("an organisation directory holds one snapshot folder per collected account, named by its account ID (docs/organizations.md)"),
+        );
+    }
     if let Some(waivers) = &setup.waivers {
         let used: Usage = usage
             .into_inner()
