@@ -338,6 +338,31 @@ kinds! {
     AuditNothingDecided => "audit::nothing-decided", Error,
         Some("check that the snapshot holds the responses the rules read (docs/snapshot-format.md) and that rules were loaded (`snapaudit rules`)");
 
+    /// An organisation record (organization.json, shards/I-of-N.json) that cannot be used.
+    OrgRecord => "org::record", Error,
+        Some("records are written by `snapaudit collect --org`; the format is in docs/organizations.md");
+    /// Two records of one organisation directory that disagree.
+    OrgConflict => "org::conflict", Error,
+        Some("each account is recorded once, by one run of one organisation: remove the records of other runs");
+    /// Shard records of a `--shard I/N` run without all N of them.
+    OrgIncompleteShards => "org::incomplete-shards", Error,
+        Some("run the missing shards (`snapaudit collect --org --shard I/N`) into the same directory");
+    /// A member account that the collector could not snapshot.
+    OrgNotCollected => "org::not-collected", Error,
+        Some("the organisation's audit is incomplete: fix the access and collect the account again");
+    /// A snapshot in an account's folder whose manifest names another account.
+    OrgAccountMismatch => "org::account-mismatch", Error,
+        Some("each account's snapshot is in the folder named by its account ID");
+    /// An account folder that no record names.
+    OrgUnrecordedAccount => "org::unrecorded-account", Warning,
+        Some("it is audited, without a name or OU; the records may come from another run");
+    /// A recorded, collected account without its folder.
+    OrgMissingSnapshot => "org::missing-snapshot", Warning,
+        Some("the account is not audited: restore its folder or collect it again");
+    /// Something in the organisation directory that is neither a record nor an account.
+    OrgStrayEntry => "org::stray-entry", Warning,
+        Some("an organisation directory holds organization.json, shards/ and one folder per account, named by its 12-digit ID");
+
     RuleDirectory => "rule::directory", Error, None;
     RuleIo => "rule::io", Error, None;
     RuleMetadata => "rule::metadata", Error, None;
@@ -377,6 +402,9 @@ kinds! {
         Some("use RFC 3339 (2026-11-02T09:00:00Z) or a date (2026-11-02)");
     UsageOutput => "usage::output", Error, None;
     UsageCompliance => "usage::compliance", Error, None;
+    /// `diff` of an organisation directory and a single snapshot.
+    UsageMixedInputs => "usage::mixed-inputs", Error,
+        Some("diff compares two organisation directories, or two snapshots of one account");
     UsageSource => "usage::source", Error,
         Some("name a directory of source code to search for the account's keys");
 }

@@ -11,6 +11,7 @@ pub mod config;
 pub mod diagnostic;
 pub mod diff;
 pub mod engine;
+pub mod org;
 pub mod report;
 pub mod rules;
 pub mod ruletest;

@@ -31,6 +31,12 @@ struct Raw {
     resource_regex: Option<String>,
     #[serde(default)]
     account: Option<String>,
+    /// Only in these accounts (12-digit ids).
+    #[serde(default)]
+    accounts: Option<Vec<String>>,
+    /// Only in accounts under these organisational units (`Root/Production`).
+    #[serde(default)]
+    ous: Option<Vec<String>>,
     #[serde(default)]
     reason: Option<String>,
     #[serde(default)]
@@ -54,6 +60,9 @@ pub struct Waiver {
     resource: Option<glob::Pattern>,
     resource_regex: Option<regex::Regex>,
     account: Option<String>,
+    accounts: Option<Vec<String>>,
+    /// Each OU path split at `/`: matches accounts whose OU path starts with it.
+    ous: Option<Vec<Vec<String>>>,
     pub reason: String,
     pub owner: String,
     pub expires: NaiveDate,
@@ -71,13 +80,59 @@ pub struct Waivers {
     pub waivers: Vec<Waiver>,
 }
 
+/// Where a finding was made: its account, and in an organisation the account's OU path
+/// (`None` for a single snapshot, where no OU is known).
+#[derive(Debug, Clone, Copy)]
+pub struct Scope<'a> {
+    pub account: &'a str,
+    pub ou_path: Option<&'a [String]>,
+}
+
+/// Which waivers matched, over one or several accounts: each waiver's use, and how many
+/// findings it would have accepted had it not expired.
+#[derive(Debug, Clone, Default)]
+pub struct Usage {
+    used: Vec<bool>,
+    expired: Vec<usize>,
+}
+
+impl Usage {
+    /// Adds what another account's findings used.
+    pub fn add(&mut self, other: &Usage) {
+        for (a, b) in self.used.iter_mut().zip(&other.used) {
+            *a |= *b;
+        }
+        for (a, b) in self.expired.iter_mut().zip(&other.expired) {
+            *a += *b;
+        }
+    }
+}
+
+/// Whether an account ID is one: exactly 12 ASCII digits.
+pub fn is_account_id(text: &str) -> bool {
+    text.len() == 12 && text.bytes().all(|b| b.is_ascii_digit())
+}
+
 impl Waiver {
-    fn matches(&self, finding: &Finding, account: &str) -> bool {
+    fn matches(&self, finding: &Finding, scope: &Scope) -> bool {
         if !self.rule.matches(&finding.rule.id) {
             return false;
         }
         if let Some(a) = &self.account {
-            if a != account {
+            if a != scope.account {
+                return false;
+            }
+        }
+        if let Some(list) = &self.accounts {
+            if !list.iter().any(|a| a == scope.account) {
+                return false;
+            }
+        }
+        if let Some(ous) = &self.ous {
+            let Some(path) = scope.ou_path else {
+                return false;
+            };
+            if !ous.iter().any(|ou| path.starts_with(ou)) {
                 return false;
             }
         }
@@ -112,7 +167,7 @@ pub fn load(path: &std::path::Path) -> Result<Waivers, Vec<Problem>> {
 
 pub fn parse(text: &str, name: &str) -> Result<Waivers, Vec<Problem>> {
     let source = SourceFile::new(name, text);
-    let help = "each [[waiver]] needs rule, reason and expires (a date); resource, resource_regex, account and owner are optional; see docs/waivers.md";
+    let help = "each [[waiver]] needs rule, reason and expires (a date); resource, resource_regex, account, accounts, ous and owner are optional; see docs/waivers.md";
     let file: File = toml::from_str(text).map_err(|e| {
         let (o, l) = e
             .span()
@@ -223,11 +278,51 @@ fn waiver(raw: Raw, line: usize, span: (usize, usize)) -> Result<Waiver, String>
             ));
         }
     };
+    if raw.account.is_some() && raw.accounts.is_some() {
+        return Err(format!(
+            "the waiver at line {line} has both `account` and `accounts`: use `accounts`"
+        ));
+    }
+    if let Some(list) = &raw.accounts {
+        if list.is_empty() {
+            return Err(format!(
+                "the waiver at line {line}: `accounts = []` applies to no account; leave it out to apply to every account"
+            ));
+        }
+        if let Some(bad) = list.iter().find(|a| !is_account_id(a)) {
+            return Err(format!(
+                "the waiver at line {line}: `accounts` holds {bad:?}, which is not an account ID (12 digits)"
+            ));
+        }
+    }
+    let ous = match &raw.ous {
+        None => None,
+        Some(list) if list.is_empty() => {
+            return Err(format!(
+                "the waiver at line {line}: `ous = []` applies to no account; leave it out to apply to every account"
+            ));
+        }
+        Some(list) => {
+            let mut paths = Vec::with_capacity(list.len());
+            for ou in list {
+                let parts: Vec<String> = ou.split('/').map(str::to_owned).collect();
+                if parts.iter().any(|p| p.trim().is_empty()) {
+                    return Err(format!(
+                        "the waiver at line {line}: `ous` holds {ou:?}, which is not an OU path (names joined by `/`, from `Root`)"
+                    ));
+                }
+                paths.push(parts);
+            }
+            Some(paths)
+        }
+    };
     Ok(Waiver {
         rule,
         resource,
         resource_regex,
         account: raw.account,
+        accounts: raw.accounts,
+        ous,
         reason,
         owner: raw.owner.unwrap_or_default(),
         expires,
@@ -246,24 +341,52 @@ impl Waivers {
         account: &str,
         now: Option<DateTime<Utc>>,
     ) -> Vec<Problem> {
+        let scope = Scope {
+            account,
+            ou_path: None,
+        };
+        match self.mark(findings, &scope, now) {
+            Ok(usage) => self.report(&usage),
+            Err(p) => vec![*p],
+        }
+    }
+
+    /// Nothing used yet: the start of [`Usage::add`] over several accounts.
+    pub fn unused(&self) -> Usage {
+        Usage {
+            used: vec![false; self.waivers.len()],
+            expired: vec![0; self.waivers.len()],
+        }
+    }
+
+    /// Marks the findings of one account the waivers accept, and says which waivers
+    /// matched; without an evaluation time none applies (the warning).
+    pub fn mark(
+        &self,
+        findings: &mut [Finding],
+        scope: &Scope,
+        now: Option<DateTime<Utc>>,
+    ) -> Result<Usage, Box<Problem>> {
         let Some(now) = now else {
             // Without an evaluation time no waiver can be judged current: none applies.
-            return vec![Problem::new(Kind::WaiverNoTime,
+            return Err(Box::new(Problem::new(Kind::WaiverNoTime,
                 format!("the snapshot has no capture time, so the waivers of `{}` cannot be checked for expiry and none is applied", self.file),
             )
             .with_help("pass `--as-of DATE`")
-            .with_file(self.file.clone())];
+            .with_file(self.file.clone())));
         };
         let today = now.date_naive();
-        let mut used = vec![false; self.waivers.len()];
-        let mut expired = vec![0usize; self.waivers.len()];
+        let Usage {
+            mut used,
+            mut expired,
+        } = self.unused();
         for f in findings.iter_mut() {
             // The first current waiver that matches; an expired one only when no current
             // one does, so a renewed waiver further down the file still applies.
             let mut first_expired = None;
             let mut current = None;
             for (i, w) in self.waivers.iter().enumerate() {
-                if !w.matches(f, account) {
+                if !w.matches(f, scope) {
                     continue;
                 }
                 if today > w.expires {
@@ -292,9 +415,17 @@ impl Waivers {
                 (None, None) => {}
             }
         }
+        Ok(Usage { used, expired })
+    }
+
+    /// Warnings for the waivers that expired with findings still matching, and for those
+    /// that matched nothing.
+    pub fn report(&self, usage: &Usage) -> Vec<Problem> {
+        let expired = |i: usize| usage.expired.get(i).copied().unwrap_or(0);
+        let used = |i: usize| usage.used.get(i).copied().unwrap_or(false);
         let mut problems = Vec::new();
         for (i, w) in self.waivers.iter().enumerate() {
-            if expired[i] > 0 {
+            if expired(i) > 0 {
                 problems.push(
                     Problem::new(Kind::WaiverExpired,
                         format!(
@@ -303,14 +434,14 @@ impl Waivers {
                             w.line,
                             if w.owner.is_empty() { "unnamed" } else { &w.owner },
                             w.expires,
-                            expired[i]
+                            expired(i)
                         ),
                     )
                     .with_help("fix the findings, or review the risk and move `expires` forward")
                     .with_file(self.file.clone())
                     .at(self.source.clone(), w.span.0, w.span.1, "expired"),
                 );
-            } else if !used[i] {
+            } else if !used(i) {
                 problems.push(
                     Problem::new(Kind::WaiverUnused,
                         format!("the waiver for `{}` (line {}) matches no finding", w.rule.as_str(), w.line),

@@ -3,6 +3,8 @@
 //! diagnostics. `check`, `diff` and `test` all call it; renderers (`report`) read the
 //! [`Run`]; the command line only parses arguments, renders and picks the exit code.
 
+pub mod org;
+
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -171,16 +173,38 @@ pub fn audit_loaded(
     sources: Option<Arc<SourceScan>>,
     keep_text: bool,
 ) -> Run {
+    let waivers = setup.waivers.as_ref();
+    audit_loaded_with(
+        setup,
+        snapshot,
+        sources,
+        keep_text,
+        &mut |findings, snapshot| match waivers {
+            Some(w) => w.apply(findings, &snapshot.account_id, snapshot.now),
+            None => Vec::new(),
+        },
+    )
+}
+
+/// Marks waived findings and gives the waivers' diagnostics for one snapshot.
+pub type Waive<'a> = dyn FnMut(&mut [Finding], &Snapshot) -> Vec<Problem> + 'a;
+
+/// [`audit_loaded`] with the waivers applied by `waive` (an organisation applies them per
+/// account, with the account's OU, and reports their use once for all accounts).
+pub fn audit_loaded_with(
+    setup: &Setup,
+    snapshot: Arc<Snapshot>,
+    sources: Option<Arc<SourceScan>>,
+    keep_text: bool,
+    waive: &mut Waive,
+) -> Run {
     let inputs = Arc::new(Inputs { snapshot, sources });
     let results = engine::evaluate(&setup.engine, &setup.rules, &inputs, &setup.config);
     let (mut findings, located) = engine::locate_findings(&inputs, &results, keep_text);
     let mut diagnostics = inputs.snapshot.problems.clone();
     diagnostics.extend(setup.rules.problems.iter().cloned());
     diagnostics.extend(located);
-    if let Some(waivers) = &setup.waivers {
-        let snapshot = &inputs.snapshot;
-        diagnostics.extend(waivers.apply(&mut findings, &snapshot.account_id, snapshot.now));
-    }
+    diagnostics.extend(waive(&mut findings, &inputs.snapshot));
     for r in &results {
         match &r.outcome {
             Outcome::Error(p) => diagnostics.push((**p).clone()),

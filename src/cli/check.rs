@@ -90,6 +90,9 @@ pub fn run(args: CheckArgs, positions: &Positions) -> ExitCode {
     if let Some(p) = compliance_formats(&args, &targets) {
         return failed(args.color, &[], &[*p]);
     }
+    if snapaudit::org::is_organization(&args.snapshot) {
+        return run_org(&args, &targets);
+    }
     match audit_for(&args, &targets) {
         Ok((run, framework)) => report(&args, &targets, run, framework.as_ref()),
         Err(problems) => failed(args.color, &targets, &problems),
@@ -142,12 +145,8 @@ fn framework_of(
     }
 }
 
-/// Prepares the setup and audits the snapshot (with the framework of `--compliance`); the
-/// problems that stopped it otherwise.
-fn audit_for(
-    args: &CheckArgs,
-    targets: &Targets,
-) -> Result<(Run, Option<snapaudit::rules::framework::Framework>), Vec<Problem>> {
+/// The setup and the audit options the arguments ask for.
+fn prepare(args: &CheckArgs) -> Result<(Setup, audit::Options), Vec<Problem>> {
     let as_of = parse_as_of(args.as_of.as_deref()).map_err(|p| vec![*p])?;
     let waivers = match (&args.waivers, args.no_waivers) {
         (_, true) => FileChoice::Off,
@@ -155,6 +154,107 @@ fn audit_for(
         (None, false) => FileChoice::Default,
     };
     let setup = Setup::prepare(&args.setup.options(waivers))?;
+    let options = audit::Options {
+        as_of,
+        sources: args.sources.clone(),
+        scan: snapaudit::scan::Options {
+            no_ignore: args.no_ignore,
+            max_file_size: args.max_file_size,
+            relative_paths: false,
+        },
+        keep_text: false,
+    };
+    Ok((setup, options))
+}
+
+/// `check ORGDIR`: every account of an organisation directory, one report
+/// (docs/organizations.md).
+fn run_org(args: &CheckArgs, targets: &Targets) -> ExitCode {
+    if args.compliance.is_some() {
+        let p = Problem::new(
+            Kind::UsageCompliance,
+            "--compliance is not available for an organisation directory",
+        )
+        .with_help(
+            "run --compliance on one account's folder: `check DIR/ACCOUNT_ID --compliance …`",
+        );
+        return failed(args.color, targets, &[p]);
+    }
+    let (setup, mut options) = match prepare(args) {
+        Ok(x) => x,
+        Err(problems) => return failed(args.color, targets, &problems),
+    };
+    options.keep_text = targets.iter().any(|(f, _)| *f == Format::Human);
+    let run = match audit::org::audit(&setup, &args.snapshot, &options) {
+        Ok(run) => run,
+        Err(p) => {
+            let mut problems = vec![*p];
+            problems.extend(setup.problems().cloned());
+            return failed(args.color, targets, &problems);
+        }
+    };
+    // On standard error, each account's problems name the account; the setup's own (the
+    // same in every account's run) are shown once.
+    let setup_problems: Vec<&Problem> = setup.problems().collect();
+    let same =
+        |a: &Problem, b: &Problem| a.kind == b.kind && a.message == b.message && a.file == b.file;
+    let mut shown: Vec<Problem> = Vec::new();
+    for (account, p) in report::org::diagnostics(&run) {
+        let p = match account {
+            Some(id) if !setup_problems.iter().any(|s| same(s, p)) => p
+                .clone()
+                .with_message(format!("account {id}: {}", p.message)),
+            _ => p.clone(),
+        };
+        if !shown.iter().any(|q| same(q, &p)) {
+            shown.push(p);
+        }
+    }
+    print_problems(args.color, &shown);
+    let mut failures = Vec::new();
+    for (format, path) in targets {
+        let rendered = match format {
+            Format::Human => {
+                let mut style = stdout_style(args.color);
+                if path.is_some() {
+                    style.color = false;
+                }
+                Ok(report::org::render_human(style, &run))
+            }
+            Format::Json => report::org::render_json(&run),
+            Format::Sarif => report::org::render_sarif(&run),
+            Format::Csv => report::org::render_csv(&run),
+            Format::Junit => Ok(report::org::render_junit(&run)),
+            Format::Markdown => Ok(report::org::render_markdown(&run)),
+            Format::Ocsf => report::org::render_ocsf(&run),
+        };
+        match rendered
+            .map_err(render_problem)
+            .and_then(|t| write(path.as_ref(), &t))
+        {
+            Ok(()) => {}
+            Err(p) => failures.push(*p),
+        }
+    }
+    print_problems(args.color, &failures);
+    let code = if run.has_errors() || !failures.is_empty() {
+        ExitCode::from(2)
+    } else if args.fail_on.threshold().is_some_and(|t| run.fails_at(t)) {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    };
+    run.leak();
+    code
+}
+
+/// Prepares the setup and audits the snapshot (with the framework of `--compliance`); the
+/// problems that stopped it otherwise.
+fn audit_for(
+    args: &CheckArgs,
+    targets: &Targets,
+) -> Result<(Run, Option<snapaudit::rules::framework::Framework>), Vec<Problem>> {
+    let (setup, mut options) = prepare(args)?;
     // What stopped the audit, and what the setup had to say.
     let stopped = |p: Box<Problem>| {
         let mut problems = vec![*p];
@@ -165,17 +265,8 @@ fn audit_for(
         Some(id) => Some(framework_of(&setup, id).map_err(stopped)?),
         None => None,
     };
-    let options = audit::Options {
-        as_of,
-        sources: args.sources.clone(),
-        scan: snapaudit::scan::Options {
-            no_ignore: args.no_ignore,
-            max_file_size: args.max_file_size,
-            relative_paths: false,
-        },
-        // Snippets are shown by the human findings report only (not the compliance table).
-        keep_text: framework.is_none() && targets.iter().any(|(f, _)| *f == Format::Human),
-    };
+    // Snippets are shown by the human findings report only (not the compliance table).
+    options.keep_text = framework.is_none() && targets.iter().any(|(f, _)| *f == Format::Human);
     let run = audit::audit(&setup, &args.snapshot, &options).map_err(stopped)?;
     Ok((run, framework))
 }

@@ -6,7 +6,7 @@ use std::process::ExitCode;
 use clap::{Args, ValueEnum};
 
 use snapaudit::audit::{self, FileChoice, Setup};
-use snapaudit::diagnostic::Problem;
+use snapaudit::diagnostic::{Kind, Problem};
 use snapaudit::diff::output;
 use snapaudit::diff::{self, DiffRun, Status};
 use snapaudit::report::json;
@@ -52,24 +52,47 @@ pub struct DiffArgs {
 }
 
 pub fn run(args: DiffArgs) -> ExitCode {
+    let orgs = (
+        snapaudit::org::is_organization(&args.old),
+        snapaudit::org::is_organization(&args.new),
+    );
+    match orgs {
+        (true, true) => return run_org(&args),
+        (true, false) | (false, true) => {
+            let p = Problem::new(
+                Kind::UsageMixedInputs,
+                format!(
+                    "`{}` is an organisation directory but `{}` is not",
+                    (if orgs.0 { &args.old } else { &args.new }).display(),
+                    (if orgs.0 { &args.new } else { &args.old }).display()
+                ),
+            );
+            return stopped(&args, &[p]);
+        }
+        (false, false) => {}
+    }
     match diff_for(&args) {
         Ok(run) => report(&args, run),
-        Err(problems) => {
-            print_problems(args.color, &problems);
-            if args.format == Format::Json {
-                let written = json::render_failure(&problems)
-                    .map_err(render_problem)
-                    .and_then(|text| write(None, &text));
-                if let Err(p) = written {
-                    print_problems(args.color, [&*p]);
-                }
-            }
-            ExitCode::from(2)
-        }
+        Err(problems) => stopped(&args, &problems),
     }
 }
 
-fn diff_for(args: &DiffArgs) -> Result<DiffRun, Vec<Problem>> {
+/// A diff that could not run: its problems on standard error (and as the JSON document).
+fn stopped(args: &DiffArgs, problems: &[Problem]) -> ExitCode {
+    print_problems(args.color, problems);
+    if args.format == Format::Json {
+        let written = json::render_failure(problems)
+            .map_err(render_problem)
+            .and_then(|text| write(None, &text));
+        if let Err(p) = written {
+            print_problems(args.color, [&*p]);
+        }
+    }
+    ExitCode::from(2)
+}
+
+/// The setup and the diff options the arguments ask for.
+fn prepare(args: &DiffArgs) -> Result<(Setup, diff::Options), Vec<Problem>> {
     let as_of = parse_as_of(args.as_of.as_deref()).map_err(|p| vec![*p])?;
     let setup = Setup::prepare(&args.setup.options(FileChoice::Off))?;
     let options = diff::Options {
@@ -82,6 +105,61 @@ fn diff_for(args: &DiffArgs) -> Result<DiffRun, Vec<Problem>> {
         allow_different_accounts: args.allow_different_accounts,
         all: args.all,
     };
+    Ok((setup, options))
+}
+
+/// `diff OLD NEW` of two organisation directories (docs/organizations.md).
+fn run_org(args: &DiffArgs) -> ExitCode {
+    let (setup, options) = match prepare(args) {
+        Ok(x) => x,
+        Err(problems) => return stopped(args, &problems),
+    };
+    let run = match diff::org::diff(&setup, &args.old, &args.new, &options) {
+        Ok(run) => run,
+        Err(p) => {
+            let mut problems = vec![*p];
+            problems.extend(setup.problems().cloned());
+            return stopped(args, &problems);
+        }
+    };
+    let same =
+        |a: &Problem, b: &Problem| a.kind == b.kind && a.message == b.message && a.file == b.file;
+    let mut shown: Vec<Problem> = Vec::new();
+    for (account, p) in &run.diagnostics {
+        let p = match account {
+            Some(id) if !setup.problems().any(|s| same(s, p)) => p
+                .clone()
+                .with_message(format!("account {id}: {}", p.message)),
+            _ => p.clone(),
+        };
+        if !shown.iter().any(|q| same(q, &p)) {
+            shown.push(p);
+        }
+    }
+    print_problems(args.color, &shown);
+    let text = match args.format {
+        Format::Json => diff::org::render_json(&run),
+        Format::Human => Ok(diff::org::render_human(stdout_style(args.color), &run)),
+    };
+    let written = text
+        .map_err(render_problem)
+        .and_then(|text| write(None, &text));
+    if let Err(p) = &written {
+        print_problems(args.color, [&**p]);
+    }
+    let code = if run.has_errors() || written.is_err() {
+        ExitCode::from(2)
+    } else if args.fail_on.threshold().is_some_and(|t| run.worse_at(t)) {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    };
+    run.leak();
+    code
+}
+
+fn diff_for(args: &DiffArgs) -> Result<DiffRun, Vec<Problem>> {
+    let (setup, options) = prepare(args)?;
     diff::diff(&setup, &args.old, &args.new, &options).map_err(|p| {
         let mut problems = vec![*p];
         problems.extend(setup.problems().cloned());

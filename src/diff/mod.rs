@@ -5,6 +5,7 @@
 //! that did not run to the end in both snapshots (skip or error) are not compared: their
 //! findings are neither new nor resolved.
 
+pub mod org;
 pub mod output;
 pub mod resources;
 

@@ -270,7 +270,7 @@ struct ChangeOut<'a> {
 }
 
 #[derive(Serialize)]
-struct Output<'a> {
+pub(crate) struct Output<'a> {
     schema_version: u32,
     old: json::SnapshotInfo<'a>,
     new: json::SnapshotInfo<'a>,
@@ -283,6 +283,11 @@ struct Output<'a> {
 
 /// JSON output; the same inputs give the same bytes.
 pub fn render_json(run: &DiffRun) -> Result<String, RenderError> {
+    pretty_json("json", &document(run))
+}
+
+/// The JSON document of a diff, before it is written.
+pub(crate) fn document(run: &DiffRun) -> Output<'_> {
     let findings = run
         .shown()
         .map(|c| ChangeOut {
@@ -302,7 +307,7 @@ pub fn render_json(run: &DiffRun) -> Result<String, RenderError> {
     }
     summary.insert("not_compared", run.findings.not_compared.len());
     summary.insert("resource_changes", run.resources.changes.len());
-    let out = Output {
+    Output {
         schema_version: SCHEMA_VERSION,
         old: json::snapshot_info(run.old.snapshot()),
         new: json::snapshot_info(run.new.snapshot()),
@@ -311,6 +316,5 @@ pub fn render_json(run: &DiffRun) -> Result<String, RenderError> {
         not_compared: &run.findings.not_compared,
         resources: &run.resources,
         diagnostics: run.diagnostics.iter().map(json::diagnostic).collect(),
-    };
-    pretty_json("json", &out)
+    }
 }

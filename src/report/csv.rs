@@ -30,9 +30,11 @@ pub const COLUMNS: [&str; 19] = [
 
 /// Renders the findings as CSV with a header row.
 pub fn render(run: &Run) -> Result<String, RenderError> {
-    let mut w = csv::WriterBuilder::new()
-        .terminator(csv::Terminator::CRLF)
-        .from_writer(Vec::new());
+    write(&COLUMNS, &rows(run))
+}
+
+/// The rows of a run, without the header: its findings, then its rules' gaps.
+pub(crate) fn rows(run: &Run) -> Vec<Vec<String>> {
     let mut rows: Vec<Vec<String>> = Vec::with_capacity(run.findings.len());
     for f in &run.findings {
         let loc = f.location.as_ref();
@@ -83,9 +85,17 @@ pub fn render(run: &Run) -> Result<String, RenderError> {
             rows.push(row);
         }
     }
+    rows
+}
+
+/// A CSV document: the header, then the rows, every cell made safe.
+pub(crate) fn write(header: &[&str], rows: &[Vec<String>]) -> Result<String, RenderError> {
+    let mut w = csv::WriterBuilder::new()
+        .terminator(csv::Terminator::CRLF)
+        .from_writer(Vec::new());
     let error = |e: &dyn std::fmt::Display| RenderError::new("csv", e);
-    w.write_record(COLUMNS).map_err(|e| error(&e))?;
-    for row in &rows {
+    w.write_record(header).map_err(|e| error(&e))?;
+    for row in rows {
         w.write_record(row.iter().map(|cell| safe::csv_cell(cell).into_owned()))
             .map_err(|e| error(&e))?;
     }

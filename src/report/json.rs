@@ -37,7 +37,7 @@ struct SourcesOut<'a> {
 }
 
 #[derive(Serialize)]
-struct Tool {
+pub(crate) struct Tool {
     name: &'static str,
     version: &'static str,
 }
@@ -54,7 +54,7 @@ pub(crate) struct SnapshotInfo<'a> {
 }
 
 #[derive(Serialize)]
-struct Summary {
+pub(crate) struct Summary {
     rules: std::collections::BTreeMap<&'static str, usize>,
     findings: std::collections::BTreeMap<Severity, usize>,
     total_findings: usize,
@@ -63,7 +63,7 @@ struct Summary {
 }
 
 #[derive(Serialize)]
-struct RuleOut<'a> {
+pub(crate) struct RuleOut<'a> {
     id: &'a str,
     title: &'a str,
     severity: Severity,
@@ -131,10 +131,9 @@ pub(crate) fn diagnostic(p: &Problem) -> DiagnosticOut {
     }
 }
 
-/// Serializes the run. Everything is sorted, so the same inputs give the same bytes.
-pub fn render(run: &Run) -> Result<String, RenderError> {
-    let rules = run
-        .results
+/// The rules' results, as the JSON outputs show them.
+pub(crate) fn rules(run: &Run) -> Vec<RuleOut<'_>> {
+    run.results
         .iter()
         .map(|r| RuleOut {
             id: &r.meta.id,
@@ -151,24 +150,37 @@ pub fn render(run: &Run) -> Result<String, RenderError> {
             findings: r.findings.len(),
             gaps: &r.gaps,
         })
-        .collect();
+        .collect()
+}
+
+/// The run's counts: results per outcome, open findings per severity, waived ones.
+pub(crate) fn summary(run: &Run) -> Summary {
+    Summary {
+        rules: run.outcomes(),
+        findings: run.counts(),
+        total_findings: run.findings.len(),
+        open_findings: run.open_findings().count(),
+        waived: run.findings.len() - run.open_findings().count(),
+    }
+}
+
+pub(crate) fn tool() -> Tool {
+    Tool {
+        name: "snapaudit",
+        version: env!("CARGO_PKG_VERSION"),
+    }
+}
+
+/// Serializes the run. Everything is sorted, so the same inputs give the same bytes.
+pub fn render(run: &Run) -> Result<String, RenderError> {
     let findings = run.findings.iter().map(finding).collect();
     let diagnostics = run.diagnostics.iter().map(diagnostic).collect();
     let out = Output {
         schema_version: SCHEMA_VERSION,
-        tool: Tool {
-            name: "snapaudit",
-            version: env!("CARGO_PKG_VERSION"),
-        },
+        tool: tool(),
         snapshot: snapshot_info(run.snapshot()),
-        summary: Summary {
-            rules: run.outcomes(),
-            findings: run.counts(),
-            total_findings: run.findings.len(),
-            open_findings: run.open_findings().count(),
-            waived: run.findings.len() - run.open_findings().count(),
-        },
-        rules,
+        summary: summary(run),
+        rules: rules(run),
         findings,
         diagnostics,
         sources: run.sources().map(|scan| SourcesOut {

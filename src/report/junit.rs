@@ -99,6 +99,34 @@ fn outcome_cases<'a>(r: &'a RuleResult, findings: &[&'a Finding]) -> Vec<TestCas
 
 /// Renders the run as JUnit XML.
 pub fn render(run: &Run) -> String {
+    let body = body(run, "");
+    let mut out = String::from("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
+    let _ = writeln!(
+        out,
+        "<testsuites name=\"snapaudit {}\" tests=\"{}\" failures=\"{}\" errors=\"{}\" skipped=\"{}\" time=\"0\">",
+        esc(&run.snapshot().display_dir),
+        body.tests,
+        body.failures,
+        body.errors,
+        body.skipped
+    );
+    out.push_str(&body.text);
+    out.push_str("</testsuites>\n");
+    out
+}
+
+/// A run's test suites (each name after `prefix`) and their totals.
+pub(crate) struct Body {
+    pub text: String,
+    pub tests: usize,
+    pub failures: usize,
+    pub errors: usize,
+    pub skipped: usize,
+}
+
+/// The suites of a run: one per service, then the diagnostics; `prefix` goes before each
+/// suite's name (an account's ID in an organisation).
+pub(crate) fn body(run: &Run, prefix: &str) -> Body {
     let mut by_rule: BTreeMap<&str, Vec<&Finding>> = BTreeMap::new();
     for f in &run.findings {
         by_rule.entry(f.rule.id.as_str()).or_default().push(f);
@@ -121,21 +149,12 @@ pub fn render(run: &Run) -> String {
 
     let diagnostics: Vec<&Problem> = run.input_diagnostics().collect();
     let diagnostic_errors = diagnostics.iter().filter(|p| p.is_error()).count();
-    let mut out = String::from("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
-    let _ = writeln!(
-        out,
-        "<testsuites name=\"snapaudit {}\" tests=\"{}\" failures=\"{}\" errors=\"{}\" skipped=\"{}\" time=\"0\">",
-        esc(&run.snapshot().display_dir),
-        all.len() + diagnostic_errors,
-        total(failures),
-        total(errors) + diagnostic_errors,
-        total(skipped)
-    );
+    let mut out = String::new();
     for (service, cs) in &suites {
         let _ = writeln!(
             out,
             "  <testsuite name=\"{}\" tests=\"{}\" failures=\"{}\" errors=\"{}\" skipped=\"{}\" time=\"0\">",
-            esc(service),
+            esc(&format!("{prefix}{service}")),
             cs.len(),
             count(cs, failures),
             count(cs, errors),
@@ -205,14 +224,22 @@ pub fn render(run: &Run) -> String {
         }
         out.push_str("  </testsuite>\n");
     }
-    out.push_str(&diagnostics_suite(&diagnostics));
-    out.push_str("</testsuites>\n");
-    out
+    out.push_str(&diagnostics_suite(
+        &diagnostics,
+        &format!("{prefix}diagnostics"),
+    ));
+    Body {
+        text: out,
+        tests: all.len() + diagnostic_errors,
+        failures: total(failures),
+        errors: total(errors) + diagnostic_errors,
+        skipped: total(skipped),
+    }
 }
 
 /// A `diagnostics` suite: each error diagnostic an erroring test case, warnings in the
 /// suite's standard error. Empty when there are none.
-fn diagnostics_suite(diagnostics: &[&Problem]) -> String {
+pub(crate) fn diagnostics_suite(diagnostics: &[&Problem], name: &str) -> String {
     if diagnostics.is_empty() {
         return String::new();
     }
@@ -220,7 +247,8 @@ fn diagnostics_suite(diagnostics: &[&Problem]) -> String {
     let mut out = String::new();
     let _ = writeln!(
         out,
-        "  <testsuite name=\"diagnostics\" tests=\"{}\" failures=\"0\" errors=\"{}\" skipped=\"0\" time=\"0\">",
+        "  <testsuite name=\"{}\" tests=\"{}\" failures=\"0\" errors=\"{}\" skipped=\"0\" time=\"0\">",
+        esc(name),
         errors.len(),
         errors.len()
     );
@@ -260,6 +288,6 @@ pub fn render_failure(diagnostics: &[Problem]) -> String {
     let errors = shown.iter().filter(|p| p.is_error()).count();
     format!(
         "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<testsuites name=\"snapaudit\" tests=\"{errors}\" failures=\"0\" errors=\"{errors}\" skipped=\"0\" time=\"0\">\n{}</testsuites>\n",
-        diagnostics_suite(&shown)
+        diagnostics_suite(&shown, "diagnostics")
     )
 }

@@ -11,6 +11,7 @@ pub mod json;
 pub mod junit;
 pub mod markdown;
 pub mod ocsf;
+pub mod org;
 pub mod safe;
 pub mod sarif;
 

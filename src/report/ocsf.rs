@@ -6,6 +6,8 @@
 //! snapshot's evaluation time (never the clock), `finding_info.uid` is built from the
 //! account, the rule, the resource and the finding's rank on that resource.
 
+use std::sync::Arc;
+
 use serde::Serialize;
 
 use super::{pretty_json, RenderError};
@@ -67,7 +69,7 @@ struct DetectionFinding<'a> {
     status_detail: Option<String>,
     is_alert: bool,
     time: i64,
-    time_dt: &'a str,
+    time_dt: Arc<str>,
     timezone_offset: i32,
     message: &'a str,
     metadata: Metadata<'a>,
@@ -105,7 +107,7 @@ struct FindingInfo<'a> {
     desc: Option<&'a str>,
     types: Vec<&'static str>,
     created_time: i64,
-    created_time_dt: &'a str,
+    created_time_dt: Arc<str>,
     analytic: Analytic<'a>,
 }
 
@@ -132,6 +134,9 @@ struct Cloud<'a> {
 #[derive(Serialize)]
 struct Account<'a> {
     uid: &'a str,
+    /// The account's name, known in an organisation (docs/organizations.md).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    name: Option<&'a str>,
     type_id: u8,
     #[serde(rename = "type")]
     kind: &'static str,
@@ -191,6 +196,24 @@ struct LocationOut<'a> {
 /// A snapshot with no known time (no manifest, no credential report time, no `--as-of`)
 /// cannot be rendered: `time` is required and the clock is never read.
 pub fn render(run: &Run) -> Result<String, RenderError> {
+    pretty_json("ocsf", &findings(run, None)?)
+}
+
+/// The findings of one account of an organisation, each naming the account.
+pub(crate) fn account_findings(
+    run: &Run,
+    account_name: &str,
+) -> Result<Vec<serde_json::Value>, RenderError> {
+    findings(run, Some(account_name).filter(|n| !n.is_empty()))?
+        .iter()
+        .map(|f| serde_json::to_value(f).map_err(|e| RenderError::new("ocsf", e)))
+        .collect()
+}
+
+fn findings<'a>(
+    run: &'a Run,
+    account_name: Option<&'a str>,
+) -> Result<Vec<DetectionFinding<'a>>, RenderError> {
     let snapshot = run.snapshot();
     let Some(now) = snapshot.now else {
         return Err(RenderError::new(
@@ -199,23 +222,23 @@ pub fn render(run: &Run) -> Result<String, RenderError> {
         ));
     };
     let millis = now.timestamp_millis();
-    let now_dt = crate::time::format_time(&now);
+    let now_dt: Arc<str> = crate::time::format_time(&now).into();
     let global = global_region(&snapshot.partition);
-    let findings: Vec<DetectionFinding<'_>> = run
+    Ok(run
         .findings
         .iter()
         .zip(super::occurrences(&run.findings))
-        .map(|(f, n)| finding(f, n, snapshot, millis, &now_dt, global))
-        .collect();
-    pretty_json("ocsf", &findings)
+        .map(|(f, n)| finding(f, n, snapshot, account_name, millis, &now_dt, global))
+        .collect())
 }
 
 fn finding<'a>(
     f: &'a Finding,
     n: usize,
     snapshot: &'a Snapshot,
+    account_name: Option<&'a str>,
     millis: i64,
-    now_dt: &'a str,
+    now_dt: &Arc<str>,
     global: Option<&'static str>,
 ) -> DetectionFinding<'a> {
     let (severity_id, severity) = severity(f.severity);
@@ -295,7 +318,7 @@ fn finding<'a>(
         }),
         is_alert: f.waiver.is_none(),
         time: millis,
-        time_dt: now_dt,
+        time_dt: now_dt.clone(),
         timezone_offset: 0,
         message: &f.message,
         metadata: Metadata {
@@ -315,7 +338,7 @@ fn finding<'a>(
             desc: Some(rule.description.as_str()).filter(|d| !d.is_empty()),
             types,
             created_time: millis,
-            created_time_dt: now_dt,
+            created_time_dt: now_dt.clone(),
             analytic: Analytic {
                 uid: &rule.id,
                 name: &rule.title,
@@ -329,6 +352,7 @@ fn finding<'a>(
                 .filter(|a| !a.is_empty())
                 .map(|uid| Account {
                     uid,
+                    name: account_name,
                     type_id: 10,
                     kind: "AWS Account",
                 }),

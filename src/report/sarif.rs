@@ -89,7 +89,7 @@ fn location(f: &Finding) -> Option<Value> {
 }
 
 /// The run's `tool`: snapaudit, and its rules when there are any to describe.
-fn tool(rules: Option<Vec<Value>>) -> Value {
+pub(crate) fn tool(rules: Option<Vec<Value>>) -> Value {
     let mut driver = json!({
         "name": "snapaudit",
         "version": env!("CARGO_PKG_VERSION"),
@@ -103,6 +103,11 @@ fn tool(rules: Option<Vec<Value>>) -> Value {
 
 /// Renders the run as a SARIF 2.1.0 log.
 pub fn render(run: &Run) -> Result<String, RenderError> {
+    pretty_json("sarif", &log(run)?)
+}
+
+/// The run as a SARIF 2.1.0 log, before it is written.
+pub(crate) fn log(run: &Run) -> Result<Value, RenderError> {
     let mut rule_index = std::collections::BTreeMap::new();
     let mut rules = Vec::new();
     for r in &run.results {
@@ -224,7 +229,7 @@ pub fn render(run: &Run) -> Result<String, RenderError> {
             },
         }]
     });
-    pretty_json("sarif", &log)
+    Ok(log)
 }
 
 /// The run's invocation: whether it succeeded (no error diagnostic), and as tool execution
@@ -289,7 +294,7 @@ fn invocation(run: &Run, rule_index: &std::collections::BTreeMap<String, usize>)
 }
 
 /// A diagnostic as a SARIF notification, with its file and place when it has them.
-fn notification(p: &Problem) -> Value {
+pub(crate) fn notification(p: &Problem) -> Value {
     let mut n = Map::new();
     n.insert("descriptor".into(), json!({ "id": p.code() }));
     n.insert(

@@ -1,0 +1,247 @@
+//! The records of an organisation directory: `organization.json` (an unsharded run) and
+//! `shards/I-of-N.json` (one per shard of a `--shard I/N` run), as `snapaudit collect --org`
+//! writes them (docs/organizations.md).
+
+use std::collections::BTreeMap;
+use std::io::Read as _;
+use std::path::Path;
+
+use serde::{Deserialize, Serialize};
+
+use crate::diagnostic::{Kind, Problem, SourceFile};
+
+/// The record schema this build reads.
+pub const SCHEMA_VERSION: u32 = 1;
+
+/// A record larger than this is refused unread: 10,000 accounts take about 5 MB.
+pub const MAX_RECORD_BYTES: u64 = 64 << 20;
+
+/// One record file. Members this build does not know are ignored, as in the manifest: the
+/// record is written by a program, and `schema_version` changes when a reader could misread
+/// it.
+#[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
+pub struct Record {
+    pub schema_version: u32,
+    pub organization_id: String,
+    pub management_account_id: String,
+    pub captured_at: String,
+    #[serde(default)]
+    pub shard: Option<Shard>,
+    pub accounts: Vec<AccountRecord>,
+}
+
+/// Which shard of a `--shard I/N` run wrote the record (1-based).
+#[derive(Debug, Clone, Copy, Deserialize, Serialize, PartialEq, Eq)]
+pub struct Shard {
+    pub index: u32,
+    pub count: u32,
+}
+
+/// One member account as the collector saw it.
+#[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
+pub struct AccountRecord {
+    pub id: String,
+    #[serde(default)]
+    pub name: String,
+    #[serde(default)]
+    pub email: String,
+    #[serde(default)]
+    pub status: String,
+    /// The OUs from the root down to the account's own (`["Root", "Production"]`).
+    #[serde(default)]
+    pub ou_path: Vec<String>,
+    #[serde(default)]
+    pub tags: BTreeMap<String, String>,
+    pub outcome: Outcome,
+    #[serde(default)]
+    pub message: Option<String>,
+}
+
+/// How collecting one account ended.
+#[derive(Debug, Clone, Copy, Deserialize, Serialize, PartialEq, Eq, PartialOrd, Ord)]
+#[serde(rename_all = "kebab-case")]
+pub enum Outcome {
+    /// A snapshot was written and every call answered.
+    Collected,
+    /// A snapshot was written; some calls failed (its manifest says which).
+    Partial,
+    /// The role in the account could not be assumed: no snapshot.
+    AssumeRoleFailed,
+    /// Collecting failed otherwise: no snapshot.
+    Failed,
+    /// A suspended account, not collected on purpose.
+    SkippedSuspended,
+    /// Left out by the run's account filter.
+    SkippedFiltered,
+}
+
+impl Outcome {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Outcome::Collected => "collected",
+            Outcome::Partial => "partial",
+            Outcome::AssumeRoleFailed => "assume-role-failed",
+            Outcome::Failed => "failed",
+            Outcome::SkippedSuspended => "skipped-suspended",
+            Outcome::SkippedFiltered => "skipped-filtered",
+        }
+    }
+
+    /// Whether the collector says it wrote a snapshot.
+    pub fn has_snapshot(self) -> bool {
+        matches!(self, Outcome::Collected | Outcome::Partial)
+    }
+
+    /// Whether the account was meant to be collected and was not: the audit is incomplete.
+    pub fn is_failure(self) -> bool {
+        matches!(self, Outcome::AssumeRoleFailed | Outcome::Failed)
+    }
+}
+
+/// `o-` and 10 to 32 lowercase letters or digits, as AWS Organizations ids are.
+pub fn is_organization_id(text: &str) -> bool {
+    text.strip_prefix("o-").is_some_and(|rest| {
+        (10..=32).contains(&rest.len())
+            && rest
+                .bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit())
+    })
+}
+
+/// Reads and checks one record file: its size, JSON, schema version and ids. `shown` is the
+/// path as the user sees it. Account entries whose id is not 12 digits are dropped, each
+/// with an error (they are never used as paths).
+pub fn read(path: &Path, shown: &str) -> Result<(Record, Vec<Problem>), Box<Problem>> {
+    let problem =
+        |message: String| Box::new(Problem::new(Kind::OrgRecord, message).with_file(shown));
+    let file = std::fs::File::open(path)
+        .map_err(|e| problem(format!("cannot read organisation record `{shown}`: {e}")))?;
+    let mut bytes = Vec::new();
+    file.take(MAX_RECORD_BYTES + 1)
+        .read_to_end(&mut bytes)
+        .map_err(|e| problem(format!("cannot read organisation record `{shown}`: {e}")))?;
+    if bytes.len() as u64 > MAX_RECORD_BYTES {
+        return Err(problem(format!(
+            "organisation record `{shown}` is larger than {} MB and is not read",
+            MAX_RECORD_BYTES >> 20
+        )));
+    }
+    let text = String::from_utf8(bytes)
+        .map_err(|_| problem(format!("organisation record `{shown}` is not UTF-8")))?;
+    parse(&text, shown)
+}
+
+/// Parses and checks a record's text (see [`read`]).
+pub fn parse(text: &str, shown: &str) -> Result<(Record, Vec<Problem>), Box<Problem>> {
+    let source = SourceFile::new(shown, text);
+    let mut record: Record = serde_json::from_str(text).map_err(|e| {
+        let offset = offset_of(text, e.line(), e.column());
+        Box::new(
+            Problem::new(
+                Kind::OrgRecord,
+                format!("`{shown}` is not an organisation record: {e}"),
+            )
+            .with_file(shown)
+            .at(source.clone(), offset, 0, "here"),
+        )
+    })?;
+    let problem =
+        |message: String| Box::new(Problem::new(Kind::OrgRecord, message).with_file(shown));
+    if record.schema_version != SCHEMA_VERSION {
+        return Err(problem(format!(
+            "`{shown}` has schema_version {}, and this snapaudit reads version {SCHEMA_VERSION}",
+            record.schema_version
+        )));
+    }
+    if !is_organization_id(&record.organization_id) {
+        return Err(problem(format!(
+            "`{shown}`: organization_id {:?} is not an organisation id (`o-` and 10 to 32 lowercase letters or digits)",
+            record.organization_id
+        )));
+    }
+    if !crate::waivers::is_account_id(&record.management_account_id) {
+        return Err(problem(format!(
+            "`{shown}`: management_account_id {:?} is not an account ID (12 digits)",
+            record.management_account_id
+        )));
+    }
+    if crate::time::parse_time(&record.captured_at).is_none() {
+        return Err(problem(format!(
+            "`{shown}`: captured_at {:?} is not a time (RFC 3339)",
+            record.captured_at
+        )));
+    }
+    if let Some(s) = record.shard {
+        if s.index == 0 || s.count == 0 || s.index > s.count {
+            return Err(problem(format!(
+                "`{shown}`: shard {}-of-{} is not a shard (1 ≤ index ≤ count)",
+                s.index, s.count
+            )));
+        }
+    }
+    let mut problems = Vec::new();
+    record.accounts.retain(|a| {
+        let ok = crate::waivers::is_account_id(&a.id);
+        if !ok {
+            problems.push(*problem(format!(
+                "`{shown}` records an account with id {:?}, which is not an account ID (12 digits); the entry is ignored",
+                a.id
+            )));
+        }
+        ok
+    });
+    Ok((record, problems))
+}
+
+/// The byte offset of a 1-based line and column (serde_json's error position), clamped to
+/// the text.
+fn offset_of(text: &str, line: usize, column: usize) -> usize {
+    let start: usize = text
+        .split_inclusive('\n')
+        .take(line.saturating_sub(1))
+        .map(str::len)
+        .sum();
+    let mut at = (start + column.saturating_sub(1)).min(text.len());
+    while !text.is_char_boundary(at) {
+        at -= 1;
+    }
+    at
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn organisation_ids_are_checked() {
+        assert!(is_organization_id("o-a1b2c3d4e5"));
+        assert!(!is_organization_id("o-short"));
+        assert!(!is_organization_id("o-A1B2C3D4E5"));
+        assert!(!is_organization_id("../o-a1b2c3d4e5"));
+    }
+
+    #[test]
+    fn path_like_account_ids_are_dropped_with_an_error() {
+        let text = r#"{"schema_version": 1, "organization_id": "o-a1b2c3d4e5",
+            "management_account_id": "111111111111", "captured_at": "2026-12-01T10:00:00Z",
+            "accounts": [
+              {"id": "../x", "outcome": "collected"},
+              {"id": "222222222222", "outcome": "failed", "message": "boom"}]}"#;
+        let (record, problems) = parse(text, "organization.json").expect("a record");
+        assert_eq!(record.accounts.len(), 1);
+        assert_eq!(record.accounts[0].id, "222222222222");
+        assert_eq!(problems.len(), 1);
+        assert!(
+            problems[0].message.contains("\"../x\""),
+            "{}",
+            problems[0].message
+        );
+    }
+
+    #[test]
+    fn a_malformed_record_points_at_the_error() {
+        let err = parse("{\n  \"schema_version\": 1,\n  oops\n}", "r.json").expect_err("invalid");
+        assert_eq!(err.kind, Kind::OrgRecord);
+        assert_eq!(err.line_col(), Some((3, 3)));
+    }
+}
