@@ -677,7 +677,7 @@ const EXPECTED: &[(&str, &str, &str, &str, u64, u64)] = &[
         "example-scratch-111122223333",
         "high",
         "manifest.json",
-        1254,
+        1260,
         5,
     ),
     (
@@ -693,7 +693,7 @@ const EXPECTED: &[(&str, &str, &str, &str, u64, u64)] = &[
         "example-scratch-111122223333",
         "medium",
         "manifest.json",
-        1097,
+        1103,
         5,
     ),
     (
@@ -717,7 +717,7 @@ const EXPECTED: &[(&str, &str, &str, &str, u64, u64)] = &[
         "eu-west-1",
         "medium",
         "manifest.json",
-        1331,
+        1337,
         5,
     ),
     (
@@ -725,7 +725,7 @@ const EXPECTED: &[(&str, &str, &str, &str, u64, u64)] = &[
         "account 111122223333",
         "info",
         "manifest.json",
-        1479,
+        1485,
         5,
     ),
 ];

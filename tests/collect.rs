@@ -1630,7 +1630,12 @@ fn services_are_selected_from_the_catalogue() {
             "accessanalyzer",
             "account",
             "logs",
-            "sns"
+            "sns",
+            "s3api",
+            "s3control",
+            "sqs",
+            "lambda",
+            "secretsmanager"
         ]
     );
     assert_eq!(
@@ -1654,7 +1659,12 @@ fn services_are_selected_from_the_catalogue() {
             "accessanalyzer",
             "account",
             "logs",
-            "sns"
+            "sns",
+            "s3api",
+            "s3control",
+            "sqs",
+            "lambda",
+            "secretsmanager"
         ]
     );
     let err = options(&["s3x"], &[]).selected_services().unwrap_err();
@@ -1887,7 +1897,8 @@ impl Env {
             "--role-arn",
             role_arn,
             "--role-session-name",
-            "snapaudit-test",
+            // The collector's default session name: the identity files then agree.
+            "snapaudit",
         ]);
         let c = &c["Credentials"];
         let text = |k: &str| c[k].as_str().unwrap().to_owned();
@@ -2168,6 +2179,58 @@ fn an_organization_is_collected_account_by_account() {
     union.sort();
     assert_eq!(union, ids(&dir.join("organization.json")));
     assert_eq!(snapshot_files(&sharded), snapshot_files(&dir));
+
+    // `check` on the organisation: the member's planted problem under the member's
+    // account, not the management account's; the refused account makes it incomplete.
+    let check = |d: &Path| -> (Option<i32>, Value) {
+        let out = env.snapaudit(&["check", d.to_str().unwrap(), "--format", "json"]);
+        (
+            out.status.code(),
+            serde_json::from_slice(&out.stdout).unwrap(),
+        )
+    };
+    let (code, run) = check(&dir);
+    assert_eq!(code, Some(2), "an account could not be collected");
+    let found = |run: &Value| -> Vec<(String, String, String)> {
+        let mut f: Vec<(String, String, String)> = run["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|f| {
+                (
+                    f["account"]["id"].as_str().unwrap().to_owned(),
+                    f["rule_id"].as_str().unwrap().to_owned(),
+                    f["resource"]["id"].as_str().unwrap().to_owned(),
+                )
+            })
+            .collect();
+        f.sort();
+        f
+    };
+    let findings = found(&run);
+    assert!(
+        findings.iter().any(|(a, r, res)| a == &member
+            && r == "iam.user.console-mfa"
+            && res.ends_with("user/carol")),
+        "{findings:?}"
+    );
+    assert!(!findings
+        .iter()
+        .any(|(a, _, res)| a == "123456789012" && res.contains("carol")));
+    let outcome_of = |run: &Value, id: &str| {
+        run["accounts"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|a| a["id"] == id)
+            .unwrap()["outcome"]
+            .clone()
+    };
+    assert_eq!(outcome_of(&run, &denied), "assume-role-failed");
+    // The merged shards audit as the unsharded run does.
+    let (sharded_code, sharded_run) = check(&sharded);
+    assert_eq!(sharded_code, code);
+    assert_eq!(found(&sharded_run), findings);
 }
 
 const ASSUME_DENIED: &str = r#"<ErrorResponse xmlns="https://sts.amazonaws.com/doc/2011-06-15/"><Error><Type>Sender</Type><Code>AccessDenied</Code><Message>User: arn:aws:iam::123456789012:user/auditor is not authorized to perform: sts:AssumeRole</Message></Error><RequestId>4d1c8e0a-0000-0000-0000-000000000004</RequestId></ErrorResponse>"#;

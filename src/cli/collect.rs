@@ -6,8 +6,9 @@ use std::process::ExitCode;
 use clap::Args;
 use miette::Result;
 
-use snapaudit::collect::org::{OrgOptions, Shard};
+use snapaudit::collect::org::{shard_from_env, OrgOptions};
 use snapaudit::collect::{self, Options};
+use snapaudit::org::Shard;
 
 #[derive(Debug, Args)]
 pub struct CollectArgs {
@@ -92,7 +93,7 @@ pub struct CollectArgs {
         conflicts_with = "shard_count",
         help_heading = "Many accounts"
     )]
-    pub shard: Option<snapaudit::collect::org::Shard>,
+    pub shard: Option<Shard>,
     /// N shards, this worker's index from JOB_COMPLETION_INDEX (Kubernetes Indexed Job) or
     /// AWS_BATCH_JOB_ARRAY_INDEX (AWS Batch array job), counted from 0
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..), help_heading = "Many accounts")]
@@ -111,7 +112,7 @@ pub fn run(args: CollectArgs) -> Result<ExitCode> {
     let many = args.org || args.accounts.is_some();
     let shard = match (args.shard, args.shard_count) {
         (Some(s), _) => Some(s),
-        (None, Some(n)) => Some(Shard::from_env(n).map_err(|e| miette::miette!("{e}"))?),
+        (None, Some(n)) => Some(shard_from_env(n).map_err(|e| miette::miette!("{e}"))?),
         (None, None) => None,
     };
     if !many && shard.is_some() {

@@ -590,7 +590,7 @@ pub fn start_progress(verbose: bool) {
     } else {
         let bar = indicatif::ProgressBar::new_spinner();
         if let Ok(style) = indicatif::ProgressStyle::with_template(
-            "{spinner} collecting: {pos} calls done{msg} [{elapsed}]",
+            "{spinner} {prefix}collecting: {pos} calls done{msg} [{elapsed}]",
         ) {
             bar.set_style(style);
         }
@@ -598,6 +598,13 @@ pub fn start_progress(verbose: bool) {
         bar
     };
     let _ = PROGRESS.set(bar);
+}
+
+/// Accounts done of all, on the progress line (organisation runs).
+pub fn accounts_done(done: usize, total: usize) {
+    if let Some(bar) = PROGRESS.get() {
+        bar.set_prefix(format!("{done}/{total} accounts, "));
+    }
 }
 
 /// A line for the user on standard error, above the progress line when there is one.

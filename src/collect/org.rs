@@ -12,72 +12,34 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
 
 use super::calls::{self, failure, Failure, Sdk};
 use super::{CollectError, Options, Summary};
-
-/// One shard of the account list: `index` of `count`, from 1.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Shard {
-    pub index: u32,
-    pub count: u32,
-}
+use crate::org::{AccountRecord, Outcome, Record, Shard, ORGANIZATION_FILE};
 
 /// The variables that carry a worker's index in the engines that run shards (0-based):
 /// Kubernetes Indexed Jobs and AWS Batch array jobs.
 pub const INDEX_VARIABLES: &[&str] = &["JOB_COMPLETION_INDEX", "AWS_BATCH_JOB_ARRAY_INDEX"];
 
-impl std::str::FromStr for Shard {
-    type Err = String;
-
-    fn from_str(text: &str) -> Result<Shard, String> {
-        let bad = || format!("`{text}` is not a shard: write I/N with 1 ≤ I ≤ N, e.g. 2/8");
-        let (i, n) = text.split_once('/').ok_or_else(bad)?;
-        let index: u32 = i.trim().parse().map_err(|_| bad())?;
-        let count: u32 = n.trim().parse().map_err(|_| bad())?;
-        if count == 0 || index == 0 || index > count {
-            return Err(bad());
+/// The shard of `count` that the workers' engine gave this one: the first of
+/// [`INDEX_VARIABLES`] that is set (0-based) becomes the index (1-based).
+pub fn shard_from_env(count: u32) -> Result<Shard, String> {
+    for name in INDEX_VARIABLES {
+        if let Ok(value) = std::env::var(name) {
+            let i: u32 = value
+                .trim()
+                .parse()
+                .map_err(|_| format!("{name}=`{value}` is not a worker index"))?;
+            return format!("{}/{count}", i.saturating_add(1)).parse();
         }
-        Ok(Shard { index, count })
     }
-}
-
-impl Shard {
-    /// The shard `count` workers' engine gave this one: the first of
-    /// [`INDEX_VARIABLES`] that is set (0-based) becomes the index (1-based).
-    pub fn from_env(count: u32) -> Result<Shard, String> {
-        for name in INDEX_VARIABLES {
-            if let Ok(value) = std::env::var(name) {
-                let i: u32 = value
-                    .trim()
-                    .parse()
-                    .map_err(|_| format!("{name}=`{value}` is not a worker index"))?;
-                return format!("{}/{count}", i + 1).parse();
-            }
-        }
-        Err(format!(
-            "--shard-count needs the worker's index in {}",
-            INDEX_VARIABLES.join(" or ")
-        ))
-    }
-
-    /// Whether this shard collects `account_id`: a hash of the id, not its position, so an
-    /// account keeps its shard when others are added or removed.
-    pub fn owns(&self, account_id: &str) -> bool {
-        use sha2::Digest as _;
-        let digest = sha2::Sha256::digest(account_id.as_bytes());
-        let mut first = [0u8; 8];
-        first.copy_from_slice(&digest[..8]);
-        u64::from_be_bytes(first) % u64::from(self.count) == u64::from(self.index - 1)
-    }
-
-    /// The record's path in the organisation directory.
-    pub fn record_path(&self) -> String {
-        format!("shards/{}-of-{}.json", self.index, self.count)
-    }
+    Err(format!(
+        "--shard-count needs the worker's index in {}",
+        INDEX_VARIABLES.join(" or ")
+    ))
 }
 
 /// What the user asked of an organisation run.
@@ -95,36 +57,6 @@ pub struct OrgOptions {
     pub shard: Option<Shard>,
     /// Accounts collected at once.
     pub accounts_in_flight: usize,
-}
-
-/// The record of an organisation run (docs/organizations.md).
-#[derive(Debug, Clone, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct Record {
-    pub schema_version: u32,
-    pub organization_id: Option<String>,
-    pub management_account_id: Option<String>,
-    pub captured_at: String,
-    pub shard: Option<Shard>,
-    pub accounts: Vec<AccountRecord>,
-}
-
-/// The current version of [`Record`].
-pub const RECORD_SCHEMA: u32 = 1;
-
-#[derive(Debug, Clone, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct AccountRecord {
-    pub id: String,
-    pub name: Option<String>,
-    pub email: Option<String>,
-    pub status: Option<String>,
-    #[serde(default)]
-    pub ou_path: Vec<String>,
-    #[serde(default)]
-    pub tags: BTreeMap<String, String>,
-    pub outcome: String,
-    pub message: Option<String>,
 }
 
 /// An account to collect, as listed.
@@ -159,13 +91,13 @@ impl OrgSummary {
         self.record
             .accounts
             .iter()
-            .all(|a| a.outcome == "collected" || a.outcome.starts_with("skipped-"))
+            .all(|a| !a.outcome.is_failure() && a.outcome != Outcome::Partial)
     }
 }
 
 /// An account id: twelve digits (it names a directory, so nothing else is accepted).
 fn valid_id(id: &str) -> bool {
-    id.len() == 12 && id.bytes().all(|b| b.is_ascii_digit())
+    crate::waivers::is_account_id(id)
 }
 
 fn org_error(what: &str, (code, message): Failure) -> CollectError {
@@ -352,7 +284,7 @@ fn read_accounts(path: &Path) -> Result<Vec<Member>, CollectError> {
 
 /// What became of one account.
 struct Ended {
-    outcome: &'static str,
+    outcome: Outcome,
     message: Option<String>,
     summary: Option<Summary>,
     /// The run was interrupted while this account was collected.
@@ -381,7 +313,7 @@ async fn collect_member(
             Ok(s) => s,
             Err((code, message)) => {
                 return Ended {
-                    outcome: "assume-role-failed",
+                    outcome: Outcome::AssumeRoleFailed,
                     message: Some(format!("sts AssumeRole {arn}: {code}: {message}")),
                     summary: None,
                     interrupted: false,
@@ -392,7 +324,7 @@ async fn collect_member(
     let target = dir.join(&member.id);
     match super::account(&account_sdk, &options, &services, |_, _| target).await {
         Ok(summary) if summary.account_id != member.id => Ended {
-            outcome: "failed",
+            outcome: Outcome::Failed,
             message: Some(format!(
                 "the credentials reached account {}, not {}; its snapshot is at {}",
                 summary.account_id,
@@ -405,7 +337,11 @@ async fn collect_member(
         Ok(summary) => {
             let failed: usize = summary.failed.values().sum();
             Ended {
-                outcome: if failed > 0 { "partial" } else { "collected" },
+                outcome: if failed > 0 {
+                    Outcome::Partial
+                } else {
+                    Outcome::Collected
+                },
                 message: (failed > 0).then(|| {
                     let codes: Vec<String> = summary
                         .failed
@@ -419,7 +355,7 @@ async fn collect_member(
             }
         }
         Err(e) => Ended {
-            outcome: "failed",
+            outcome: Outcome::Failed,
             interrupted: matches!(e, CollectError::Interrupted),
             message: Some(e.to_string()),
             summary: None,
@@ -462,18 +398,21 @@ pub async fn run(
         }
         let skipped = if m.status.as_deref().is_some_and(|s| s != "ACTIVE") {
             Some((
-                "skipped-suspended",
+                Outcome::SkippedSuspended,
                 format!("status {}", m.status.as_deref().unwrap_or("")),
             ))
         } else if org.skip_accounts.contains(&m.id) {
-            Some(("skipped-filtered", "--skip-accounts".to_owned()))
+            Some((Outcome::SkippedFiltered, "--skip-accounts".to_owned()))
         } else if !org.ous.is_empty()
             && !org
                 .ous
                 .iter()
                 .any(|ou| m.ou_ids.contains(ou) || m.ou_path.contains(ou))
         {
-            Some(("skipped-filtered", "not under the --ou given".to_owned()))
+            Some((
+                Outcome::SkippedFiltered,
+                "not under the --ou given".to_owned(),
+            ))
         } else {
             None
         };
@@ -515,13 +454,16 @@ pub async fn run(
     }
     let mut collected = Vec::new();
     let mut interrupted = false;
+    let total = set.len();
+    calls::accounts_done(0, total);
     while let Some(joined) = set.join_next().await {
+        calls::accounts_done(total - set.len(), total);
         match joined {
             Ok((m, ended)) => {
                 calls::note(&format!(
                     "account {}: {}{}",
                     m.id,
-                    ended.outcome,
+                    ended.outcome.as_str(),
                     ended
                         .message
                         .as_deref()
@@ -545,7 +487,7 @@ pub async fn run(
     }
     records.sort_by(|a, b| a.id.cmp(&b.id));
     let record = Record {
-        schema_version: RECORD_SCHEMA,
+        schema_version: crate::org::record::SCHEMA_VERSION,
         organization_id: org_id,
         management_account_id: management,
         captured_at,
@@ -560,15 +502,15 @@ pub async fn run(
     })
 }
 
-fn record_of(m: &Member, outcome: &str, message: Option<String>) -> AccountRecord {
+fn record_of(m: &Member, outcome: Outcome, message: Option<String>) -> AccountRecord {
     AccountRecord {
         id: m.id.clone(),
-        name: m.name.clone(),
-        email: m.email.clone(),
-        status: m.status.clone(),
+        name: m.name.clone().unwrap_or_default(),
+        email: m.email.clone().unwrap_or_default(),
+        status: m.status.clone().unwrap_or_default(),
         ou_path: m.ou_path.clone(),
         tags: m.tags.clone(),
-        outcome: outcome.to_owned(),
+        outcome,
         message,
     }
 }
@@ -577,7 +519,7 @@ fn record_of(m: &Member, outcome: &str, message: Option<String>) -> AccountRecor
 fn write_record(dir: &Path, record: &Record) -> Result<(), CollectError> {
     let rel = match &record.shard {
         Some(s) => s.record_path(),
-        None => "organization.json".to_owned(),
+        None => ORGANIZATION_FILE.to_owned(),
     };
     let path = dir.join(rel);
     let io = |e: &dyn std::fmt::Display| CollectError::Io {

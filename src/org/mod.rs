@@ -415,6 +415,10 @@ fn check_agreement(
             ),
         ] {
             if a != b {
+                let (a, b) = (
+                    a.as_deref().unwrap_or("none"),
+                    b.as_deref().unwrap_or("none"),
+                );
                 problems.push(
                     Problem::new(
                         Kind::OrgConflict,
@@ -429,8 +433,8 @@ fn check_agreement(
         }
     }
     (
-        Some(first.record.organization_id.clone()),
-        Some(first.record.management_account_id.clone()),
+        first.record.organization_id.clone(),
+        first.record.management_account_id.clone(),
     )
 }
 

@@ -22,8 +22,11 @@ pub const MAX_RECORD_BYTES: u64 = 64 << 20;
 #[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
 pub struct Record {
     pub schema_version: u32,
-    pub organization_id: String,
-    pub management_account_id: String,
+    /// None when the accounts came from a file (`collect --accounts`), not an Organization.
+    #[serde(default)]
+    pub organization_id: Option<String>,
+    #[serde(default)]
+    pub management_account_id: Option<String>,
     pub captured_at: String,
     #[serde(default)]
     pub shard: Option<Shard>,
@@ -35,6 +38,45 @@ pub struct Record {
 pub struct Shard {
     pub index: u32,
     pub count: u32,
+}
+
+impl std::str::FromStr for Shard {
+    type Err = String;
+
+    /// `I/N`, as `collect --shard` takes it.
+    fn from_str(text: &str) -> Result<Shard, String> {
+        let bad = || format!("`{text}` is not a shard: write I/N with 1 ≤ I ≤ N, e.g. 2/8");
+        let (i, n) = text.split_once('/').ok_or_else(bad)?;
+        let index: u32 = i.trim().parse().map_err(|_| bad())?;
+        let count: u32 = n.trim().parse().map_err(|_| bad())?;
+        if count == 0 || index == 0 || index > count || count > super::MAX_SHARDS {
+            return Err(bad());
+        }
+        Ok(Shard { index, count })
+    }
+}
+
+impl Shard {
+    /// Whether this shard holds `account_id`: by a hash of the id (SHA-256, its first 8
+    /// bytes modulo the count), not its position, so an account keeps its shard when
+    /// others join or leave.
+    pub fn owns(&self, account_id: &str) -> bool {
+        use sha2::Digest as _;
+        let digest = sha2::Sha256::digest(account_id.as_bytes());
+        let mut first = [0u8; 8];
+        first.copy_from_slice(&digest[..8]);
+        u64::from_be_bytes(first) % u64::from(self.count) == u64::from(self.index - 1)
+    }
+
+    /// The shard's record in the organisation directory: `shards/I-of-N.json`.
+    pub fn record_path(&self) -> String {
+        format!(
+            "{}/{}-of-{}.json",
+            super::SHARDS_DIR,
+            self.index,
+            self.count
+        )
+    }
 }
 
 /// One member account as the collector saw it.
@@ -153,16 +195,22 @@ pub fn parse(text: &str, shown: &str) -> Result<(Record, Vec<Problem>), Box<Prob
             record.schema_version
         )));
     }
-    if !is_organization_id(&record.organization_id) {
+    if let Some(id) = record
+        .organization_id
+        .as_deref()
+        .filter(|id| !is_organization_id(id))
+    {
         return Err(problem(format!(
-            "`{shown}`: organization_id {:?} is not an organisation id (`o-` and 10 to 32 lowercase letters or digits)",
-            record.organization_id
+            "`{shown}`: organization_id {id:?} is not an organisation id (`o-` and 10 to 32 lowercase letters or digits)"
         )));
     }
-    if !crate::waivers::is_account_id(&record.management_account_id) {
+    if let Some(id) = record
+        .management_account_id
+        .as_deref()
+        .filter(|id| !crate::waivers::is_account_id(id))
+    {
         return Err(problem(format!(
-            "`{shown}`: management_account_id {:?} is not an account ID (12 digits)",
-            record.management_account_id
+            "`{shown}`: management_account_id {id:?} is not an account ID (12 digits)"
         )));
     }
     if crate::time::parse_time(&record.captured_at).is_none() {

@@ -137,7 +137,10 @@ impl Checker {
             }
             (Node::Structure(known), Value::Object(members)) => {
                 for (k, v) in members.iter() {
-                    if at == 0 && matches!(v, Value::Null) && self.nullable.iter().any(|n| n == k) {
+                    if at == 0
+                        && matches!(v, Value::Null)
+                        && self.nullable.iter().any(|n| n.as_str() == &**k)
+                    {
                         continue;
                     }
                     if let Ok(i) = known.binary_search_by(|(name, _)| name.as_str().cmp(k)) {

@@ -1,0 +1,13 @@
+#!/usr/bin/env bash
+# Submits snapaudit collect --org as an AWS Batch array job of N children. Each child gets
+# its index (0 … N-1) in AWS_BATCH_JOB_ARRAY_INDEX; `--shard-count N` makes it shard
+# index+1 of N. The array size and the `shards` parameter must agree.
+#   deploy/aws-batch/submit.sh QUEUE N RUN
+set -euo pipefail
+queue=${1:?job queue}; n=${2:?number of shards}; run=${3:?run directory name}
+aws batch submit-job \
+    --job-name "snapaudit-collect-$run" \
+    --job-queue "$queue" \
+    --job-definition snapaudit-collect \
+    --array-properties "size=$n" \
+    --parameters "shards=$n,run=$run"
