@@ -147,7 +147,12 @@ impl Env {
 
     /// Runs the aws CLI; returns its standard output, failing the test on an error.
     fn aws(&self, args: &[&str]) -> String {
-        let out = self.aws_output(args);
+        self.aws_with(None, args)
+    }
+
+    /// Runs the aws CLI with the caller's credentials or `creds`.
+    fn aws_with(&self, creds: Option<&Assumed>, args: &[&str]) -> String {
+        let out = self.aws_output(creds, args);
         assert!(
             out.status.success(),
             "aws {}: {}",
@@ -157,9 +162,14 @@ impl Env {
         String::from_utf8(out.stdout).unwrap()
     }
 
-    fn aws_output(&self, args: &[&str]) -> Output {
+    fn aws_output(&self, creds: Option<&Assumed>, args: &[&str]) -> Output {
         let mut cmd = Command::new(venv().join("bin/aws"));
         self.apply(&mut cmd);
+        if let Some((key, secret, token)) = creds {
+            cmd.env("AWS_ACCESS_KEY_ID", key)
+                .env("AWS_SECRET_ACCESS_KEY", secret)
+                .env("AWS_SESSION_TOKEN", token);
+        }
         // The endpoint on the command line too: awscli 1.x's RDS commands replace the
         // endpoint of AWS_ENDPOINT_URL with their own (`update_endpoint_url`).
         let endpoint = if args.first() == Some(&"s3control") {
@@ -1911,24 +1921,7 @@ impl Env {
 
     /// Runs the aws CLI with `creds`; its standard output.
     fn aws_as(&self, creds: &Assumed, args: &[&str]) -> String {
-        let mut cmd = Command::new(venv().join("bin/aws"));
-        self.apply(&mut cmd);
-        cmd.env("AWS_ACCESS_KEY_ID", &creds.0)
-            .env("AWS_SECRET_ACCESS_KEY", &creds.1)
-            .env("AWS_SESSION_TOKEN", &creds.2);
-        let out = cmd
-            .args(args)
-            .args(["--endpoint-url", &self.endpoint])
-            .args(["--output", "json"])
-            .output()
-            .expect("run aws");
-        assert!(
-            out.status.success(),
-            "aws {}: {}",
-            args.join(" "),
-            String::from_utf8_lossy(&out.stderr)
-        );
-        String::from_utf8(out.stdout).unwrap()
+        self.aws_with(Some(creds), args)
     }
 }
 

@@ -193,23 +193,7 @@ fn run_org(args: &CheckArgs, targets: &Targets) -> ExitCode {
             return failed(args.color, targets, &problems);
         }
     };
-    // On standard error, each account's problems name the account; the setup's own (the
-    // same in every account's run) are shown once.
-    let setup_problems: Vec<&Problem> = setup.problems().collect();
-    let same =
-        |a: &Problem, b: &Problem| a.kind == b.kind && a.message == b.message && a.file == b.file;
-    let mut shown: Vec<Problem> = Vec::new();
-    for (account, p) in report::org::diagnostics(&run) {
-        let p = match account {
-            Some(id) if !setup_problems.iter().any(|s| same(s, p)) => p
-                .clone()
-                .with_message(format!("account {id}: {}", p.message)),
-            _ => p.clone(),
-        };
-        if !shown.iter().any(|q| same(q, &p)) {
-            shown.push(p);
-        }
-    }
+    let shown = super::account_problems(&setup, report::org::diagnostics(&run));
     print_problems(args.color, &shown);
     let mut failures = Vec::new();
     for (format, path) in targets {

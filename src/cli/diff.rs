@@ -122,20 +122,10 @@ fn run_org(args: &DiffArgs) -> ExitCode {
             return stopped(args, &problems);
         }
     };
-    let same =
-        |a: &Problem, b: &Problem| a.kind == b.kind && a.message == b.message && a.file == b.file;
-    let mut shown: Vec<Problem> = Vec::new();
-    for (account, p) in &run.diagnostics {
-        let p = match account {
-            Some(id) if !setup.problems().any(|s| same(s, p)) => p
-                .clone()
-                .with_message(format!("account {id}: {}", p.message)),
-            _ => p.clone(),
-        };
-        if !shown.iter().any(|q| same(q, &p)) {
-            shown.push(p);
-        }
-    }
+    let shown = super::account_problems(
+        &setup,
+        run.diagnostics.iter().map(|(a, p)| (a.as_deref(), p)),
+    );
     print_problems(args.color, &shown);
     let text = match args.format {
         Format::Json => diff::org::render_json(&run),

@@ -88,6 +88,29 @@ pub fn parse_as_of(
     }
 }
 
+/// An organisation run's problems for standard error: each account's named after the
+/// account, the setup's own (the same in every account's run) once, each problem once.
+pub fn account_problems<'a>(
+    setup: &snapaudit::audit::Setup,
+    problems: impl IntoIterator<Item = (Option<&'a str>, &'a Problem)>,
+) -> Vec<Problem> {
+    let same =
+        |a: &Problem, b: &Problem| a.kind == b.kind && a.message == b.message && a.file == b.file;
+    let mut shown: Vec<Problem> = Vec::new();
+    for (account, p) in problems {
+        let p = match account {
+            Some(id) if !setup.problems().any(|s| same(s, p)) => p
+                .clone()
+                .with_message(format!("account {id}: {}", p.message)),
+            _ => p.clone(),
+        };
+        if !shown.iter().any(|q| same(q, &p)) {
+            shown.push(p);
+        }
+    }
+    shown
+}
+
 /// Prints diagnostics on standard error.
 pub fn print_problems<'a>(color: ColorChoice, problems: impl IntoIterator<Item = &'a Problem>) {
     print_err(&human::render_problems(stderr_style(color), problems));

@@ -434,25 +434,7 @@ pub fn render_sarif(run: &OrgRun) -> Result<String, RenderError> {
             }
         }
     }
-    let dir = run
-        .org
-        .dir
-        .canonicalize()
-        .or_else(|_| std::path::absolute(&run.org.dir))
-        .map_err(|e| {
-            RenderError::new(
-                "sarif",
-                format!("the organisation directory has no absolute path: {e}"),
-            )
-        })?;
-    let base = url::Url::from_directory_path(&dir)
-        .map_err(|()| {
-            RenderError::new(
-                "sarif",
-                format!("`{}` cannot be a file:// URI", dir.display()),
-            )
-        })?
-        .to_string();
+    let base = super::sarif::base_uri(&run.org.dir, "organisation")?;
     let mut invocation = serde_json::Map::new();
     invocation.insert("executionSuccessful".into(), (!run.has_errors()).into());
     if !notes.is_empty() {

@@ -193,25 +193,7 @@ pub(crate) fn log(run: &Run) -> Result<Value, RenderError> {
         })
         .collect();
     let snapshot = run.snapshot();
-    // SARIF wants the base as an absolute URI: the snapshot directory as a `file://` URL.
-    let dir = snapshot
-        .dir
-        .canonicalize()
-        .or_else(|_| std::path::absolute(&snapshot.dir))
-        .map_err(|e| {
-            RenderError::new(
-                "sarif",
-                format!("the snapshot directory has no absolute path: {e}"),
-            )
-        })?;
-    let base = url::Url::from_directory_path(&dir)
-        .map_err(|()| {
-            RenderError::new(
-                "sarif",
-                format!("`{}` cannot be a file:// URI", dir.display()),
-            )
-        })?
-        .to_string();
+    let base = base_uri(&snapshot.dir, "snapshot")?;
     let log = json!({
         "$schema": "https://json.schemastore.org/sarif-2.1.0.json",
         "version": "2.1.0",
@@ -355,4 +337,26 @@ pub fn render_failure(diagnostics: &[Problem]) -> Result<String, RenderError> {
         }]
     });
     pretty_json("sarif", &log)
+}
+
+/// A directory as SARIF wants a base: an absolute `file://` URI (`what` names it in the
+/// error).
+pub fn base_uri(dir: &std::path::Path, what: &str) -> Result<String, RenderError> {
+    let absolute = dir
+        .canonicalize()
+        .or_else(|_| std::path::absolute(dir))
+        .map_err(|e| {
+            RenderError::new(
+                "sarif",
+                format!("the {what} directory has no absolute path: {e}"),
+            )
+        })?;
+    url::Url::from_directory_path(&absolute)
+        .map(|u| u.to_string())
+        .map_err(|()| {
+            RenderError::new(
+                "sarif",
+                format!("`{}` cannot be a file:// URI", absolute.display()),
+            )
+        })
 }
