@@ -28,6 +28,7 @@ use std::path::{Path, PathBuf};
 use base64::Engine as _;
 use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
+use snapaudit::snapshot::catalogue::safe_segment;
 
 const REGIONS: [&str; 17] = [
     "us-east-1",
@@ -194,6 +195,11 @@ fn cis_services(
             &json!({"KeyMetadata": {"AWSAccountId": ACCOUNT, "KeyId": id, "Arn": arn, "CreationDate": time(300), "Enabled": true,
                 "Description": format!("key {k}"), "KeyUsage": "ENCRYPT_DECRYPT", "KeyState": "Enabled", "Origin": "AWS_KMS",
                 "KeyManager": if k % 4 == 0 { "AWS" } else { "CUSTOMER" }, "KeySpec": "SYMMETRIC_DEFAULT"}}));
+        w.write(&format!("kms/{region}/get-key-policy/{id}.json"), "kms", "GetKeyPolicy", region,
+            json!({"KeyId": id, "PolicyName": "default"}),
+            &json!({"Policy": json!({"Version": "2012-10-17", "Statement": [{"Sid": "Enable IAM User Permissions", "Effect": "Allow",
+                "Principal": {"AWS": format!("arn:aws:iam::{ACCOUNT}:root")}, "Action": "kms:*", "Resource": "*"}]}).to_string(),
+                "PolicyName": "default"}));
         w.write(
             &format!("kms/{region}/get-key-rotation-status/{id}.json"),
             "kms",
@@ -269,6 +275,214 @@ fn cis_services(
     w.write(&format!("sns/{region}/list-subscriptions.json"), "sns", "ListSubscriptions", region, json!({}),
         &json!({"Subscriptions": [{"SubscriptionArn": format!("arn:aws:sns:{region}:{ACCOUNT}:alarms:0001"), "Owner": ACCOUNT,
             "Protocol": "email", "Endpoint": "ops@example.com", "TopicArn": format!("arn:aws:sns:{region}:{ACCOUNT}:alarms")}]}));
+}
+
+/// A resource policy as the services return it (a JSON string): one Allow statement to
+/// everyone, with a condition unless the resource is one of the misconfigured.
+fn policy_text(resource: &str, action: &str, open: bool) -> String {
+    let mut statement = json!({"Sid": "Share", "Effect": "Allow", "Principal": {"AWS": "*"}, "Action": action, "Resource": resource});
+    if !open {
+        statement["Condition"] = json!({"StringEquals": {"aws:PrincipalOrgID": "o-synth00000"}});
+    }
+    json!({"Version": "2012-10-17", "Statement": [statement]}).to_string()
+}
+
+/// One region's resources with policies (CIS v7.0 2.21): SQS queues, SNS topics, Lambda
+/// functions, Secrets Manager secrets (at `--scale 1`: 2,000 queues, 1,000 topics, 3,000
+/// functions, 1,000 secrets).
+fn resource_policies(w: &mut Writer, rng: &mut fastrand::Rng, a: &Args, ri: usize, region: &str) {
+    let bad = |rng: &mut fastrand::Rng| rng.f64() < a.misconfig;
+    let per = |n: f64| ((n * a.scale) as usize) / REGIONS.len() + 1;
+    let mut urls = Vec::new();
+    for k in 0..per(2_000.0) {
+        let name = format!("queue-{ri}-{k}");
+        let url = format!("https://sqs.{region}.amazonaws.com/{ACCOUNT}/{name}");
+        let arn = format!("arn:aws:sqs:{region}:{ACCOUNT}:{name}");
+        let rel = format!(
+            "sqs/{region}/get-queue-attributes/{}.json",
+            safe_segment(&url)
+        );
+        let doc = if k % 3 == 0 {
+            json!({})
+        } else {
+            json!({"Attributes": {"Policy": policy_text(&arn, "sqs:SendMessage", bad(rng))}})
+        };
+        w.write(
+            &rel,
+            "sqs",
+            "GetQueueAttributes",
+            region,
+            json!({"QueueUrl": url, "AttributeNames": ["Policy"]}),
+            &doc,
+        );
+        urls.push(url);
+    }
+    w.write(
+        &format!("sqs/{region}/list-queues.json"),
+        "sqs",
+        "ListQueues",
+        region,
+        json!({}),
+        &json!({"QueueUrls": urls}),
+    );
+    let mut topics = Vec::new();
+    for k in 0..per(1_000.0) {
+        let arn = format!("arn:aws:sns:{region}:{ACCOUNT}:topic-{ri}-{k}");
+        w.write(&format!("sns/{region}/get-topic-attributes/{}.json", safe_segment(&arn)), "sns", "GetTopicAttributes", region,
+            json!({"TopicArn": arn}),
+            &json!({"Attributes": {"Policy": policy_text(&arn, "SNS:Publish", bad(rng)), "Owner": ACCOUNT, "TopicArn": arn,
+                "SubscriptionsConfirmed": "1", "SubscriptionsPending": "0", "DisplayName": ""}}));
+        topics.push(json!({"TopicArn": arn}));
+    }
+    w.write(
+        &format!("sns/{region}/list-topics.json"),
+        "sns",
+        "ListTopics",
+        region,
+        json!({}),
+        &json!({"Topics": topics}),
+    );
+    let mut functions = Vec::new();
+    for k in 0..per(3_000.0) {
+        let name = format!("fn-{ri}-{k}");
+        let arn = format!("arn:aws:lambda:{region}:{ACCOUNT}:function:{name}");
+        functions.push(json!({"FunctionName": name, "FunctionArn": arn, "Runtime": "python3.12",
+            "Role": format!("arn:aws:iam::{ACCOUNT}:role/lambda"), "Handler": "main.handler", "CodeSize": 1024,
+            "LastModified": "2026-01-01T00:00:00.000+0000", "Environment": {"Variables": {"MODE": "(redacted by snapaudit)"}}}));
+        let rel = format!("lambda/{region}/get-policy/{name}.json");
+        if k % 2 == 0 {
+            w.fail(
+                &rel,
+                "lambda",
+                "GetPolicy",
+                region,
+                "ResourceNotFoundException",
+            );
+        } else {
+            w.write(&rel, "lambda", "GetPolicy", region, json!({"FunctionName": name}),
+                &json!({"Policy": policy_text(&arn, "lambda:InvokeFunction", bad(rng)), "RevisionId": format!("{k:08x}-0000-4000-8000-000000000000")}));
+        }
+    }
+    w.write(
+        &format!("lambda/{region}/list-functions.json"),
+        "lambda",
+        "ListFunctions",
+        region,
+        json!({}),
+        &json!({"Functions": functions}),
+    );
+    let mut secrets = Vec::new();
+    for k in 0..per(1_000.0) {
+        let name = format!("secret-{ri}-{k}");
+        let arn = format!("arn:aws:secretsmanager:{region}:{ACCOUNT}:secret:{name}-AbCdEf");
+        let mut doc = json!({"ARN": arn, "Name": name});
+        if k % 2 == 1 {
+            doc["ResourcePolicy"] =
+                json!(policy_text(&arn, "secretsmanager:GetSecretValue", bad(rng)));
+        }
+        w.write(
+            &format!(
+                "secretsmanager/{region}/get-resource-policy/{}.json",
+                safe_segment(&arn)
+            ),
+            "secretsmanager",
+            "GetResourcePolicy",
+            region,
+            json!({"SecretId": arn}),
+            &doc,
+        );
+        secrets.push(json!({"ARN": arn, "Name": name, "LastChangedDate": time(30), "CreatedDate": time(400)}));
+    }
+    w.write(
+        &format!("secretsmanager/{region}/list-secrets.json"),
+        "secretsmanager",
+        "ListSecrets",
+        region,
+        json!({}),
+        &json!({"SecretList": secrets}),
+    );
+}
+
+/// The account's S3 buckets (at `--scale 1`: 5,000) with their policies, Block Public
+/// Access, versioning, logging and location, and the account's Block Public Access.
+fn s3_buckets(w: &mut Writer, rng: &mut fastrand::Rng, a: &Args) {
+    let bad = |rng: &mut fastrand::Rng| rng.f64() < a.misconfig;
+    let mut buckets = Vec::new();
+    let all_on = json!({"BlockPublicAcls": true, "IgnorePublicAcls": true, "BlockPublicPolicy": true, "RestrictPublicBuckets": true});
+    for k in 0..((5_000.0 * a.scale) as usize).max(1) {
+        let name = if k == 0 {
+            "logs".to_owned()
+        } else {
+            format!("bucket-{k:06}")
+        };
+        let region = REGIONS[k % REGIONS.len()];
+        buckets.push(json!({"Name": name, "CreationDate": time(500), "BucketRegion": region}));
+        let input = json!({"Bucket": name});
+        let resource = format!("arn:aws:s3:::{name}");
+        let mut statements = vec![
+            json!({"Sid": "DenyPlainHttp", "Effect": "Deny", "Principal": "*", "Action": "s3:*",
+            "Resource": [resource, format!("{resource}/*")], "Condition": {"Bool": {"aws:SecureTransport": "false"}}}),
+        ];
+        if bad(rng) {
+            statements.clear();
+            statements.push(json!({"Effect": "Allow", "Principal": "*", "Action": "s3:GetObject", "Resource": format!("{resource}/*")}));
+        }
+        let policy = json!({"Version": "2012-10-17", "Statement": statements}).to_string();
+        w.write(
+            &format!("s3/get-bucket-policy/{name}.json"),
+            "s3api",
+            "GetBucketPolicy",
+            region,
+            input.clone(),
+            &json!({"Policy": policy}),
+        );
+        if bad(rng) {
+            w.fail(
+                &format!("s3/get-public-access-block/{name}.json"),
+                "s3api",
+                "GetPublicAccessBlock",
+                region,
+                "NoSuchPublicAccessBlockConfiguration",
+            );
+        } else {
+            w.write(
+                &format!("s3/get-public-access-block/{name}.json"),
+                "s3api",
+                "GetPublicAccessBlock",
+                region,
+                input.clone(),
+                &json!({"PublicAccessBlockConfiguration": all_on}),
+            );
+        }
+        w.write(
+            &format!("s3/get-bucket-versioning/{name}.json"),
+            "s3api",
+            "GetBucketVersioning",
+            region,
+            input.clone(),
+            &json!({"Status": "Enabled", "MFADelete": "Disabled"}),
+        );
+        let logging = if bad(rng) {
+            json!({})
+        } else {
+            json!({"LoggingEnabled": {"TargetBucket": "logs", "TargetPrefix": format!("{name}/")}})
+        };
+        w.write(
+            &format!("s3/get-bucket-logging/{name}.json"),
+            "s3api",
+            "GetBucketLogging",
+            region,
+            input.clone(),
+            &logging,
+        );
+        w.write(&format!("s3/get-bucket-location/{name}.json"), "s3api", "GetBucketLocation", region, input,
+            &json!({"LocationConstraint": if region == "us-east-1" { Value::Null } else { json!(region) }}));
+    }
+    w.write("s3/list-buckets.json", "s3api", "ListBuckets", "us-east-1", json!({}),
+        &json!({"Buckets": buckets, "Owner": {"DisplayName": "synth", "ID": "0".repeat(64)}, "Prefix": null}));
+    w.write("s3control/get-public-access-block.json", "s3control", "GetPublicAccessBlock", "us-east-1",
+        json!({"AccountId": ACCOUNT}),
+        &json!({"PublicAccessBlockConfiguration": {"BlockPublicAcls": true, "IgnorePublicAcls": true, "BlockPublicPolicy": false, "RestrictPublicBuckets": false}}));
 }
 
 fn time(days_before: u64) -> String {
@@ -537,9 +751,11 @@ fn main() {
             &json!({"trailList": [trail]}),
         );
         cis_services(&mut w, &mut rng, &a, ri, region, &vpc, &default_vpc);
+        resource_policies(&mut w, &mut rng, &a, ri, region);
         sg_base += n_sg;
         inst_base += n_inst;
     }
+    s3_buckets(&mut w, &mut rng, &a);
     w.write("iam/list-server-certificates.json", "iam", "ListServerCertificates", "us-east-1", json!({}),
         &json!({"ServerCertificateMetadataList": (0..(50.0 * a.scale) as usize).map(|k| json!({
             "Path": "/", "ServerCertificateName": format!("cert-{k}"), "ServerCertificateId": format!("ASCA{k:016}"),

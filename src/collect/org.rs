@@ -428,6 +428,14 @@ pub async fn run(
     })?;
     calls::start_progress(options.verbose);
     let in_flight = Arc::new(Semaphore::new(org.accounts_in_flight.max(1)));
+    let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let watcher = {
+        let stop = stop.clone();
+        tokio::spawn(async move {
+            super::write::interrupted().await;
+            stop.store(true, std::sync::atomic::Ordering::SeqCst);
+        })
+    };
     let shared = (
         Arc::new(sdk),
         Arc::new((caller_account, partition)),
@@ -445,8 +453,20 @@ pub async fn run(
             shared.4.clone(),
         );
         let (dir, in_flight) = (dir.clone(), in_flight.clone());
+        let stop = stop.clone();
         set.spawn(async move {
             let permit = in_flight.acquire_owned().await;
+            // After an interrupt, the accounts still waiting are not started (those in
+            // flight remove what they wrote themselves).
+            if stop.load(std::sync::atomic::Ordering::SeqCst) {
+                let ended = Ended {
+                    outcome: Outcome::Failed,
+                    message: Some(CollectError::Interrupted.to_string()),
+                    summary: None,
+                    interrupted: true,
+                };
+                return (m, ended);
+            }
             let ended = collect_member(sdk, caller, options, orgo, services, dir, m.clone()).await;
             drop(permit);
             (m, ended)
@@ -481,6 +501,7 @@ pub async fn run(
             }
         }
     }
+    watcher.abort();
     calls::finish_progress();
     if interrupted {
         return Err(CollectError::Interrupted);
