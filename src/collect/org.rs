@@ -444,6 +444,7 @@ pub async fn run(
         Arc::new(services),
     );
     let mut set = JoinSet::new();
+    let mut pending: BTreeMap<tokio::task::Id, Member> = BTreeMap::new();
     for m in to_collect {
         let (sdk, caller, options, orgo, services) = (
             shared.0.clone(),
@@ -454,7 +455,8 @@ pub async fn run(
         );
         let (dir, in_flight) = (dir.clone(), in_flight.clone());
         let stop = stop.clone();
-        set.spawn(async move {
+        let task_member = m.clone();
+        let handle = set.spawn(async move {
             let permit = in_flight.acquire_owned().await;
             // After an interrupt, the accounts still waiting are not started (those in
             // flight remove what they wrote themselves).
@@ -471,15 +473,17 @@ pub async fn run(
             drop(permit);
             (m, ended)
         });
+        pending.insert(handle.id(), task_member);
     }
     let mut collected = Vec::new();
     let mut interrupted = false;
     let total = set.len();
     calls::accounts_done(0, total);
-    while let Some(joined) = set.join_next().await {
+    while let Some(joined) = set.join_next_with_id().await {
         calls::accounts_done(total - set.len(), total);
         match joined {
-            Ok((m, ended)) => {
+            Ok((id, (m, ended))) => {
+                pending.remove(&id);
                 calls::note(&format!(
                     "account {}: {}{}",
                     m.id,
@@ -487,17 +491,21 @@ pub async fn run(
                     ended
                         .message
                         .as_deref()
-                        .map(|msg| format!(" ({msg})"))
+                        .map(|msg| format!(" ({})", crate::report::safe::terminal(msg)))
                         .unwrap_or_default()
                 ));
                 interrupted |= ended.interrupted;
                 records.push(record_of(&m, ended.outcome, ended.message));
                 collected.extend(ended.summary);
             }
+            // A task that failed (a panic in the SDK or here) is that account's failure;
+            // the others go on.
             Err(e) => {
-                return Err(CollectError::Organization(format!(
-                    "an account's collection task failed: {e}"
-                )))
+                if let Some(m) = pending.remove(&e.id()) {
+                    let message = format!("the collection task for this account failed: {e}");
+                    calls::note(&format!("account {}: failed ({message})", m.id));
+                    records.push(record_of(&m, Outcome::Failed, Some(message)));
+                }
             }
         }
     }
