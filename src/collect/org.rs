@@ -570,43 +570,6 @@ mod tests {
     use super::*;
 
     #[test]
-    fn shards_split_the_accounts_disjointly_and_completely() {
-        let ids: Vec<String> = (0..1000)
-            .map(|i| format!("{:012}", 100_000_000_000u64 + i * 7919))
-            .collect();
-        for count in [1u32, 2, 3, 8] {
-            let mut seen = 0;
-            let mut sizes = Vec::new();
-            for index in 1..=count {
-                let shard = Shard { index, count };
-                let n = ids.iter().filter(|id| shard.owns(id)).count();
-                sizes.push(n);
-                seen += n;
-            }
-            assert_eq!(
-                seen,
-                ids.len(),
-                "every account in exactly one of {count} shards"
-            );
-            // A hash spreads them: no shard is empty or holds twice its share.
-            for n in sizes {
-                assert!(
-                    n > 0 && n < 2 * ids.len() / count as usize + 10,
-                    "{n} of {count}"
-                );
-            }
-        }
-    }
-
-    #[test]
-    fn shard_text_is_checked() {
-        assert_eq!("2/8".parse::<Shard>(), Ok(Shard { index: 2, count: 8 }));
-        for bad in ["0/2", "3/2", "1/0", "x/2", "2", ""] {
-            assert!(bad.parse::<Shard>().is_err(), "{bad}");
-        }
-    }
-
-    #[test]
     fn accounts_files_in_each_form() {
         let dir = tempfile::tempdir().expect("temp dir");
         let lines = dir.path().join("ids.txt");

@@ -261,6 +261,38 @@ mod tests {
     use super::*;
 
     #[test]
+    fn every_account_is_in_exactly_one_shard_and_the_shards_are_even() {
+        let ids: Vec<String> = (0..1000u64)
+            .map(|i| format!("{:012}", 100_000_000_000 + i * 7919))
+            .collect();
+        for count in [1u32, 2, 3, 8] {
+            let shards: Vec<Shard> = (1..=count).map(|index| Shard { index, count }).collect();
+            for id in &ids {
+                let owners = shards.iter().filter(|s| s.owns(id)).count();
+                assert_eq!(owners, 1, "{id} in {owners} of {count} shards");
+            }
+            // A hash spreads them: no shard is empty or holds twice its share.
+            for s in &shards {
+                let n = ids.iter().filter(|id| s.owns(id)).count();
+                assert!(
+                    n > 0 && n < 2 * ids.len() / count as usize + 10,
+                    "{n} of {count}"
+                );
+            }
+        }
+        let s = Shard { index: 2, count: 8 };
+        assert_eq!(s.record_path(), "shards/2-of-8.json");
+    }
+
+    #[test]
+    fn shard_text_is_checked() {
+        assert_eq!("2/8".parse::<Shard>(), Ok(Shard { index: 2, count: 8 }));
+        for bad in ["0/2", "3/2", "1/0", "x/2", "2", "", "1/10001"] {
+            assert!(bad.parse::<Shard>().is_err(), "{bad}");
+        }
+    }
+
+    #[test]
     fn organisation_ids_are_checked() {
         assert!(is_organization_id("o-a1b2c3d4e5"));
         assert!(!is_organization_id("o-short"));
