@@ -590,7 +590,7 @@ pub fn start_progress(verbose: bool) {
     } else {
         let bar = indicatif::ProgressBar::new_spinner();
         if let Ok(style) = indicatif::ProgressStyle::with_template(
-            "{spinner} {prefix}collecting: {pos} calls done{msg} [{elapsed}]",
+            "{spinner} collecting: {pos} calls done{msg} [{elapsed}]",
         ) {
             bar.set_style(style);
         }
@@ -600,11 +600,27 @@ pub fn start_progress(verbose: bool) {
     let _ = PROGRESS.set(bar);
 }
 
-/// Accounts done of all, on the progress line (organisation runs).
+static ACCOUNTS: std::sync::OnceLock<indicatif::ProgressBar> = std::sync::OnceLock::new();
+
+/// Accounts done of all (organisation runs): on a terminal, a bar of its own above the
+/// calls' line; lines otherwise (see [`note`]).
 pub fn accounts_done(done: usize, total: usize) {
-    if let Some(bar) = PROGRESS.get() {
-        bar.set_prefix(format!("{done}/{total} accounts, "));
-    }
+    let Some(calls) = PROGRESS.get().filter(|b| !b.is_hidden()) else {
+        return;
+    };
+    let bar = ACCOUNTS.get_or_init(|| {
+        let multi = indicatif::MultiProgress::new();
+        let bar = indicatif::ProgressBar::new(total as u64);
+        if let Ok(style) =
+            indicatif::ProgressStyle::with_template("  accounts {bar:30} {pos}/{len} [{elapsed}]")
+        {
+            bar.set_style(style);
+        }
+        let bar = multi.add(bar);
+        multi.add(calls.clone());
+        bar
+    });
+    bar.set_position(done as u64);
 }
 
 /// A line for the user on standard error, above the progress line when there is one.
@@ -616,6 +632,9 @@ pub fn note(line: &str) {
 }
 
 pub fn finish_progress() {
+    if let Some(bar) = ACCOUNTS.get() {
+        bar.finish_and_clear();
+    }
     if let Some(bar) = PROGRESS.get() {
         bar.finish_and_clear();
     }

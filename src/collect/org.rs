@@ -371,6 +371,7 @@ pub async fn run(
 ) -> Result<OrgSummary, CollectError> {
     let services = options.selected_services()?;
     let sdk = Sdk::new(&options).await;
+    calls::start_progress(options.verbose);
     let (caller_account, caller_arn, _) = calls::identity(&sdk)
         .await
         .map_err(|(code, message)| CollectError::Identity { code, message })?;
@@ -426,7 +427,6 @@ pub async fn run(
         path: dir.display().to_string(),
         message: e.to_string(),
     })?;
-    calls::start_progress(options.verbose);
     let in_flight = Arc::new(Semaphore::new(org.accounts_in_flight.max(1)));
     let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
     let watcher = {
