@@ -369,9 +369,19 @@ pub async fn run(
     org: OrgOptions,
     dir: PathBuf,
 ) -> Result<OrgSummary, CollectError> {
+    calls::start_progress(options.verbose);
+    let result = run_accounts(options, org, dir).await;
+    calls::finish_progress();
+    result
+}
+
+async fn run_accounts(
+    options: Options,
+    org: OrgOptions,
+    dir: PathBuf,
+) -> Result<OrgSummary, CollectError> {
     let services = options.selected_services()?;
     let sdk = Sdk::new(&options).await;
-    calls::start_progress(options.verbose);
     let (caller_account, caller_arn, _) = calls::identity(&sdk)
         .await
         .map_err(|(code, message)| CollectError::Identity { code, message })?;
@@ -510,7 +520,6 @@ pub async fn run(
         }
     }
     watcher.abort();
-    calls::finish_progress();
     if interrupted {
         return Err(CollectError::Interrupted);
     }
