@@ -2173,6 +2173,30 @@ fn an_organization_is_collected_account_by_account() {
     assert_eq!(union, ids(&dir.join("organization.json")));
     assert_eq!(snapshot_files(&sharded), snapshot_files(&dir));
 
+    // A worker run again into the same directory (a retried index) keeps what it wrote:
+    // nothing it had collected becomes a failure.
+    let first: Value =
+        serde_json::from_str(&std::fs::read_to_string(sharded.join("shards/1-of-2.json")).unwrap())
+            .unwrap();
+    let again = org_collect(&env, &sharded, &["--shard-count", "2"], Some("0"));
+    assert!(
+        matches!(again.status.code(), Some(0 | 3)),
+        "{}",
+        String::from_utf8_lossy(&again.stderr)
+    );
+    let second: Value =
+        serde_json::from_str(&std::fs::read_to_string(sharded.join("shards/1-of-2.json")).unwrap())
+            .unwrap();
+    for (a, b) in first["accounts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .zip(second["accounts"].as_array().unwrap())
+    {
+        assert_eq!(a["id"], b["id"]);
+        assert_eq!(a["outcome"], b["outcome"], "{b}");
+    }
+
     // `check` on the organisation: the member's planted problem under the member's
     // account, not the management account's; the refused account makes it incomplete.
     let check = |d: &Path| -> (Option<i32>, Value) {

@@ -10,4 +10,4 @@ aws batch submit-job \
     --job-queue "$queue" \
     --job-definition snapaudit-collect \
     --array-properties "size=$n" \
-    --parameters "shards=$n,run=$run"
+    --parameters "shards=$n,out=/data/$run"

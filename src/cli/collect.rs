@@ -115,6 +115,11 @@ pub fn run(args: CollectArgs) -> Result<ExitCode> {
         (None, Some(n)) => Some(shard_from_env(n).map_err(|e| miette::miette!("{e}"))?),
         (None, None) => None,
     };
+    if args.accounts.is_some() && !args.ous.is_empty() {
+        return Err(miette::miette!(
+            "--ou selects accounts by their place in the Organization, which an accounts file does not give; list only the accounts you want in the file"
+        ));
+    }
     if !many && shard.is_some() {
         return Err(miette::miette!(
             "--shard and --shard-count split the accounts of --org or --accounts"

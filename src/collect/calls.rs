@@ -386,7 +386,10 @@ bindings! {
         "GetTopicAttributes" => |c, input, _t| c.get_topic_attributes().topic_arn(text(input, "TopicArn")?),
     }
     "s3api" => aws_sdk_s3::Client {
-        "ListBuckets" => |c, _i, token| c.list_buckets().set_continuation_token(token),
+        "ListBuckets" => |c, input, token| c
+            .list_buckets()
+            .set_max_buckets(input.get("MaxBuckets").and_then(Value::as_i64).and_then(|n| i32::try_from(n).ok()))
+            .set_continuation_token(token),
         "GetBucketLocation" => |c, input, _t| c.get_bucket_location().bucket(text(input, "Bucket")?),
         "GetBucketPolicy" => |c, input, _t| c.get_bucket_policy().bucket(text(input, "Bucket")?),
         "GetPublicAccessBlock" => |c, input, _t| c.get_public_access_block().bucket(text(input, "Bucket")?),

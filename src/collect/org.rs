@@ -303,6 +303,11 @@ async fn collect_member(
     member: Member,
 ) -> Ended {
     let (caller_account, partition) = (&caller.0, &caller.1);
+    let target = dir.join(&member.id);
+    // A shard run again (a retried worker) keeps what an earlier run wrote.
+    if let Some(kept) = earlier(&target, &member.id) {
+        return kept;
+    }
     let account_sdk = if &member.id == caller_account {
         (*sdk).clone()
     } else {
@@ -321,7 +326,6 @@ async fn collect_member(
             }
         }
     };
-    let target = dir.join(&member.id);
     match super::account(&account_sdk, &options, &services, |_, _| target).await {
         Ok(summary) if summary.account_id != member.id => Ended {
             outcome: Outcome::Failed,
@@ -361,6 +365,45 @@ async fn collect_member(
             summary: None,
         },
     }
+}
+
+/// The outcome of a snapshot an earlier run wrote at `target` for `account_id`, if there is
+/// one: its manifest says whether every call answered.
+fn earlier(target: &Path, account_id: &str) -> Option<Ended> {
+    let text = std::fs::read_to_string(target.join(crate::snapshot::load::MANIFEST)).ok()?;
+    let manifest: crate::snapshot::manifest::Manifest = serde_json::from_str(&text).ok()?;
+    if manifest.account_id != account_id {
+        return None;
+    }
+    let catalogue = crate::snapshot::catalogue::catalogue();
+    let failed = manifest
+        .calls
+        .iter()
+        .filter(|c| c.status == crate::snapshot::manifest::CallStatus::Error)
+        .filter(|c| {
+            c.error
+                .as_ref()
+                .is_none_or(|e| !catalogue.is_absent(&c.path, &e.code))
+        })
+        .count();
+    Some(Ended {
+        outcome: if failed > 0 {
+            Outcome::Partial
+        } else {
+            Outcome::Collected
+        },
+        message: Some(format!(
+            "kept from an earlier run (captured {}){}",
+            manifest.started_at,
+            if failed > 0 {
+                format!("; {failed} calls failed")
+            } else {
+                String::new()
+            }
+        )),
+        summary: None,
+        interrupted: false,
+    })
 }
 
 /// Collects every selected account of the Organization (or the file) into `dir`.
@@ -433,7 +476,7 @@ async fn run_accounts(
         }
     }
 
-    std::fs::create_dir_all(&dir).map_err(|e| CollectError::Io {
+    super::write::private_dir(&dir).map_err(|e| CollectError::Io {
         path: dir.display().to_string(),
         message: e.to_string(),
     })?;
@@ -565,12 +608,15 @@ fn write_record(dir: &Path, record: &Record) -> Result<(), CollectError> {
         message: e.to_string(),
     };
     if let Some(parent) = path.parent() {
-        std::fs::create_dir_all(parent).map_err(|e| io(&e))?;
+        super::write::private_dir(parent).map_err(|e| io(&e))?;
     }
     let mut text = serde_json::to_string_pretty(record).map_err(|e| io(&e))?;
     text.push('\n');
     let tmp = path.with_extension(format!("json.partial-{}", std::process::id()));
-    std::fs::write(&tmp, text).map_err(|e| io(&e))?;
+    if tmp.exists() {
+        std::fs::remove_file(&tmp).map_err(|e| io(&e))?;
+    }
+    super::write::private_file(&tmp, text.as_bytes()).map_err(|e| io(&e))?;
     std::fs::rename(&tmp, &path).map_err(|e| io(&e))
 }
 

@@ -37,7 +37,7 @@ fn io(path: &Path, e: impl std::fmt::Display) -> CollectError {
 }
 
 #[cfg(unix)]
-fn private_dir(path: &Path) -> std::io::Result<()> {
+pub(super) fn private_dir(path: &Path) -> std::io::Result<()> {
     use std::os::unix::fs::DirBuilderExt;
     std::fs::DirBuilder::new()
         .recursive(true)
@@ -46,12 +46,12 @@ fn private_dir(path: &Path) -> std::io::Result<()> {
 }
 
 #[cfg(not(unix))]
-fn private_dir(path: &Path) -> std::io::Result<()> {
+pub(super) fn private_dir(path: &Path) -> std::io::Result<()> {
     std::fs::create_dir_all(path)
 }
 
 #[cfg(unix)]
-fn private_file(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+pub(super) fn private_file(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     use std::io::Write;
     use std::os::unix::fs::OpenOptionsExt;
     let mut f = std::fs::OpenOptions::new()
@@ -64,7 +64,7 @@ fn private_file(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
 }
 
 #[cfg(not(unix))]
-fn private_file(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+pub(super) fn private_file(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     std::fs::write(path, bytes)
 }
 
@@ -83,6 +83,11 @@ impl Staging {
             .map(|n| n.to_string_lossy().into_owned())
             .unwrap_or_else(|| "snapshot".into());
         let dir = parent.join(format!(".{name}.partial-{}", std::process::id()));
+        // Left by an earlier run that was killed with the same process id (a container's
+        // PID 1): never a snapshot, only our own temporary directory.
+        if dir.exists() {
+            std::fs::remove_dir_all(&dir).map_err(|e| io(&dir, e))?;
+        }
         private_dir(&dir).map_err(|e| io(&dir, e))?;
         Ok(Staging {
             target: target.to_path_buf(),
