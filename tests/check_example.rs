@@ -717,7 +717,7 @@ const EXPECTED: &[(&str, &str, &str, &str, u64, u64)] = &[
         "eu-west-1",
         "medium",
         "manifest.json",
-        1337,
+        1339,
         5,
     ),
     (
@@ -725,7 +725,7 @@ const EXPECTED: &[(&str, &str, &str, &str, u64, u64)] = &[
         "account 111122223333",
         "info",
         "manifest.json",
-        1485,
+        1487,
         5,
     ),
 ];
