@@ -106,8 +106,11 @@ fn org_error(what: &str, (code, message): Failure) -> CollectError {
 
 /// The Organization's id, management account and ACTIVE-or-not accounts with their OU
 /// paths and tags.
+/// OU paths and tags are looked up only for the accounts `wanted` keeps (this shard's, not
+/// skipped): N workers do not each look up the whole Organization.
 async fn list_organization(
     sdk: &Sdk,
+    wanted: impl Fn(&str) -> bool,
 ) -> Result<(Option<String>, Option<String>, Vec<Member>), CollectError> {
     let c = aws_sdk_organizations::Client::new(&sdk.conf(sdk.global()));
     let described = c
@@ -150,7 +153,7 @@ async fn list_organization(
 
     // OU paths: each account's parents up to the root, names looked up once per OU.
     let mut names: BTreeMap<String, String> = BTreeMap::new();
-    for m in &mut members {
+    for m in members.iter_mut().filter(|m| wanted(&m.id)) {
         let mut child = m.id.clone();
         let mut path: Vec<(String, String)> = Vec::new();
         for _ in 0..10 {
@@ -433,7 +436,12 @@ async fn run_accounts(
 
     let (org_id, management, mut members) = match &org.accounts_file {
         Some(file) => (None, None, read_accounts(file)?),
-        None => list_organization(&sdk).await?,
+        None => {
+            list_organization(&sdk, |id| {
+                org.shard.is_none_or(|s| s.owns(id)) && !org.skip_accounts.iter().any(|x| x == id)
+            })
+            .await?
+        }
     };
     members.sort_by(|a, b| a.id.cmp(&b.id));
     members.dedup_by(|a, b| a.id == b.id);
