@@ -903,6 +903,12 @@ pub async fn identity(sdk: &Sdk) -> Result<(String, String, Done), Failure> {
     Ok((account, arn, done))
 }
 
+/// The partition of the caller's ARN (`arn:aws-cn:…` → `aws-cn`); `aws` when the ARN has
+/// none.
+pub fn partition_of(caller_arn: &str) -> String {
+    caller_arn.split(':').nth(1).unwrap_or("aws").to_owned()
+}
+
 /// The regions to collect: as asked, every enabled region, or the profile's region.
 pub async fn regions(sdk: &Sdk, options: &Options) -> Result<Vec<String>, CollectError> {
     let mut regions: Vec<String> = if options.all_regions {

@@ -213,7 +213,7 @@ pub(crate) async fn account(
         Ok(x) => x,
         Err((code, message)) => return Err(CollectError::Identity { code, message }),
     };
-    let partition = caller_arn.split(':').nth(1).unwrap_or("aws").to_owned();
+    let partition = calls::partition_of(&caller_arn);
     let regions = calls::regions(sdk, options).await?;
     let target = target(&account_id, started_at);
     let staging = write::Staging::new(&target)?;

@@ -137,8 +137,13 @@ async fn list_organization(
                 reason = "`Status` is what every Organization still answers"
             )]
             let status = a.status().map(|s| s.as_str().to_owned());
+            let Some(id) = a.id() else {
+                return Err(CollectError::Organization(
+                    "organizations ListAccounts answered an account without an id".to_owned(),
+                ));
+            };
             members.push(Member {
-                id: a.id().unwrap_or_default().to_owned(),
+                id: id.to_owned(),
                 name: a.name().map(str::to_owned),
                 email: a.email().map(str::to_owned),
                 status,
@@ -167,7 +172,9 @@ async fn list_organization(
                 break;
             };
             let id = parent.id().unwrap_or_default().to_owned();
-            let is_root = parent.r#type().is_some_and(|t| t.as_str() == "ROOT");
+            let is_root = parent
+                .r#type()
+                .is_some_and(|t| *t == aws_sdk_organizations::types::ParentType::Root);
             let name = if is_root {
                 "Root".to_owned()
             } else if let Some(n) = names.get(&id) {
@@ -431,7 +438,7 @@ async fn run_accounts(
     let (caller_account, caller_arn, _) = calls::identity(&sdk)
         .await
         .map_err(|(code, message)| CollectError::Identity { code, message })?;
-    let partition = caller_arn.split(':').nth(1).unwrap_or("aws").to_owned();
+    let partition = calls::partition_of(&caller_arn);
     let captured_at = chrono::Utc::now().format("%Y-%m-%dT%H:%M:%SZ").to_string();
 
     let (org_id, management, mut members) = match &org.accounts_file {
