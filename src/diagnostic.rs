@@ -363,6 +363,18 @@ kinds! {
     OrgStrayEntry => "org::stray-entry", Warning,
         Some("an organisation directory holds organization.json, shards/ and one folder per account, named by its 12-digit ID");
 
+    /// An `s3://` argument that is not a bucket and key prefix.
+    StoreLocation => "store::location", Error,
+        Some("write S3 locations as s3://bucket/prefix (a bucket name, then a key prefix without empty, `.` or `..` parts)");
+    /// An S3 prefix that could not be read (credentials, access, no snapshot there).
+    StoreFetch => "store::fetch", Error,
+        Some("check the credentials (AWS_PROFILE, environment, instance or task role), s3:ListBucket and s3:GetObject on the prefix, and the location");
+    /// An object key under the prefix that is not a plain relative path (`../x`, `a//b`).
+    StoreUnsafeKey => "store::unsafe-key", Error,
+        Some("the object was not fetched: snapshots hold plain relative keys; someone else wrote into the prefix");
+    /// An `s3://` location given to a build without S3 support.
+    StoreNoS3 => "store::no-s3", Error, None;
+
     RuleDirectory => "rule::directory", Error, None;
     RuleIo => "rule::io", Error, None;
     RuleMetadata => "rule::metadata", Error, None;

@@ -2052,12 +2052,21 @@ fn an_organization_is_collected_account_by_account() {
     let moto = Moto::start();
     let seeding = Env::new(moto.port);
     let (member, denied, suspended) = seed_organization(&seeding);
+    // Where the workers without a shared disk write (made first, so that every run below
+    // sees the same buckets in the management account).
+    seeding.aws(&["s3api", "create-bucket", "--bucket", SNAPSHOT_BUCKET]);
     // The denied member's role refuses the caller (moto assumes any role: the proxy says
     // no, as IAM would).
+    // Organizations throttles its tag lookups for that account past every retry: its place
+    // is recorded as unknown and the run goes on.
     let refused = denied.clone();
     let rule: Arc<dyn Fn(&str) -> Fault + Send + Sync> = Arc::new(move |req: &str| {
         if req.contains("Action=AssumeRole") && req.contains(&refused) {
             Fault::Respond(403, ASSUME_DENIED)
+        } else if req.contains("AWSOrganizationsV20161128.ListTagsForResource")
+            && req.contains(&refused)
+        {
+            Fault::Respond(400, ORGANIZATIONS_THROTTLED)
         } else {
             Fault::Pass
         }
@@ -2099,6 +2108,12 @@ fn an_organization_is_collected_account_by_account() {
     assert_eq!(d["outcome"], "assume-role-failed");
     assert!(
         d["message"].as_str().unwrap().contains("AccessDenied"),
+        "{d}"
+    );
+    assert!(
+        d["message"].as_str().unwrap().contains(
+            "OU path and tags unknown: organizations ListTagsForResource failed with TooManyRequestsException"
+        ),
         "{d}"
     );
     assert_eq!(account(&suspended)["outcome"], "skipped-suspended");
@@ -2248,6 +2263,126 @@ fn an_organization_is_collected_account_by_account() {
     let (sharded_code, sharded_run) = check(&sharded);
     assert_eq!(sharded_code, code);
     assert_eq!(found(&sharded_run), findings);
+
+    // Workers without a shared disk: the same run into an S3 prefix. What lands there is
+    // the local form (fetched back with the aws CLI), and `check s3://…` audits it as
+    // `check DIR` does, naming the S3 location, never the temporary copy.
+    let prefix = format!("s3://{SNAPSHOT_BUCKET}/org-run");
+    let out = org_collect(&env, Path::new(&prefix), &[], None);
+    assert_eq!(
+        out.status.code(),
+        Some(3),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains(&prefix),
+        "the summary names where the snapshots went"
+    );
+    let fetched = env.dir.path().join("from-s3");
+    env.aws(&["s3", "sync", &prefix, fetched.to_str().unwrap()]);
+    assert_eq!(snapshot_files(&fetched), snapshot_files(&dir));
+    for rel in snapshot_files(&dir) {
+        let local = std::fs::read_to_string(dir.join(&rel)).unwrap();
+        let remote = std::fs::read_to_string(fetched.join(&rel)).unwrap();
+        assert_eq!(mask(&rel, &remote), mask(&rel, &local), "{rel}");
+    }
+    assert_eq!(
+        ids(&fetched.join("organization.json")),
+        ids(&dir.join("organization.json"))
+    );
+    let s3_out = env.snapaudit(&["check", &prefix, "--format", "json"]);
+    let s3_text = String::from_utf8_lossy(&s3_out.stdout).into_owned();
+    assert_eq!(s3_out.status.code(), code);
+    let s3_run: Value = serde_json::from_str(&s3_text).unwrap();
+    assert_eq!(found(&s3_run), findings);
+    assert!(s3_text.contains(&format!("{prefix}/{member}")), "{s3_text}");
+    assert!(!s3_text.contains("snapaudit-s3-"), "{s3_text}");
+    // The same worker run again keeps what the prefix holds.
+    let again = org_collect(&env, Path::new(&prefix), &[], None);
+    assert_eq!(again.status.code(), Some(3));
+    let refetched = env.dir.path().join("from-s3-again");
+    env.aws(&["s3", "sync", &prefix, refetched.to_str().unwrap()]);
+    let record: Value = serde_json::from_str(
+        &std::fs::read_to_string(refetched.join("organization.json")).unwrap(),
+    )
+    .unwrap();
+    let kept = record["accounts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|a| a["id"] == member.as_str())
+        .unwrap();
+    assert_eq!(kept["outcome"], "collected");
+    assert!(
+        kept["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("kept from an earlier run")),
+        "{kept}"
+    );
+    // `diff` reads S3 too: the local run against the S3 run finds what it finds between
+    // two local copies of one run.
+    let diff = |old: &str, new: &str| {
+        let out = env.snapaudit(&["diff", old, new, "--format", "json"]);
+        let run: Value = serde_json::from_slice(&out.stdout).unwrap();
+        (out.status.code(), run["summary"].clone())
+    };
+    let local = dir.to_str().unwrap();
+    assert_eq!(diff(local, &prefix), diff(local, local));
+    // Nothing there is an error, not an empty audit.
+    let missing = env.snapaudit(&["check", &format!("s3://{SNAPSHOT_BUCKET}/no-such-run")]);
+    assert_eq!(missing.status.code(), Some(2));
+    assert!(
+        String::from_utf8_lossy(&missing.stderr).contains("store::fetch"),
+        "{}",
+        String::from_utf8_lossy(&missing.stderr)
+    );
+
+    // One account into S3: the prefix holds the snapshot, `check` reads it, and a second
+    // collection into the same prefix is refused rather than mixed in.
+    let single = format!("s3://{SNAPSHOT_BUCKET}/single");
+    let one = env.snapaudit(&[
+        "collect",
+        "--region",
+        "us-east-1",
+        "--services",
+        "iam",
+        "--out",
+        &single,
+    ]);
+    assert_eq!(
+        one.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&one.stderr)
+    );
+    let checked = env.snapaudit(&["check", &single, "--format", "json"]);
+    let run: Value = serde_json::from_slice(&checked.stdout).unwrap();
+    assert_eq!(run["snapshot"]["path"], single.as_str());
+    assert_eq!(run["snapshot"]["account_id"], "123456789012");
+    let sarif = env.snapaudit(&["check", &single, "--format", "sarif"]);
+    let sarif: Value = serde_json::from_slice(&sarif.stdout).unwrap();
+    assert_eq!(
+        sarif["runs"][0]["originalUriBaseIds"]["SNAPSHOT"]["uri"],
+        format!("{single}/")
+    );
+    let twice = env.snapaudit(&[
+        "collect",
+        "--region",
+        "us-east-1",
+        "--services",
+        "iam",
+        "--out",
+        &single,
+    ]);
+    assert_eq!(twice.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&twice.stderr).contains("already holds a snapshot"));
+    assert_no_secrets(&fetched, &[out.stdout, out.stderr].concat());
 }
+
+const ORGANIZATIONS_THROTTLED: &str = r#"{"__type":"TooManyRequestsException","Message":"AWS Organizations can't complete your request because another request is already in progress. Try again later."}"#;
+
+/// The bucket the S3 runs write into.
+const SNAPSHOT_BUCKET: &str = "audit-snapshots";
 
 const ASSUME_DENIED: &str = r#"<ErrorResponse xmlns="https://sts.amazonaws.com/doc/2011-06-15/"><Error><Type>Sender</Type><Code>AccessDenied</Code><Message>User: arn:aws:iam::123456789012:user/auditor is not authorized to perform: sts:AssumeRole</Message></Error><RequestId>4d1c8e0a-0000-0000-0000-000000000004</RequestId></ErrorResponse>"#;

@@ -90,6 +90,15 @@ pub fn run(args: CheckArgs, positions: &Positions) -> ExitCode {
     if let Some(p) = compliance_formats(&args, &targets) {
         return failed(args.color, &[], &[*p]);
     }
+    // An `s3://` snapshot is fetched into a private temporary copy, removed at the end.
+    let fetched = match snapaudit::store::fetch(&args.snapshot) {
+        Ok(f) => f,
+        Err(p) => return failed(args.color, &targets, &[*p]),
+    };
+    let args = CheckArgs {
+        snapshot: fetched.dir.clone(),
+        ..args
+    };
     if snapaudit::org::is_organization(&args.snapshot) {
         return run_org(&args, &targets);
     }

@@ -9,6 +9,8 @@ use miette::Result;
 use snapaudit::collect::org::{shard_from_env, OrgOptions};
 use snapaudit::collect::{self, Options};
 use snapaudit::org::Shard;
+use snapaudit::store::s3::Remote;
+use snapaudit::store::Location;
 
 #[derive(Debug, Args)]
 pub struct CollectArgs {
@@ -21,7 +23,8 @@ pub struct CollectArgs {
     /// Every region enabled for the account (from ec2 describe-regions)
     #[arg(long)]
     pub all_regions: bool,
-    /// Where to write the snapshot; default: snapshots/<account>-<UTC time>
+    /// Where to write the snapshot: a directory, or s3://bucket/prefix; default:
+    /// snapshots/<account>-<UTC time>
     #[arg(long, value_name = "DIR")]
     pub out: Option<PathBuf>,
     /// Calls in flight at once
@@ -125,7 +128,7 @@ pub fn run(args: CollectArgs) -> Result<ExitCode> {
             "--shard and --shard-count split the accounts of --org or --accounts"
         ));
     }
-    let org = OrgOptions {
+    let mut org = OrgOptions {
         accounts_file: args.accounts.clone(),
         role_name: args.role_name.clone(),
         external_id: args.external_id.clone(),
@@ -134,8 +137,14 @@ pub fn run(args: CollectArgs) -> Result<ExitCode> {
         ous: args.ous.clone(),
         shard,
         accounts_in_flight: args.accounts_concurrency,
+        remote: None,
     };
-    let options = Options {
+    let s3_out = match args.out.as_deref().map(Location::parse).transpose() {
+        Ok(Some(Location::S3(url))) => Some(url),
+        Ok(_) => None,
+        Err(p) => return Err(miette::miette!(code = p.kind.code(), "{}", p.message)),
+    };
+    let mut options = Options {
         profile: args.profile,
         regions: args.regions,
         all_regions: args.all_regions,
@@ -152,6 +161,35 @@ pub fn run(args: CollectArgs) -> Result<ExitCode> {
         .enable_all()
         .build()
         .map_err(|e| miette::miette!("cannot start the async runtime: {e}"))?;
+    // `--out s3://…`: written to a private temporary directory first, then uploaded.
+    let mut staging = None;
+    if let Some(url) = &s3_out {
+        let remote = runtime.block_on(Remote::connect(url, options.profile.as_deref()));
+        let temp = tempfile::Builder::new()
+            .prefix("snapaudit-collect-")
+            .tempdir()
+            .map_err(|e| miette::miette!("cannot make a temporary directory: {e}"))?;
+        if many {
+            options.out = Some(temp.path().join("org"));
+            org.remote = Some(remote.clone());
+        } else {
+            let exists = runtime
+                .block_on(remote.get(snapaudit::snapshot::load::MANIFEST))
+                .map_err(|e| miette::miette!("cannot write to {url}: {e}"))?;
+            if exists.is_some() {
+                return Err(miette::miette!(
+                    help = "choose another --out prefix, or move the old snapshot away",
+                    "{url} already holds a snapshot"
+                ));
+            }
+            options.out = Some(temp.path().join("snapshot"));
+        }
+        staging = Some((temp, remote));
+    }
+    let shown = |local: &std::path::Path| match &s3_out {
+        Some(url) => url.to_string(),
+        None => local.display().to_string(),
+    };
     if many {
         let dir = options.out.clone().unwrap_or_else(|| {
             PathBuf::from("snapshots").join(format!(
@@ -171,7 +209,7 @@ pub fn run(args: CollectArgs) -> Result<ExitCode> {
             "{} accounts ({}) written to {}",
             summary.record.accounts.len(),
             counts.join(", "),
-            summary.dir.display()
+            shown(&summary.dir)
         );
         // 3: written, but some account is partial or was not collected.
         return Ok(if summary.complete() {
@@ -183,6 +221,21 @@ pub fn run(args: CollectArgs) -> Result<ExitCode> {
     let summary = runtime
         .block_on(collect::run(options))
         .map_err(miette::Report::new)?;
+    if let Some((temp, remote)) = staging {
+        if let Err(e) = runtime.block_on(remote.upload_dir(&summary.path)) {
+            // The collection is not thrown away: the local copy stays for another try.
+            let kept = temp.keep().join("snapshot");
+            return Err(miette::Report::new(collect::CollectError::Upload {
+                url: remote.url.to_string(),
+                message: format!(
+                    "{e}; the snapshot is kept at {} (`aws s3 sync {} {}` uploads it)",
+                    kept.display(),
+                    kept.display(),
+                    remote.url
+                ),
+            }));
+        }
+    }
     let failed: usize = summary.failed.values().sum();
     let absent: usize = summary.absent.values().sum();
     let by_code = |m: &std::collections::BTreeMap<String, usize>| {
@@ -195,7 +248,7 @@ pub fn run(args: CollectArgs) -> Result<ExitCode> {
         "snapshot of account {} ({}) written to {}",
         summary.account_id,
         summary.regions.join(", "),
-        summary.path.display()
+        shown(&summary.path)
     );
     eprintln!(
         "{} calls: {} ok, {} absent{}, {} failed{}; {} bytes in {:.1} s",

@@ -52,6 +52,18 @@ pub struct DiffArgs {
 }
 
 pub fn run(args: DiffArgs) -> ExitCode {
+    // `s3://` snapshots are fetched into private temporary copies, removed at the end.
+    let fetched = snapaudit::store::fetch(&args.old)
+        .and_then(|old| Ok((old, snapaudit::store::fetch(&args.new)?)));
+    let (old, new) = match fetched {
+        Ok(x) => x,
+        Err(p) => return stopped(&args, &[*p]),
+    };
+    let args = DiffArgs {
+        old: old.dir.clone(),
+        new: new.dir.clone(),
+        ..args
+    };
     let orgs = (
         snapaudit::org::is_organization(&args.old),
         snapaudit::org::is_organization(&args.new),
@@ -63,8 +75,8 @@ pub fn run(args: DiffArgs) -> ExitCode {
                 Kind::UsageMixedInputs,
                 format!(
                     "`{}` is an organisation directory but `{}` is not",
-                    (if orgs.0 { &args.old } else { &args.new }).display(),
-                    (if orgs.0 { &args.new } else { &args.old }).display()
+                    snapaudit::snapshot::origin::shown(if orgs.0 { &args.old } else { &args.new }),
+                    snapaudit::snapshot::origin::shown(if orgs.0 { &args.new } else { &args.old })
                 ),
             );
             return stopped(&args, &[p]);

@@ -13,15 +13,16 @@ use std::time::Duration;
 
 use aws_config::retry::RetryConfig;
 use aws_config::{BehaviorVersion, Region, SdkConfig};
-use aws_sdk_sts::config::ProvideCredentials as _;
+use aws_credential_types::provider::{future as credentials_future, ProvideCredentials};
 use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
 use aws_smithy_runtime_api::client::result::SdkError;
-use aws_smithy_types::error::display::DisplayErrorContext;
 use aws_smithy_types::error::metadata::ProvideErrorMetadata;
 use aws_smithy_types::timeout::TimeoutConfig;
 use serde_json::{Map, Value};
 use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
+
+pub use crate::aws::{failure, Failure};
 
 use super::capture::Capture;
 use super::out::Out;
@@ -29,8 +30,26 @@ use super::{CollectError, Done, Options, Outcome};
 use crate::snapshot::catalogue::{self, Call, Scope};
 use crate::snapshot::model::Model;
 
-/// A failed call: the AWS error code (or the kind of failure) and the message.
-pub type Failure = (String, String);
+/// A credentials provider whose every answer (the first and each refresh) is registered with
+/// the log's scrubber before it is used.
+#[derive(Debug)]
+struct Forgetting<P>(P);
+
+impl<P: ProvideCredentials> ProvideCredentials for Forgetting<P> {
+    fn provide_credentials<'a>(&'a self) -> credentials_future::ProvideCredentials<'a>
+    where
+        Self: 'a,
+    {
+        credentials_future::ProvideCredentials::new(async move {
+            let credentials = self.0.provide_credentials().await?;
+            super::log::forget(credentials.secret_access_key());
+            if let Some(token) = credentials.session_token() {
+                super::log::forget(token);
+            }
+            Ok(credentials)
+        })
+    }
+}
 
 /// A call's input, as the aws CLI's `--cli-input-json` takes it (and the manifest records).
 pub type Input = Map<String, Value>;
@@ -61,7 +80,7 @@ impl Sdk {
                     .build(),
             )
             .retry_config(RetryConfig::standard().with_max_attempts(attempts))
-            .http_client(super::http::client());
+            .http_client(crate::aws::http::client());
         if let Some(p) = &options.profile {
             loader = loader.profile_name(p);
         }
@@ -118,7 +137,7 @@ impl Sdk {
         if let Some(id) = external_id {
             provider = provider.external_id(id);
         }
-        let provider = provider.build().await;
+        let provider = Forgetting(provider.build().await);
         let base = self
             .base
             .to_builder()
@@ -154,47 +173,6 @@ impl Sdk {
             Scope::Region(r) => vec![r.clone()],
         }
     }
-}
-
-/// An SDK error as the manifest records it: the AWS error code (or the kind of failure when
-/// the service never answered) and its message. Never includes credentials.
-pub fn failure<E>(e: SdkError<E, HttpResponse>) -> Failure
-where
-    E: ProvideErrorMetadata + Error + Send + Sync + 'static,
-{
-    // An answer without an AWS error code (an HTML 404 page, a proxy's 502): its HTTP
-    // status and reason, as botocore records it (`404`, "Not Found").
-    if e.code().is_none() {
-        if let Some(raw) = e.raw_response() {
-            let status = raw.status().as_u16();
-            if !raw.status().is_success() {
-                let reason = http::StatusCode::from_u16(status)
-                    .ok()
-                    .and_then(|s| s.canonical_reason())
-                    .unwrap_or("no reason given");
-                return (status.to_string(), reason.to_owned());
-            }
-        }
-    }
-    let code = e.code().map(str::to_owned).unwrap_or_else(|| {
-        match &e {
-            SdkError::TimeoutError(_) => "Timeout",
-            SdkError::DispatchFailure(d) if d.is_timeout() => "Timeout",
-            SdkError::DispatchFailure(_) => "DispatchFailure",
-            SdkError::ResponseError(_) => "ResponseError",
-            SdkError::ConstructionFailure(_) => "ConstructionFailure",
-            _ => "Unknown",
-        }
-        .to_owned()
-    });
-    let mut message = e
-        .message()
-        .map(str::to_owned)
-        .unwrap_or_else(|| DisplayErrorContext(&e).to_string());
-    if message.chars().count() > 400 {
-        message = message.chars().take(400).collect::<String>() + "…";
-    }
-    (code, message)
 }
 
 /// How a call ended, for the collector: the SDK's typed answer is not used, so a 2xx answer

@@ -10,7 +10,6 @@
 pub mod calls;
 pub mod capture;
 pub mod convert;
-pub mod http;
 pub mod log;
 pub mod org;
 pub mod out;
@@ -49,6 +48,12 @@ pub enum CollectError {
     #[error("cannot write the snapshot at `{path}`: {message}")]
     #[diagnostic(code(collect::io))]
     Io { path: String, message: String },
+    #[error("cannot upload to `{url}`: {message}")]
+    #[diagnostic(
+        code(collect::upload),
+        help("the workers' credentials need s3:PutObject, s3:GetObject, s3:ListBucket and s3:DeleteObject on the prefix (deploy/iam/)")
+    )]
+    Upload { url: String, message: String },
     #[error("`{0}` already exists")]
     #[diagnostic(
         code(collect::exists),
@@ -198,9 +203,22 @@ pub async fn run(options: Options) -> Result<Summary, CollectError> {
 }
 
 /// Collects the snapshot of the account `sdk`'s credentials reach, into the directory
-/// `target` names for the account and the start time. An interrupt removes what was
-/// written.
+/// `target` names for the account and the start time. An interrupt, at any step, removes
+/// what was written.
 pub(crate) async fn account(
+    sdk: &calls::Sdk,
+    options: &Options,
+    services: &[String],
+    target: impl FnOnce(&str, chrono::DateTime<chrono::Utc>) -> PathBuf,
+) -> Result<Summary, CollectError> {
+    tokio::select! {
+        collected = account_until_done(sdk, options, services, target) => collected,
+        // Dropping the collection drops its staging directory, which removes it.
+        _ = write::interrupted() => Err(CollectError::Interrupted),
+    }
+}
+
+async fn account_until_done(
     sdk: &calls::Sdk,
     options: &Options,
     services: &[String],
@@ -225,13 +243,7 @@ pub(crate) async fn account(
         services,
         options.concurrency.max(1),
     );
-    let mut done = tokio::select! {
-        d = work => d,
-        _ = write::interrupted() => {
-            staging.abandon();
-            return Err(CollectError::Interrupted);
-        }
-    };
+    let mut done = work.await;
     done.push(identity_done);
     let summary = staging.finish(
         done,

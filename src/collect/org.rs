@@ -57,6 +57,9 @@ pub struct OrgOptions {
     pub shard: Option<Shard>,
     /// Accounts collected at once.
     pub accounts_in_flight: usize,
+    /// `--out s3://…`: each account's snapshot is uploaded there when it is finished (and
+    /// removed from the local directory), the record at the end.
+    pub remote: Option<crate::store::s3::Remote>,
 }
 
 /// An account to collect, as listed.
@@ -74,6 +77,8 @@ struct Member {
     /// The role to assume here, when the file names one.
     role_name: Option<String>,
     external_id: Option<String>,
+    /// Why its OU path and tags are not known (a lookup that failed after its retries).
+    unknown_place: Option<String>,
 }
 
 /// What an organisation run did.
@@ -100,8 +105,12 @@ fn valid_id(id: &str) -> bool {
     crate::waivers::is_account_id(id)
 }
 
-fn org_error(what: &str, (code, message): Failure) -> CollectError {
-    CollectError::Organization(format!("{what} failed with {code}: {message}"))
+fn org_error(what: &str, failed: Failure) -> CollectError {
+    CollectError::Organization(lookup_failed(what, failed))
+}
+
+fn lookup_failed(what: &str, (code, message): Failure) -> String {
+    format!("{what} failed with {code}: {message}")
 }
 
 /// The Organization's id, management account and ACTIVE-or-not accounts with their OU
@@ -156,75 +165,89 @@ async fn list_organization(
         }
     }
 
-    // OU paths: each account's parents up to the root, names looked up once per OU.
+    // OU paths: each account's parents up to the root, names looked up once per OU. A
+    // lookup that fails after its retries (Organizations throttles these calls hard) leaves
+    // that account's place unknown, and the run goes on.
     let mut names: BTreeMap<String, String> = BTreeMap::new();
     for m in members.iter_mut().filter(|m| wanted(&m.id)) {
-        let mut child = m.id.clone();
-        let mut path: Vec<(String, String)> = Vec::new();
-        for _ in 0..10 {
-            let parents = c
-                .list_parents()
-                .child_id(&child)
-                .send()
-                .await
-                .map_err(|e| org_error("organizations ListParents", failure(e)))?;
-            let Some(parent) = parents.parents().first() else {
-                break;
-            };
-            let id = parent.id().unwrap_or_default().to_owned();
-            let is_root = parent
-                .r#type()
-                .is_some_and(|t| *t == aws_sdk_organizations::types::ParentType::Root);
-            let name = if is_root {
-                "Root".to_owned()
-            } else if let Some(n) = names.get(&id) {
-                n.clone()
-            } else {
-                let ou = c
-                    .describe_organizational_unit()
-                    .organizational_unit_id(&id)
-                    .send()
-                    .await
-                    .map_err(|e| {
-                        org_error("organizations DescribeOrganizationalUnit", failure(e))
-                    })?;
-                let n = ou
-                    .organizational_unit()
-                    .and_then(|o| o.name())
-                    .unwrap_or(&id)
-                    .to_owned();
-                names.insert(id.clone(), n.clone());
-                n
-            };
-            path.push((id.clone(), name));
-            if is_root {
-                break;
-            }
-            child = id;
-        }
-        path.reverse();
-        m.ou_ids = path.iter().map(|(id, _)| id.clone()).collect();
-        m.ou_path = path.into_iter().map(|(_, name)| name).collect();
-
-        let mut token = None;
-        loop {
-            let tags = c
-                .list_tags_for_resource()
-                .resource_id(&m.id)
-                .set_next_token(token)
-                .send()
-                .await
-                .map_err(|e| org_error("organizations ListTagsForResource", failure(e)))?;
-            for t in tags.tags() {
-                m.tags.insert(t.key().to_owned(), t.value().to_owned());
-            }
-            token = tags.next_token().map(str::to_owned);
-            if token.is_none() {
-                break;
-            }
+        if let Err(e) = place(&c, m, &mut names).await {
+            m.unknown_place = Some(e);
         }
     }
     Ok((org_id, management, members))
+}
+
+/// The OU path (from the root) and the tags of one account.
+async fn place(
+    c: &aws_sdk_organizations::Client,
+    m: &mut Member,
+    names: &mut BTreeMap<String, String>,
+) -> Result<(), String> {
+    let mut child = m.id.clone();
+    let mut path: Vec<(String, String)> = Vec::new();
+    for _ in 0..10 {
+        let parents = c
+            .list_parents()
+            .child_id(&child)
+            .send()
+            .await
+            .map_err(|e| lookup_failed("organizations ListParents", failure(e)))?;
+        let Some(parent) = parents.parents().first() else {
+            break;
+        };
+        let id = parent.id().unwrap_or_default().to_owned();
+        let is_root = parent
+            .r#type()
+            .is_some_and(|t| *t == aws_sdk_organizations::types::ParentType::Root);
+        let name = if is_root {
+            "Root".to_owned()
+        } else if let Some(n) = names.get(&id) {
+            n.clone()
+        } else {
+            let ou = c
+                .describe_organizational_unit()
+                .organizational_unit_id(&id)
+                .send()
+                .await
+                .map_err(|e| {
+                    lookup_failed("organizations DescribeOrganizationalUnit", failure(e))
+                })?;
+            let n = ou
+                .organizational_unit()
+                .and_then(|o| o.name())
+                .unwrap_or(&id)
+                .to_owned();
+            names.insert(id.clone(), n.clone());
+            n
+        };
+        path.push((id.clone(), name));
+        if is_root {
+            break;
+        }
+        child = id;
+    }
+    path.reverse();
+    m.ou_ids = path.iter().map(|(id, _)| id.clone()).collect();
+    m.ou_path = path.into_iter().map(|(_, name)| name).collect();
+
+    let mut token = None;
+    loop {
+        let tags = c
+            .list_tags_for_resource()
+            .resource_id(&m.id)
+            .set_next_token(token)
+            .send()
+            .await
+            .map_err(|e| lookup_failed("organizations ListTagsForResource", failure(e)))?;
+        for t in tags.tags() {
+            m.tags.insert(t.key().to_owned(), t.value().to_owned());
+        }
+        token = tags.next_token().map(str::to_owned);
+        if token.is_none() {
+            break;
+        }
+    }
+    Ok(())
 }
 
 /// One row of an accounts file in CSV or YAML.
@@ -301,6 +324,17 @@ struct Ended {
     interrupted: bool,
 }
 
+impl Ended {
+    fn failed(message: String) -> Ended {
+        Ended {
+            outcome: Outcome::Failed,
+            message: Some(message),
+            summary: None,
+            interrupted: false,
+        }
+    }
+}
+
 /// Collects one member: its credentials (the caller's own, or the assumed role), then an
 /// ordinary snapshot at `dir/<id>`.
 async fn collect_member(
@@ -314,8 +348,16 @@ async fn collect_member(
 ) -> Ended {
     let (caller_account, partition) = (&caller.0, &caller.1);
     let target = dir.join(&member.id);
+    let remote = org.remote.as_ref().map(|r| r.at(r.url.join(&member.id)));
     // A shard run again (a retried worker) keeps what an earlier run wrote.
-    if let Some(kept) = earlier(&target, &member.id) {
+    let manifest = match &remote {
+        Some(r) => match r.get(crate::snapshot::load::MANIFEST).await {
+            Ok(m) => m.and_then(|bytes| String::from_utf8(bytes).ok()),
+            Err(e) => return Ended::failed(format!("cannot look for an earlier snapshot: {e}")),
+        },
+        None => std::fs::read_to_string(target.join(crate::snapshot::load::MANIFEST)).ok(),
+    };
+    if let Some(kept) = manifest.and_then(|text| earlier(&text, &member.id)) {
         return kept;
     }
     let account_sdk = if &member.id == caller_account {
@@ -324,7 +366,16 @@ async fn collect_member(
         let role = member.role_name.as_deref().unwrap_or(&org.role_name);
         let arn = format!("arn:{partition}:iam::{}:role/{role}", member.id);
         let external = member.external_id.as_deref().or(org.external_id.as_deref());
-        match sdk.assume(&arn, external, &org.session_name).await {
+        let assumed = tokio::select! {
+            assumed = sdk.assume(&arn, external, &org.session_name) => assumed,
+            _ = super::write::interrupted() => {
+                return Ended {
+                    interrupted: true,
+                    ..Ended::failed(CollectError::Interrupted.to_string())
+                }
+            }
+        };
+        match assumed {
             Ok(s) => s,
             Err((code, message)) => {
                 return Ended {
@@ -336,18 +387,71 @@ async fn collect_member(
             }
         }
     };
-    match super::account(&account_sdk, &options, &services, |_, _| target).await {
-        Ok(summary) if summary.account_id != member.id => Ended {
-            outcome: Outcome::Failed,
-            message: Some(format!(
-                "the credentials reached account {}, not {}; its snapshot is at {}",
-                summary.account_id,
-                member.id,
-                summary.path.display()
-            )),
-            summary: Some(summary),
-            interrupted: false,
-        },
+    let ended = collect_account(&account_sdk, &options, &services, target, &member).await;
+    match remote {
+        Some(r) if ended.summary.is_some() => upload(ended, &r).await,
+        _ => ended,
+    }
+}
+
+/// Uploads the snapshot an account's collection wrote, then removes the local copy. What an
+/// interrupted upload left under the prefix is removed first; a complete snapshot of
+/// another account there is not overwritten.
+async fn upload(ended: Ended, remote: &crate::store::s3::Remote) -> Ended {
+    let Some(summary) = &ended.summary else {
+        return ended;
+    };
+    let local = summary.path.clone();
+    let result = async {
+        let text = |e: crate::store::s3::StoreError| e.to_string();
+        if remote
+            .get(crate::snapshot::load::MANIFEST)
+            .await
+            .map_err(text)?
+            .is_some()
+        {
+            return Err(format!("{} already holds another snapshot", remote.url));
+        }
+        remote.delete_all().await.map_err(text)?;
+        remote.upload_dir(&local).await.map_err(text)
+    }
+    .await;
+    match result {
+        Ok(_) => {
+            // The local copy was only the staging of the upload.
+            let _removed = std::fs::remove_dir_all(&local);
+            ended
+        }
+        Err(e) => Ended::failed(format!(
+            "collected, but the upload to {} failed: {e}",
+            remote.url
+        )),
+    }
+}
+
+/// Collects the account into `target` and says how it ended.
+async fn collect_account(
+    account_sdk: &Sdk,
+    options: &Options,
+    services: &[String],
+    target: PathBuf,
+    member: &Member,
+) -> Ended {
+    match super::account(account_sdk, options, services, |_, _| target).await {
+        // Another account's snapshot must not stand in the folder named for this one.
+        Ok(summary) if summary.account_id != member.id => {
+            let removed = match std::fs::remove_dir_all(&summary.path) {
+                Ok(()) => "it was not kept".to_owned(),
+                Err(e) => format!(
+                    "its snapshot at {} could not be removed: {e}",
+                    summary.path.display()
+                ),
+            };
+            Ended::failed(format!(
+                "the credentials reached account {}, not {}; {removed}",
+                summary.account_id, member.id
+            ))
+        }
         Ok(summary) => {
             let failed: usize = summary.failed.values().sum();
             Ended {
@@ -377,11 +481,10 @@ async fn collect_member(
     }
 }
 
-/// The outcome of a snapshot an earlier run wrote at `target` for `account_id`, if there is
-/// one: its manifest says whether every call answered.
-fn earlier(target: &Path, account_id: &str) -> Option<Ended> {
-    let text = std::fs::read_to_string(target.join(crate::snapshot::load::MANIFEST)).ok()?;
-    let manifest: crate::snapshot::manifest::Manifest = serde_json::from_str(&text).ok()?;
+/// The outcome of the snapshot of `account_id` an earlier run wrote, whose manifest is
+/// `text`, if it is one: its manifest says whether every call answered.
+fn earlier(text: &str, account_id: &str) -> Option<Ended> {
+    let manifest: crate::snapshot::manifest::Manifest = serde_json::from_str(text).ok()?;
     if manifest.account_id != account_id {
         return None;
     }
@@ -472,6 +575,11 @@ async fn run_accounts(
             ))
         } else if org.skip_accounts.contains(&m.id) {
             Some((Outcome::SkippedFiltered, "--skip-accounts".to_owned()))
+        } else if let Some(why) = m.unknown_place.as_ref().filter(|_| !org.ous.is_empty()) {
+            Some((
+                Outcome::Failed,
+                format!("its OU is not known, so neither is whether --ou selects it: {why}"),
+            ))
         } else if !org.ous.is_empty()
             && !org
                 .ous
@@ -491,7 +599,7 @@ async fn run_accounts(
         }
     }
 
-    super::write::private_dir(&dir).map_err(|e| CollectError::Io {
+    crate::store::private_dir(&dir).map_err(|e| CollectError::Io {
         path: dir.display().to_string(),
         message: e.to_string(),
     })?;
@@ -590,7 +698,18 @@ async fn run_accounts(
         shard: org.shard,
         accounts: records,
     };
-    write_record(&dir, &record)?;
+    let rel = write_record(&dir, &record)?;
+    if let Some(remote) = &shared.3.remote {
+        let upload = |message: String| CollectError::Upload {
+            url: remote.url.join(&rel).to_string(),
+            message,
+        };
+        let bytes = std::fs::read(dir.join(&rel)).map_err(|e| upload(e.to_string()))?;
+        remote
+            .put(&rel, bytes)
+            .await
+            .map_err(|e| upload(e.to_string()))?;
+    }
     Ok(OrgSummary {
         dir,
         record,
@@ -599,6 +718,14 @@ async fn run_accounts(
 }
 
 fn record_of(m: &Member, outcome: Outcome, message: Option<String>) -> AccountRecord {
+    // An OU path and tags that could not be looked up are said, not left to look empty.
+    let message = match (&m.unknown_place, message) {
+        (Some(why), Some(msg)) if !msg.contains(why.as_str()) => {
+            Some(format!("{msg}; OU path and tags unknown: {why}"))
+        }
+        (Some(why), None) => Some(format!("OU path and tags unknown: {why}")),
+        (_, message) => message,
+    };
     AccountRecord {
         id: m.id.clone(),
         name: m.name.clone().unwrap_or_default(),
@@ -612,18 +739,19 @@ fn record_of(m: &Member, outcome: Outcome, message: Option<String>) -> AccountRe
 }
 
 /// Writes the record beside the snapshots: written whole to a temporary file, then renamed.
-fn write_record(dir: &Path, record: &Record) -> Result<(), CollectError> {
+/// Returns its path in the directory.
+fn write_record(dir: &Path, record: &Record) -> Result<String, CollectError> {
     let rel = match &record.shard {
         Some(s) => s.record_path(),
         None => ORGANIZATION_FILE.to_owned(),
     };
-    let path = dir.join(rel);
+    let path = dir.join(&rel);
     let io = |e: &dyn std::fmt::Display| CollectError::Io {
         path: path.display().to_string(),
         message: e.to_string(),
     };
     if let Some(parent) = path.parent() {
-        super::write::private_dir(parent).map_err(|e| io(&e))?;
+        crate::store::private_dir(parent).map_err(|e| io(&e))?;
     }
     let mut text = serde_json::to_string_pretty(record).map_err(|e| io(&e))?;
     text.push('\n');
@@ -631,8 +759,9 @@ fn write_record(dir: &Path, record: &Record) -> Result<(), CollectError> {
     if tmp.exists() {
         std::fs::remove_file(&tmp).map_err(|e| io(&e))?;
     }
-    super::write::private_file(&tmp, text.as_bytes()).map_err(|e| io(&e))?;
-    std::fs::rename(&tmp, &path).map_err(|e| io(&e))
+    crate::store::private_file(&tmp, text.as_bytes()).map_err(|e| io(&e))?;
+    std::fs::rename(&tmp, &path).map_err(|e| io(&e))?;
+    Ok(rel)
 }
 
 #[cfg(test)]
@@ -671,5 +800,68 @@ mod tests {
         std::fs::write(&hostile, "../../etc\n").expect("write");
         let e = read_accounts(&hostile).expect_err("not an id");
         assert!(e.to_string().contains("not an account id"), "{e}");
+    }
+
+    #[test]
+    fn an_unknown_place_is_said_in_the_record() {
+        let m = Member {
+            id: "111111111111".into(),
+            unknown_place: Some(
+                "organizations ListParents failed with TooManyRequestsException: slow down".into(),
+            ),
+            ..Member::default()
+        };
+        let r = record_of(&m, Outcome::Collected, None);
+        assert_eq!(
+            r.message.as_deref(),
+            Some("OU path and tags unknown: organizations ListParents failed with TooManyRequestsException: slow down")
+        );
+        assert!(r.ou_path.is_empty());
+        let r = record_of(
+            &m,
+            Outcome::Partial,
+            Some("2 calls failed: Throttling ×2".into()),
+        );
+        assert_eq!(
+            r.message.as_deref(),
+            Some("2 calls failed: Throttling ×2; OU path and tags unknown: organizations ListParents failed with TooManyRequestsException: slow down")
+        );
+        let known = Member {
+            id: "111111111111".into(),
+            ..Member::default()
+        };
+        assert_eq!(record_of(&known, Outcome::Collected, None).message, None);
+    }
+
+    #[test]
+    fn an_earlier_snapshot_is_kept_only_for_its_own_account() {
+        let manifest = |account: &str, status: &str| {
+            serde_json::json!({
+                "schema_version": 1,
+                "account_id": account,
+                "caller_arn": "arn:aws:iam::111111111111:role/a",
+                "partition": "aws",
+                "regions": ["us-east-1"],
+                "started_at": "2026-12-01T00:00:00Z",
+                "calls": [{
+                    "path": "iam/list-users.json",
+                    "service": "iam",
+                    "operation": "ListUsers",
+                    "status": status,
+                    "sha256": if status == "ok" { serde_json::json!("00") } else { serde_json::Value::Null },
+                    "error": if status == "ok" { serde_json::Value::Null } else { serde_json::json!({"code": "Throttling", "message": "slow"}) },
+                }],
+            })
+            .to_string()
+        };
+        let kept = earlier(&manifest("111111111111", "ok"), "111111111111").expect("kept");
+        assert_eq!(kept.outcome, Outcome::Collected);
+        assert!(kept
+            .message
+            .is_some_and(|m| m.contains("kept from an earlier run")));
+        let partial = earlier(&manifest("111111111111", "error"), "111111111111").expect("kept");
+        assert_eq!(partial.outcome, Outcome::Partial);
+        assert!(earlier(&manifest("222222222222", "ok"), "111111111111").is_none());
+        assert!(earlier("not json", "111111111111").is_none());
     }
 }

@@ -23,10 +23,21 @@ pub struct Written {
     pub bytes: u64,
 }
 
-/// The temporary directory a snapshot is written into.
+/// The temporary directory a snapshot is written into. Dropped before [`Staging::finish`]
+/// renamed it into place (a failure, an interrupt that drops the collection's future), it
+/// removes what was written.
 pub struct Staging {
     target: PathBuf,
     dir: PathBuf,
+}
+
+impl Drop for Staging {
+    fn drop(&mut self) {
+        // After the rename there is nothing at `dir` (a name with our process id).
+        if self.dir.exists() {
+            let _ = std::fs::remove_dir_all(&self.dir);
+        }
+    }
 }
 
 fn io(path: &Path, e: impl std::fmt::Display) -> CollectError {
@@ -36,37 +47,7 @@ fn io(path: &Path, e: impl std::fmt::Display) -> CollectError {
     }
 }
 
-#[cfg(unix)]
-pub(super) fn private_dir(path: &Path) -> std::io::Result<()> {
-    use std::os::unix::fs::DirBuilderExt;
-    std::fs::DirBuilder::new()
-        .recursive(true)
-        .mode(0o700)
-        .create(path)
-}
-
-#[cfg(not(unix))]
-pub(super) fn private_dir(path: &Path) -> std::io::Result<()> {
-    std::fs::create_dir_all(path)
-}
-
-#[cfg(unix)]
-pub(super) fn private_file(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
-    use std::io::Write;
-    use std::os::unix::fs::OpenOptionsExt;
-    let mut f = std::fs::OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .mode(0o600)
-        .open(path)?;
-    f.write_all(bytes)?;
-    f.sync_all()
-}
-
-#[cfg(not(unix))]
-pub(super) fn private_file(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
-    std::fs::write(path, bytes)
-}
+use crate::store::{private_dir, private_file};
 
 impl Staging {
     pub fn new(target: &Path) -> Result<Staging, CollectError> {
@@ -95,28 +76,12 @@ impl Staging {
         })
     }
 
-    /// Removes the temporary directory (interrupt or failure).
-    pub fn abandon(self) {
-        let _ = std::fs::remove_dir_all(&self.dir);
-    }
-
     /// Writes every response and the manifest, then renames the directory into place.
+    /// On failure the temporary directory is removed (when `self` is dropped).
     pub fn finish(self, mut done: Vec<Done>, meta: Meta) -> Result<Written, CollectError> {
-        let result = self.write_all(&mut done, meta);
-        match result {
-            Ok(w) => match std::fs::rename(&self.dir, &self.target) {
-                Ok(()) => Ok(w),
-                Err(e) => {
-                    let err = io(&self.target, e);
-                    self.abandon();
-                    Err(err)
-                }
-            },
-            Err(e) => {
-                self.abandon();
-                Err(e)
-            }
-        }
+        let written = self.write_all(&mut done, meta)?;
+        std::fs::rename(&self.dir, &self.target).map_err(|e| io(&self.target, e))?;
+        Ok(written)
     }
 
     fn write_all(&self, done: &mut [Done], meta: Meta) -> Result<Written, CollectError> {

@@ -89,7 +89,7 @@ impl OrgDir {
     /// Reads the records and the account folders of `dir`. Only a directory that cannot be
     /// listed stops it; everything else is a problem of the view.
     pub fn load(dir: &Path) -> Result<OrgDir, Box<Problem>> {
-        let display_dir = dir.display().to_string();
+        let display_dir = crate::snapshot::origin::shown(dir);
         let show = |rel: &str| format!("{}/{rel}", display_dir.trim_end_matches('/'));
         let mut problems = Vec::new();
         let mut reads: Vec<Read> = Vec::new();

@@ -342,6 +342,10 @@ pub fn render_failure(diagnostics: &[Problem]) -> Result<String, RenderError> {
 /// A directory as SARIF wants a base: an absolute `file://` URI (`what` names it in the
 /// error).
 pub fn base_uri(dir: &std::path::Path, what: &str) -> Result<String, RenderError> {
+    // A snapshot fetched from S3 is named by its location, not its temporary copy.
+    if let Some(url) = crate::snapshot::origin::remote_of(dir) {
+        return Ok(format!("{url}/"));
+    }
     let absolute = dir
         .canonicalize()
         .or_else(|_| std::path::absolute(dir))

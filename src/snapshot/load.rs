@@ -147,7 +147,7 @@ impl Snapshot {
     /// Loads the snapshot at `dir`. Per-file problems are collected in `problems`; only a
     /// directory that cannot be read at all is an error.
     pub fn load(dir: &Path, options: &LoadOptions) -> Result<Snapshot, Box<Problem>> {
-        let display_dir = dir.display().to_string();
+        let display_dir = super::origin::shown(dir);
         let meta = std::fs::metadata(dir).map_err(|_| {
             Problem::new(
                 Kind::SnapshotNotFound,

@@ -11,6 +11,7 @@ pub mod load;
 pub mod locate;
 pub mod manifest;
 pub mod model;
+pub mod origin;
 pub mod parse;
 pub mod path;
 pub mod shape;
