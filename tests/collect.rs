@@ -2341,15 +2341,18 @@ fn an_organization_is_collected_account_by_account() {
     // One account into S3: the prefix holds the snapshot, `check` reads it, and a second
     // collection into the same prefix is refused rather than mixed in.
     let single = format!("s3://{SNAPSHOT_BUCKET}/single");
-    let one = env.snapaudit(&[
-        "collect",
-        "--region",
-        "us-east-1",
-        "--services",
-        "iam",
-        "--out",
-        &single,
-    ]);
+    let collect_one = || {
+        env.snapaudit(&[
+            "collect",
+            "--region",
+            "us-east-1",
+            "--services",
+            "iam",
+            "--out",
+            &single,
+        ])
+    };
+    let one = collect_one();
     assert_eq!(
         one.status.code(),
         Some(0),
@@ -2366,15 +2369,7 @@ fn an_organization_is_collected_account_by_account() {
         sarif["runs"][0]["originalUriBaseIds"]["SNAPSHOT"]["uri"],
         format!("{single}/")
     );
-    let twice = env.snapaudit(&[
-        "collect",
-        "--region",
-        "us-east-1",
-        "--services",
-        "iam",
-        "--out",
-        &single,
-    ]);
+    let twice = collect_one();
     assert_eq!(twice.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&twice.stderr).contains("already holds a snapshot"));
     assert_no_secrets(&fetched, &[out.stdout, out.stderr].concat());
