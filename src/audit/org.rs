@@ -177,10 +177,13 @@ pub fn audit_org(
                     };
                     match waivers.mark(findings, &scope, snapshot.now) {
                         Ok(used) => {
-                            if let Ok(mut total) = usage.lock() {
-                                if let Some(total) = total.as_mut() {
-                                    total.add(&used);
-                                }
+                            // Poisoned only by a panic in another account's audit, which
+                            // rayon raises again here: the count is never read then.
+                            let mut total = usage
+                                .lock()
+                                .unwrap_or_else(std::sync::PoisonError::into_inner);
+                            if let Some(total) = total.as_mut() {
+                                total.add(&used);
                             }
                             Vec::new()
                         }
@@ -213,8 +216,7 @@ pub fn audit_org(
     if let Some(waivers) = &setup.waivers {
         let used: Usage = usage
             .into_inner()
-            .ok()
-            .flatten()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
             .unwrap_or_else(|| waivers.unused());
         diagnostics.extend(waivers.report(&used));
     }

@@ -20,7 +20,11 @@ impl Capture {
 
     /// The body, once the call has returned.
     pub fn take(&self) -> Option<Vec<u8>> {
-        self.0.lock().ok().and_then(|mut b| b.take())
+        // Poisoned only by a panic elsewhere while held; the slot is whole.
+        self.0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .take()
     }
 }
 
@@ -37,9 +41,10 @@ impl Intercept for Capture {
     ) -> Result<(), BoxError> {
         // Non-streaming bodies are loaded into memory before deserialization.
         if let Some(bytes) = context.response().body().bytes() {
-            if let Ok(mut slot) = self.0.lock() {
-                *slot = Some(bytes.to_vec());
-            }
+            *self
+                .0
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner) = Some(bytes.to_vec());
         }
         Ok(())
     }

@@ -6,7 +6,7 @@
 //! secret-looking assignment.
 
 use std::io::Write;
-use std::sync::{LazyLock, RwLock};
+use std::sync::{LazyLock, PoisonError, RwLock};
 
 use regex::Regex;
 use tracing_subscriber::fmt::MakeWriter;
@@ -17,11 +17,15 @@ static SECRETS: RwLock<Vec<String>> = RwLock::new(Vec::new());
 
 /// Values that look like credentials wherever they appear: security-token headers and
 /// query parameters, and assignments to secret or token fields.
-static PATTERNS: LazyLock<Option<Regex>> = LazyLock::new(|| {
+#[expect(
+    clippy::expect_used,
+    reason = "a constant pattern, compiled by the unit tests; the scrubber must not run without it"
+)]
+static PATTERNS: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(
         r#"(?i)((?:x-amz-security-token|security_token|session_token|sessiontoken|secret_access_key|secretaccesskey|aws_secret_access_key)["']?\s*(?:[:=]|=>)\s*(?:Some\()?\\?["']?)[^"'\s,&;)}]+"#,
     )
-    .ok()
+    .expect("the credential pattern compiles")
 });
 
 /// Registers a secret to remove from the log (short values are ignored: they would match
@@ -30,24 +34,21 @@ pub fn forget(secret: &str) {
     if secret.len() < 8 {
         return;
     }
-    if let Ok(mut known) = SECRETS.write() {
-        if !known.iter().any(|s| s == secret) {
-            known.push(secret.to_owned());
-        }
+    // A poisoned lock only means a panic elsewhere while it was held; the list is whole
+    // (each change is one push), and the scrubber must keep working.
+    let mut known = SECRETS.write().unwrap_or_else(PoisonError::into_inner);
+    if !known.iter().any(|s| s == secret) {
+        known.push(secret.to_owned());
     }
 }
 
 /// `text` with every known secret and credential-looking value replaced by `***`.
 pub fn redact(text: &str) -> String {
-    let mut out = match PATTERNS.as_ref() {
-        Some(re) => re.replace_all(text, "${1}***").into_owned(),
-        None => text.to_owned(),
-    };
-    if let Ok(known) = SECRETS.read() {
-        for secret in known.iter() {
-            if out.contains(secret.as_str()) {
-                out = out.replace(secret.as_str(), "***");
-            }
+    let mut out = PATTERNS.replace_all(text, "${1}***").into_owned();
+    let known = SECRETS.read().unwrap_or_else(PoisonError::into_inner);
+    for secret in known.iter() {
+        if out.contains(secret.as_str()) {
+            out = out.replace(secret.as_str(), "***");
         }
     }
     out
