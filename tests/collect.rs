@@ -2268,6 +2268,19 @@ fn an_organization_is_collected_account_by_account() {
     // the local form (fetched back with the aws CLI), and `check s3://…` audits it as
     // `check DIR` does, naming the S3 location, never the temporary copy.
     let prefix = format!("s3://{SNAPSHOT_BUCKET}/org-run");
+    // What an upload cut short left (a file without its manifest) is not mixed in.
+    let leftover = env.dir.path().join("leftover.json");
+    std::fs::write(&leftover, "{}\n").unwrap();
+    seeding.aws(&[
+        "s3api",
+        "put-object",
+        "--bucket",
+        SNAPSHOT_BUCKET,
+        "--key",
+        &format!("org-run/{member}/iam/leftover.json"),
+        "--body",
+        leftover.to_str().unwrap(),
+    ]);
     let out = org_collect(&env, Path::new(&prefix), &[], None);
     assert_eq!(
         out.status.code(),
