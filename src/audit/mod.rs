@@ -258,6 +258,26 @@ impl Run {
         &self.inputs.snapshot
     }
 
+    /// Lets go of the loaded responses and of the rules' evidence into them, keeping what
+    /// a report of the run shows: results, located findings (with their text when kept),
+    /// diagnostics and the snapshot's description. An organisation's audit does this as
+    /// each account is audited, so its memory holds the accounts in flight, not all of
+    /// them. Returns whether the responses could be released (nothing else holds them).
+    pub fn release_responses(&mut self) -> bool {
+        for r in &mut self.results {
+            for f in &mut r.findings {
+                f.evidence = rules::context::Evidence::None;
+            }
+        }
+        match Arc::get_mut(&mut self.inputs).and_then(|i| Arc::get_mut(&mut i.snapshot)) {
+            Some(snapshot) => {
+                snapshot.release_files();
+                true
+            }
+            None => false,
+        }
+    }
+
     pub fn sources(&self) -> Option<&SourceScan> {
         self.inputs.sources.as_deref()
     }

@@ -191,6 +191,10 @@ pub fn audit_org(
                     }
                 },
             );
+            // The report needs the findings, not the responses they were found in.
+            let mut run = run;
+            let released = run.release_responses();
+            debug_assert!(released, "nothing holds an audited snapshot");
             AccountRun {
                 account: account.clone(),
                 run: Some(run),
