@@ -1,6 +1,7 @@
 //! An organisation's audit: every member account's snapshot through the same pipeline, with
-//! the rules compiled once ([`Setup`]), in parallel on rayon's pool (one thread per core),
-//! giving one [`OrgRun`] in account order.
+//! the rules compiled once ([`Setup`]), one account per thread of rayon's pool at a time,
+//! giving one [`OrgRun`] in account order. Each account keeps only what the report shows
+//! once it is audited, so memory holds the accounts in flight and the findings.
 //!
 //! Waivers are applied per account with the account's ID and OU path; their expired and
 //! unused warnings are given once, for the whole organisation.
@@ -109,99 +110,103 @@ pub fn audit_org(
 ) -> OrgRun {
     let load = setup.config.limits.load_options(options.as_of);
     let usage = Mutex::new(setup.waivers.as_ref().map(|w| w.unused()));
-    let accounts: Vec<AccountRun> = org
-        .accounts
-        .par_iter()
-        .map(|account| {
-            let mut problems = Vec::new();
-            if let Some(r) = account.record.as_ref().filter(|r| r.outcome.is_failure()) {
-                problems.push(Problem::new(
-                    Kind::OrgNotCollected,
-                    format!(
-                        "account {} ({}) was not collected: {}{}",
-                        account.id,
-                        if r.name.is_empty() {
-                            "no name"
-                        } else {
-                            &r.name
-                        },
-                        r.outcome.as_str(),
-                        r.message
-                            .as_deref()
-                            .map(|m| format!(": {m}"))
-                            .unwrap_or_default()
-                    ),
-                ));
-            }
-            let Some(dir) = &account.snapshot else {
+    let audit_one = |account: &OrgAccount| -> AccountRun {
+        let mut problems = Vec::new();
+        if let Some(r) = account.record.as_ref().filter(|r| r.outcome.is_failure()) {
+            problems.push(Problem::new(
+                Kind::OrgNotCollected,
+                format!(
+                    "account {} ({}) was not collected: {}{}",
+                    account.id,
+                    if r.name.is_empty() {
+                        "no name"
+                    } else {
+                        &r.name
+                    },
+                    r.outcome.as_str(),
+                    r.message
+                        .as_deref()
+                        .map(|m| format!(": {m}"))
+                        .unwrap_or_default()
+                ),
+            ));
+        }
+        let Some(dir) = &account.snapshot else {
+            return AccountRun {
+                account: account.clone(),
+                run: None,
+                problems,
+            };
+        };
+        let snapshot = match Snapshot::load(dir, &load) {
+            Ok(s) => Arc::new(s),
+            Err(p) => {
+                problems.push(*p);
                 return AccountRun {
                     account: account.clone(),
                     run: None,
                     problems,
                 };
-            };
-            let snapshot = match Snapshot::load(dir, &load) {
-                Ok(s) => Arc::new(s),
-                Err(p) => {
-                    problems.push(*p);
-                    return AccountRun {
-                        account: account.clone(),
-                        run: None,
-                        problems,
-                    };
-                }
-            };
-            if !snapshot.account_id.is_empty() && snapshot.account_id != account.id {
-                problems.push(Problem::new(
-                    Kind::OrgAccountMismatch,
-                    format!(
-                        "the snapshot in `{}` is of account {}, not {}",
-                        org.display_account(&account.id),
-                        snapshot.account_id,
-                        account.id
-                    ),
-                ));
             }
-            let scope = Scope {
-                account: &account.id,
-                ou_path: Some(account.ou_path()),
-            };
-            let run = audit_loaded_with(
-                setup,
-                snapshot,
-                sources.clone(),
-                options.keep_text,
-                &mut |findings, snapshot| {
-                    let Some(waivers) = &setup.waivers else {
-                        return Vec::new();
-                    };
-                    match waivers.mark(findings, &scope, snapshot.now) {
-                        Ok(used) => {
-                            // Poisoned only by a panic in another account's audit, which
-                            // rayon raises again here: the count is never read then.
-                            let mut total = usage
-                                .lock()
-                                .unwrap_or_else(std::sync::PoisonError::into_inner);
-                            if let Some(total) = total.as_mut() {
-                                total.add(&used);
-                            }
-                            Vec::new()
+        };
+        if !snapshot.account_id.is_empty() && snapshot.account_id != account.id {
+            problems.push(Problem::new(
+                Kind::OrgAccountMismatch,
+                format!(
+                    "the snapshot in `{}` is of account {}, not {}",
+                    org.display_account(&account.id),
+                    snapshot.account_id,
+                    account.id
+                ),
+            ));
+        }
+        let scope = Scope {
+            account: &account.id,
+            ou_path: Some(account.ou_path()),
+        };
+        let run = audit_loaded_with(
+            setup,
+            snapshot,
+            sources.clone(),
+            options.keep_text,
+            &mut |findings, snapshot| {
+                let Some(waivers) = &setup.waivers else {
+                    return Vec::new();
+                };
+                match waivers.mark(findings, &scope, snapshot.now) {
+                    Ok(used) => {
+                        // Poisoned only by a panic in another account's audit, which
+                        // rayon raises again here: the count is never read then.
+                        let mut total = usage
+                            .lock()
+                            .unwrap_or_else(std::sync::PoisonError::into_inner);
+                        if let Some(total) = total.as_mut() {
+                            total.add(&used);
                         }
-                        Err(p) => vec![*p],
+                        Vec::new()
                     }
-                },
-            );
-            // The report needs the findings, not the responses they were found in.
-            let mut run = run;
-            let released = run.release_responses();
-            debug_assert!(released, "nothing holds an audited snapshot");
-            AccountRun {
-                account: account.clone(),
-                run: Some(run),
-                problems,
-            }
-        })
-        .collect();
+                    Err(p) => vec![*p],
+                }
+            },
+        );
+        // The report needs the findings, not the responses they were found in.
+        let mut run = run;
+        let released = run.release_responses();
+        debug_assert!(released, "nothing holds an audited snapshot");
+        AccountRun {
+            account: account.clone(),
+            run: Some(run),
+            problems,
+        }
+    };
+    // One account in flight per thread. Loading and the rules are parallel inside each
+    // account; with all accounts in one parallel iterator, a thread that waits inside one
+    // account's work steals the next account, and memory grows with the organisation.
+    let in_flight = rayon::current_num_threads().max(1);
+    let mut accounts: Vec<AccountRun> = Vec::with_capacity(org.accounts.len());
+    for chunk in org.accounts.chunks(in_flight) {
+        accounts.extend(chunk.par_iter().map(audit_one).collect::<Vec<_>>());
+    }
     let mut diagnostics = org.problems.clone();
     // As for one snapshot: an audit that looked at nothing must not pass.
     if accounts.iter().all(|a| a.run.is_none()) {
