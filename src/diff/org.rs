@@ -157,13 +157,26 @@ pub fn diff(
             }),
         }
     }
-    let results: Vec<(OrgAccount, Result<DiffRun, Box<Problem>>)> = pairs
-        .into_par_iter()
-        .map(|(account, x, y)| {
-            let d = super::diff(setup, &x, &y, options);
-            (account, d)
-        })
-        .collect();
+    // One account in flight per thread, each keeping only what the report shows once
+    // compared (as `check ORGDIR` does: crate::audit::org).
+    let in_flight = rayon::current_num_threads().max(1);
+    let mut results: Vec<(OrgAccount, Result<DiffRun, Box<Problem>>)> =
+        Vec::with_capacity(pairs.len());
+    for chunk in pairs.chunks(in_flight) {
+        results.extend(
+            chunk
+                .par_iter()
+                .map(|(account, x, y)| {
+                    let d = super::diff(setup, x, y, options).map(|mut d| {
+                        d.old.release_responses();
+                        d.new.release_responses();
+                        d
+                    });
+                    (account.clone(), d)
+                })
+                .collect::<Vec<_>>(),
+        );
+    }
     let mut accounts = Vec::new();
     for (account, result) in results {
         match result {
