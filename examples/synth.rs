@@ -769,10 +769,13 @@ fn main() {
         "us-east-1",
         "ResourceNotFoundException",
     );
-    w.write("cloudtrail/us-east-1/get-trail-status/org-trail.json", "cloudtrail", "GetTrailStatus", "us-east-1", json!({"Name": "org-trail"}),
+    // Asked and named by the trail's ARN, as the collector does (`/` written `_`).
+    let trail_arn = format!("arn:aws:cloudtrail:us-east-1:{ACCOUNT}:trail/org-trail");
+    let trail_file = trail_arn.replace('/', "_");
+    w.write(&format!("cloudtrail/us-east-1/get-trail-status/{trail_file}.json"), "cloudtrail", "GetTrailStatus", "us-east-1", json!({"Name": trail_arn}),
         &json!({"IsLogging": true, "LatestDeliveryTime": "2026-11-02T08:55:00+00:00", "StartLoggingTime": time(700)}));
-    w.write("cloudtrail/us-east-1/get-event-selectors/org-trail.json", "cloudtrail", "GetEventSelectors", "us-east-1", json!({"TrailName": "org-trail"}),
-        &json!({"TrailARN": format!("arn:aws:cloudtrail:us-east-1:{ACCOUNT}:trail/org-trail"),
+    w.write(&format!("cloudtrail/us-east-1/get-event-selectors/{trail_file}.json"), "cloudtrail", "GetEventSelectors", "us-east-1", json!({"TrailName": trail_arn}),
+        &json!({"TrailARN": trail_arn,
                 "EventSelectors": [{"ReadWriteType": "All", "IncludeManagementEvents": true, "DataResources": [], "ExcludeManagementEventSources": []}]}));
     w.write("cloudwatch/us-east-1/describe-alarms.json", "cloudwatch", "DescribeAlarms", "us-east-1", json!({}),
         &json!({"MetricAlarms": [{"AlarmName": "billing", "AlarmArn": format!("arn:aws:cloudwatch:us-east-1:{ACCOUNT}:alarm:billing"),

@@ -996,6 +996,12 @@ fn collected_files_match_the_aws_cli_byte_for_byte() {
     // 2 selectors, the Trusted Advisor check list.
     assert!(compared >= 39, "only {compared} files compared");
     for path in [
+        // A trail's status and event selectors are asked for, and named, by its ARN (`/`
+        // written `_`): a member account sees its organisation's trail only so.
+        "cloudtrail/us-east-1/get-trail-status/arn:aws:cloudtrail:us-east-1:123456789012:trail_org-trail.json",
+        "cloudtrail/us-east-1/get-event-selectors/arn:aws:cloudtrail:us-east-1:123456789012:trail_org-trail.json",
+        "cloudtrail/eu-west-1/get-trail-status/arn:aws:cloudtrail:eu-west-1:123456789012:trail_eu-trail.json",
+        "cloudtrail/eu-west-1/get-event-selectors/arn:aws:cloudtrail:eu-west-1:123456789012:trail_eu-trail.json",
         "iam/list-server-certificates.json",
         "ec2/us-east-1/describe-flow-logs.json",
         "ec2/eu-west-1/describe-flow-logs.json",
@@ -1027,6 +1033,13 @@ fn collected_files_match_the_aws_cli_byte_for_byte() {
     ] {
         assert_eq!(call(&m, path)["status"], "ok", "{path}");
     }
+    assert_eq!(
+        call(
+            &m,
+            "cloudtrail/us-east-1/get-trail-status/arn:aws:cloudtrail:us-east-1:123456789012:trail_org-trail.json"
+        )["parameters"],
+        serde_json::json!({"Name": "arn:aws:cloudtrail:us-east-1:123456789012:trail/org-trail"})
+    );
     // Answers that say "there is none" are absences, not failures.
     for (path, code) in [
         (

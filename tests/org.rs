@@ -91,6 +91,59 @@ impl Org {
         .expect("write manifest");
     }
 
+    /// Writes the account's file `rel` as the answer of `operation` (a `cloudtrail` call) in
+    /// `region` with `parameters`, and records the call in its manifest, as `collect` does.
+    fn put_cloudtrail(
+        &self,
+        id: &str,
+        rel: &str,
+        (operation, region, parameters): (&str, &str, Value),
+        answer: &Value,
+    ) {
+        let text = serde_json::to_string_pretty(answer).expect("json");
+        self.write(&format!("{id}/{rel}"), answer);
+        self.edit_calls(id, |calls| {
+            calls.retain(|c| c["path"] != rel);
+            calls.push(json!({
+                "path": rel, "service": "cloudtrail", "operation": operation, "region": region,
+                "parameters": parameters, "status": "ok",
+                "sha256": snapaudit::snapshot::manifest::sha256_hex(text.as_bytes()),
+            }));
+        });
+    }
+
+    /// Removes the account's files under `prefix` and their calls from its manifest.
+    fn forget(&self, id: &str, prefix: &str) {
+        let dir = self.path().join(id).join(prefix);
+        if dir.exists() {
+            self.remove(&format!("{id}/{prefix}"));
+        }
+        self.edit_calls(id, |calls| {
+            calls.retain(|c| !c["path"].as_str().unwrap_or("").starts_with(prefix));
+        });
+    }
+
+    /// Changes the calls of the account's manifest, kept sorted by path.
+    fn edit_calls(&self, id: &str, change: impl FnOnce(&mut Vec<Value>)) {
+        let manifest_path = self.path().join(id).join("manifest.json");
+        let mut manifest: Value =
+            serde_json::from_str(&std::fs::read_to_string(&manifest_path).expect("manifest"))
+                .expect("json");
+        let calls = manifest["calls"].as_array_mut().expect("calls");
+        change(calls);
+        calls.sort_by(|a, b| {
+            a["path"]
+                .as_str()
+                .unwrap_or("")
+                .cmp(b["path"].as_str().unwrap_or(""))
+        });
+        std::fs::write(
+            &manifest_path,
+            serde_json::to_string_pretty(&manifest).expect("json"),
+        )
+        .expect("write manifest");
+    }
+
     fn write(&self, rel: &str, value: &Value) {
         let path = self.path().join(rel);
         if let Some(parent) = path.parent() {
@@ -750,4 +803,148 @@ fn an_organisation_with_no_account_audited_does_not_pass() {
     let out = snapaudit(&["check", &org.arg(), "--format", "json"]);
     assert_eq!(out.code, 2, "{}", out.stderr);
     assert!(codes(&out.json()).contains(&("audit::nothing-decided".into(), "-".into())));
+}
+
+/// A member account of the organisation with no trail of its own: the organisation trail
+/// of the management account is listed in its `describe-trails` of every region, and its
+/// status and event selectors are collected by the trail's ARN (a member cannot ask by
+/// name), with the file names `collect` gives them. Without trails: `trails` empty.
+fn member_trails(org: &Org, id: &str, trails: &[Value]) {
+    for region in ["eu-west-1", "us-east-1"] {
+        org.forget(id, &format!("cloudtrail/{region}/get-trail-status/"));
+        org.forget(id, &format!("cloudtrail/{region}/get-event-selectors/"));
+        org.put_cloudtrail(
+            id,
+            &format!("cloudtrail/{region}/describe-trails.json"),
+            ("DescribeTrails", region, json!({})),
+            &json!({ "trailList": trails }),
+        );
+    }
+    for trail in trails {
+        let arn = trail["TrailARN"].as_str().expect("TrailARN");
+        let home = trail["HomeRegion"].as_str().expect("HomeRegion");
+        let file = arn.replace('/', "_");
+        org.put_cloudtrail(
+            id,
+            &format!("cloudtrail/{home}/get-trail-status/{file}.json"),
+            ("GetTrailStatus", home, json!({ "Name": arn })),
+            &json!({
+                "IsLogging": true,
+                "LatestDeliveryTime": "2026-11-02T08:57:41+00:00",
+                "StartLoggingTime": "2026-03-01T12:00:04+00:00",
+                "LatestDeliveryAttemptTime": "2026-11-02T08:57:41Z",
+                "LatestDeliveryAttemptSucceeded": "2026-11-02T08:57:41Z",
+                "TimeLoggingStarted": "2026-03-01T12:00:04Z",
+                "TimeLoggingStopped": ""
+            }),
+        );
+        org.put_cloudtrail(
+            id,
+            &format!("cloudtrail/{home}/get-event-selectors/{file}.json"),
+            ("GetEventSelectors", home, json!({ "TrailName": arn })),
+            &json!({
+                "TrailARN": arn,
+                "EventSelectors": [{
+                    "ReadWriteType": "All", "IncludeManagementEvents": true,
+                    "DataResources": [], "ExcludeManagementEventSources": []
+                }]
+            }),
+        );
+    }
+}
+
+#[test]
+fn a_member_covered_by_the_organisation_trail_has_no_multi_region_finding() {
+    const MULTI_REGION: &str = "cloudtrail.multi-region";
+    let org = Org::new();
+    org.account(MGMT, "snapshots/example");
+    org.account(PROD, "snapshots/example");
+    org.account(NEW_MEMBER, "snapshots/example");
+    let org_trail = json!({
+        "Name": "org-trail",
+        "S3BucketName": format!("org-cloudtrail-{MGMT}"),
+        "IncludeGlobalServiceEvents": true,
+        "IsMultiRegionTrail": true,
+        "HomeRegion": "us-east-1",
+        "TrailARN": format!("arn:aws:cloudtrail:us-east-1:{MGMT}:trail/org-trail"),
+        "LogFileValidationEnabled": true,
+        "CloudWatchLogsLogGroupArn": format!("arn:aws:logs:us-east-1:{MGMT}:log-group:org-trail:*"),
+        "CloudWatchLogsRoleArn": format!("arn:aws:iam::{MGMT}:role/org-trail-to-cloudwatch"),
+        "HasCustomEventSelectors": false,
+        "HasInsightSelectors": false,
+        "IsOrganizationTrail": true
+    });
+    member_trails(&org, PROD, &[org_trail]);
+    member_trails(&org, NEW_MEMBER, &[]);
+    org.write(
+        "organization.json",
+        &record(
+            None,
+            vec![
+                management(),
+                prod(),
+                member(
+                    NEW_MEMBER,
+                    "no-trail",
+                    &["Root", "Sandbox"],
+                    "collected",
+                    None,
+                ),
+            ],
+        ),
+    );
+
+    let out = snapaudit(&["check", &org.arg(), "--format", "json"]);
+    assert_eq!(out.code, 1, "{}", out.stderr);
+    let run = out.json();
+    assert!(codes(&run).is_empty(), "{:?}", codes(&run));
+    let findings = |rule: &str| -> Vec<(String, String)> {
+        common::findings_of(&run, rule)
+            .iter()
+            .map(|f| {
+                (
+                    f["account"]["id"].as_str().unwrap_or("").to_owned(),
+                    f["message"].as_str().unwrap_or("").to_owned(),
+                )
+            })
+            .collect()
+    };
+    // The member covered by the organisation trail: no finding; the one without any trail
+    // still has one. (The management account's own trail logs everything.)
+    assert_eq!(
+        findings(MULTI_REGION),
+        vec![(
+            NEW_MEMBER.to_owned(),
+            "no multi-region trail logs read and write management events: there is no multi-region trail"
+                .to_owned()
+        )]
+    );
+    let result = |account: &str, rule: &str| -> (String, String) {
+        let entry = run["accounts"]
+            .as_array()
+            .expect("accounts")
+            .iter()
+            .find(|a| a["id"] == account)
+            .expect("account");
+        common::rule_result(entry, rule)
+    };
+    assert_eq!(result(PROD, MULTI_REGION).0, "pass");
+    assert_eq!(result(PROD, "cloudtrail.logging").0, "pass");
+    assert_eq!(result(PROD, "cloudtrail.log-file-validation").0, "pass");
+    assert_eq!(result(NEW_MEMBER, MULTI_REGION).0, "fail");
+    // CIS 5.x: the organisation trail's log group is the management account's; the member's
+    // snapshot cannot hold its metric filters, so the rule says where to look instead.
+    let (cis, why) = result(PROD, "cloudwatch.cis-monitoring");
+    assert_eq!(cis, "skip", "{why}");
+    assert!(
+        why.contains(&format!(
+            "trail `org-trail` (organisation trail of account {MGMT}) sends its events to log group `org-trail` of account {MGMT}"
+        )) && why.contains(&format!(
+            "audit account {MGMT}'s snapshot; with `check ORGDIR` that account is audited too"
+        )),
+        "{why}"
+    );
+    assert!(findings("cloudwatch.cis-monitoring")
+        .iter()
+        .all(|(account, _)| account != PROD));
 }

@@ -438,9 +438,17 @@ mod tests {
         let (found, m) = cat.find(&path).expect("found");
         assert_eq!(found.operation, "ListAccessKeys");
         assert_eq!(m.values["UserName"], "_evil_x");
-        let (found, m) = cat
-            .find("cloudtrail/eu-west-1/get-trail-status/main.json")
-            .expect("found");
+        // A trail's files are named by its ARN (an organisation trail answers a member
+        // account only by its ARN), `/` written `_`.
+        let status = cat.call("cloudtrail", "GetTrailStatus").expect("call");
+        let arn = "arn:aws:cloudtrail:eu-west-1:111122223333:trail/main";
+        let values = BTreeMap::from([("Name".to_owned(), arn.to_owned())]);
+        let path = status.path_for("eu-west-1", &values);
+        assert_eq!(
+            path,
+            "cloudtrail/eu-west-1/get-trail-status/arn:aws:cloudtrail:eu-west-1:111122223333:trail_main.json"
+        );
+        let (found, m) = cat.find(&path).expect("found");
         assert_eq!(found.operation, "GetTrailStatus");
         assert_eq!(m.region.as_deref(), Some("eu-west-1"));
         assert!(cat.find("ec2/not_a_region/describe-vpcs.json").is_none());
