@@ -24,6 +24,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
+use sha2::Digest as _;
 use snapaudit::snapshot::catalogue::cli_name;
 
 /// Credentials the tests use; none of them may appear in anything the collector writes.
@@ -2125,7 +2126,7 @@ fn an_organization_is_collected_account_by_account() {
     );
     assert!(
         d["message"].as_str().unwrap().contains(
-            "OU path and tags unknown: organizations ListTagsForResource failed with TooManyRequestsException"
+            "tags unknown: organizations ListTagsForResource failed with TooManyRequestsException"
         ),
         "{d}"
     );
@@ -2317,11 +2318,45 @@ fn an_organization_is_collected_account_by_account() {
         ids(&fetched.join("organization.json")),
         ids(&dir.join("organization.json"))
     );
+    // Byte for byte what the collector wrote: every object matches its manifest's sha256.
+    let mut verified = 0;
+    for account in std::fs::read_dir(&fetched).unwrap() {
+        let folder = account.unwrap().path();
+        let Ok(text) = std::fs::read_to_string(folder.join("manifest.json")) else {
+            continue;
+        };
+        let m: Value = serde_json::from_str(&text).unwrap();
+        for c in m["calls"].as_array().unwrap() {
+            let Some(sha) = c["sha256"].as_str() else {
+                continue;
+            };
+            let bytes = std::fs::read(folder.join(c["path"].as_str().unwrap())).unwrap();
+            let digest: String = sha2::Sha256::digest(&bytes)
+                .iter()
+                .map(|b| format!("{b:02x}"))
+                .collect();
+            assert_eq!(digest, sha, "{}", c["path"]);
+            verified += 1;
+        }
+    }
+    assert!(verified > 20, "only {verified} objects verified");
     let s3_out = env.snapaudit(&["check", &prefix, "--format", "json"]);
     let s3_text = String::from_utf8_lossy(&s3_out.stdout).into_owned();
     assert_eq!(s3_out.status.code(), code);
     let s3_run: Value = serde_json::from_str(&s3_text).unwrap();
     assert_eq!(found(&s3_run), findings);
+    // The same diagnostics too (no missing file, no digest mismatch from the round trip).
+    let codes = |run: &Value| -> Vec<String> {
+        let mut c: Vec<String> = run["diagnostics"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|d| d["code"].as_str().unwrap_or("").to_owned())
+            .collect();
+        c.sort();
+        c
+    };
+    assert_eq!(codes(&s3_run), codes(&run));
     assert!(s3_text.contains(&format!("{prefix}/{member}")), "{s3_text}");
     assert!(!s3_text.contains("snapaudit-s3-"), "{s3_text}");
     // The same worker run again keeps what the prefix holds.
@@ -2350,11 +2385,16 @@ fn an_organization_is_collected_account_by_account() {
     // two local copies of one run.
     let diff = |old: &str, new: &str| {
         let out = env.snapaudit(&["diff", old, new, "--format", "json"]);
-        let run: Value = serde_json::from_slice(&out.stdout).unwrap();
-        (out.status.code(), run["summary"].clone())
+        let text = String::from_utf8_lossy(&out.stdout).into_owned();
+        let run: Value = serde_json::from_str(&text).unwrap();
+        (out.status.code(), run["summary"].clone(), text)
     };
     let local = dir.to_str().unwrap();
-    assert_eq!(diff(local, &prefix), diff(local, local));
+    let (s3_code, s3_summary, s3_text) = diff(local, &prefix);
+    let (local_code, local_summary, _) = diff(local, local);
+    assert_eq!((s3_code, s3_summary), (local_code, local_summary));
+    assert!(s3_text.contains(&prefix), "{s3_text}");
+    assert!(!s3_text.contains("snapaudit-s3-"), "{s3_text}");
     // Nothing there is an error, not an empty audit.
     let missing = env.snapaudit(&["check", &format!("s3://{SNAPSHOT_BUCKET}/no-such-run")]);
     assert_eq!(missing.status.code(), Some(2));
@@ -2397,7 +2437,7 @@ fn an_organization_is_collected_account_by_account() {
     );
     let twice = collect_one();
     assert_eq!(twice.status.code(), Some(2));
-    assert!(String::from_utf8_lossy(&twice.stderr).contains("already holds a snapshot"));
+    assert!(String::from_utf8_lossy(&twice.stderr).contains("already holds objects"));
     assert_no_secrets(&fetched, &[out.stdout, out.stderr].concat());
 }
 

@@ -263,6 +263,7 @@ impl Run {
     /// diagnostics and the snapshot's description. An organisation's audit does this as
     /// each account is audited, so its memory holds the accounts in flight, not all of
     /// them. Returns whether the responses could be released (nothing else holds them).
+    #[must_use = "a release that did not happen keeps every response in memory"]
     pub fn release_responses(&mut self) -> bool {
         for r in &mut self.results {
             for f in &mut r.findings {

@@ -142,7 +142,14 @@ pub fn run(args: CollectArgs) -> Result<ExitCode> {
     let s3_out = match args.out.as_deref().map(Location::parse).transpose() {
         Ok(Some(Location::S3(url))) => Some(url),
         Ok(_) => None,
-        Err(p) => return Err(miette::miette!(code = p.kind.code(), "{}", p.message)),
+        Err(p) => {
+            return Err(miette::miette!(
+                code = p.kind.code(),
+                help = p.kind.help().unwrap_or_default(),
+                "{}",
+                p.message
+            ))
+        }
     };
     let mut options = Options {
         profile: args.profile,
@@ -173,13 +180,15 @@ pub fn run(args: CollectArgs) -> Result<ExitCode> {
             options.out = Some(temp.path().join("org"));
             org.remote = Some(remote.clone());
         } else {
-            let exists = runtime
-                .block_on(remote.get(snapaudit::snapshot::load::MANIFEST))
+            // Nothing is mixed into what the prefix holds: a snapshot, or what an upload
+            // cut short left.
+            let empty = runtime
+                .block_on(remote.is_empty())
                 .map_err(|e| miette::miette!("cannot write to {url}: {e}"))?;
-            if exists.is_some() {
+            if !empty {
                 return Err(miette::miette!(
-                    help = "choose another --out prefix, or move the old snapshot away",
-                    "{url} already holds a snapshot"
+                    help = "choose another --out prefix, or move what is there away",
+                    "{url} already holds objects (a snapshot, or what an interrupted upload left)"
                 ));
             }
             options.out = Some(temp.path().join("snapshot"));

@@ -77,8 +77,10 @@ struct Member {
     /// The role to assume here, when the file names one.
     role_name: Option<String>,
     external_id: Option<String>,
-    /// Why its OU path and tags are not known (a lookup that failed after its retries).
-    unknown_place: Option<String>,
+    /// Why its OU path is not known (a lookup that failed after its retries).
+    unknown_ou: Option<String>,
+    /// Why its tags are not known.
+    unknown_tags: Option<String>,
 }
 
 /// What an organisation run did.
@@ -165,25 +167,33 @@ async fn list_organization(
         }
     }
 
-    // OU paths: each account's parents up to the root, names looked up once per OU. A
-    // lookup that fails after its retries (Organizations throttles these calls hard) leaves
-    // that account's place unknown, and the run goes on.
+    // OU paths: each account's parents up to the root, names looked up once per OU; then
+    // its tags. A lookup that fails after its retries (Organizations throttles these calls
+    // hard) leaves that part unknown, and the run goes on.
     let mut names: BTreeMap<String, String> = BTreeMap::new();
     for m in members.iter_mut().filter(|m| wanted(&m.id)) {
-        if let Err(e) = place(&c, m, &mut names).await {
-            m.unknown_place = Some(e);
+        match ou_path(&c, &m.id, &mut names).await {
+            Ok(path) => {
+                m.ou_ids = path.iter().map(|(id, _)| id.clone()).collect();
+                m.ou_path = path.into_iter().map(|(_, name)| name).collect();
+            }
+            Err(e) => m.unknown_ou = Some(e),
+        }
+        match tags(&c, &m.id).await {
+            Ok(tags) => m.tags = tags,
+            Err(e) => m.unknown_tags = Some(e),
         }
     }
     Ok((org_id, management, members))
 }
 
-/// The OU path (from the root) and the tags of one account.
-async fn place(
+/// The OU path of an account from the root: (id, name) of each level.
+async fn ou_path(
     c: &aws_sdk_organizations::Client,
-    m: &mut Member,
+    account_id: &str,
     names: &mut BTreeMap<String, String>,
-) -> Result<(), String> {
-    let mut child = m.id.clone();
+) -> Result<Vec<(String, String)>, String> {
+    let mut child = account_id.to_owned();
     let mut path: Vec<(String, String)> = Vec::new();
     for _ in 0..10 {
         let parents = c
@@ -227,27 +237,33 @@ async fn place(
         child = id;
     }
     path.reverse();
-    m.ou_ids = path.iter().map(|(id, _)| id.clone()).collect();
-    m.ou_path = path.into_iter().map(|(_, name)| name).collect();
+    Ok(path)
+}
 
+/// The tags of an account, every page (none kept from a lookup that failed midway).
+async fn tags(
+    c: &aws_sdk_organizations::Client,
+    account_id: &str,
+) -> Result<BTreeMap<String, String>, String> {
+    let mut found = BTreeMap::new();
     let mut token = None;
     loop {
         let tags = c
             .list_tags_for_resource()
-            .resource_id(&m.id)
+            .resource_id(account_id)
             .set_next_token(token)
             .send()
             .await
             .map_err(|e| lookup_failed("organizations ListTagsForResource", failure(e)))?;
         for t in tags.tags() {
-            m.tags.insert(t.key().to_owned(), t.value().to_owned());
+            found.insert(t.key().to_owned(), t.value().to_owned());
         }
         token = tags.next_token().map(str::to_owned);
         if token.is_none() {
             break;
         }
     }
-    Ok(())
+    Ok(found)
 }
 
 /// One row of an accounts file in CSV or YAML.
@@ -389,43 +405,64 @@ async fn collect_member(
     };
     let ended = collect_account(&account_sdk, &options, &services, target, &member).await;
     match remote {
-        Some(r) if ended.summary.is_some() => upload(ended, &r).await,
+        Some(r) if ended.summary.is_some() => upload(ended, &r, &member.id).await,
         _ => ended,
     }
 }
 
 /// Uploads the snapshot an account's collection wrote, then removes the local copy. What an
-/// interrupted upload left under the prefix is removed first; a complete snapshot of
-/// another account there is not overwritten.
-async fn upload(ended: Ended, remote: &crate::store::s3::Remote) -> Ended {
+/// interrupted upload left under the prefix is removed first. A complete snapshot of the
+/// same account there (another worker of the same shard finished it first) is kept, as a
+/// rerun keeps it; one of another account is not overwritten.
+async fn upload(ended: Ended, remote: &crate::store::s3::Remote, account_id: &str) -> Ended {
     let Some(summary) = &ended.summary else {
         return ended;
     };
     let local = summary.path.clone();
     let result = async {
         let text = |e: crate::store::s3::StoreError| e.to_string();
-        if remote
+        if let Some(bytes) = remote
             .get(crate::snapshot::load::MANIFEST)
             .await
             .map_err(text)?
-            .is_some()
         {
-            return Err(format!("{} already holds another snapshot", remote.url));
+            let kept = std::str::from_utf8(&bytes)
+                .ok()
+                .and_then(|m| earlier(m, account_id));
+            return match kept {
+                Some(kept) => Ok(Some(kept)),
+                None => Err(format!(
+                    "{} already holds a snapshot that is not this account's",
+                    remote.url
+                )),
+            };
         }
         remote.delete_all().await.map_err(text)?;
-        remote.upload_dir(&local).await.map_err(text)
+        remote.upload_dir(&local).await.map_err(text)?;
+        Ok(None)
     }
     .await;
-    match result {
-        Ok(_) => {
-            // The local copy was only the staging of the upload.
-            let _removed = std::fs::remove_dir_all(&local);
-            ended
+    // The local copy was only the staging of the upload (the record says what became of
+    // it); a copy that cannot be removed is said, not left unnoticed.
+    let removed = std::fs::remove_dir_all(&local)
+        .err()
+        .map(|e| format!("its local copy {} was not removed: {e}", local.display()));
+    let with_removed = |mut ended: Ended| {
+        if let Some(r) = &removed {
+            ended.message = Some(match ended.message.take() {
+                Some(m) => format!("{m}; {r}"),
+                None => r.clone(),
+            });
         }
-        Err(e) => Ended::failed(format!(
+        ended
+    };
+    match result {
+        Ok(None) => with_removed(ended),
+        Ok(Some(kept)) => with_removed(kept),
+        Err(e) => with_removed(Ended::failed(format!(
             "collected, but the upload to {} failed: {e}",
             remote.url
-        )),
+        ))),
     }
 }
 
@@ -575,7 +612,7 @@ async fn run_accounts(
             ))
         } else if org.skip_accounts.contains(&m.id) {
             Some((Outcome::SkippedFiltered, "--skip-accounts".to_owned()))
-        } else if let Some(why) = m.unknown_place.as_ref().filter(|_| !org.ous.is_empty()) {
+        } else if let Some(why) = m.unknown_ou.as_ref().filter(|_| !org.ous.is_empty()) {
             Some((
                 Outcome::Failed,
                 format!("its OU is not known, so neither is whether --ou selects it: {why}"),
@@ -718,14 +755,16 @@ async fn run_accounts(
 }
 
 fn record_of(m: &Member, outcome: Outcome, message: Option<String>) -> AccountRecord {
-    // An OU path and tags that could not be looked up are said, not left to look empty.
-    let message = match (&m.unknown_place, message) {
-        (Some(why), Some(msg)) if !msg.contains(why.as_str()) => {
-            Some(format!("{msg}; OU path and tags unknown: {why}"))
+    // An OU path or tags that could not be looked up are said, not left to look empty.
+    let mut parts: Vec<String> = message.into_iter().collect();
+    for (what, why) in [("OU path", &m.unknown_ou), ("tags", &m.unknown_tags)] {
+        if let Some(why) = why {
+            if !parts.iter().any(|p| p.contains(why.as_str())) {
+                parts.push(format!("{what} unknown: {why}"));
+            }
         }
-        (Some(why), None) => Some(format!("OU path and tags unknown: {why}")),
-        (_, message) => message,
-    };
+    }
+    let message = (!parts.is_empty()).then(|| parts.join("; "));
     AccountRecord {
         id: m.id.clone(),
         name: m.name.clone().unwrap_or_default(),
@@ -759,7 +798,7 @@ fn write_record(dir: &Path, record: &Record) -> Result<String, CollectError> {
     if tmp.exists() {
         std::fs::remove_file(&tmp).map_err(|e| io(&e))?;
     }
-    crate::store::private_file(&tmp, text.as_bytes()).map_err(|e| io(&e))?;
+    crate::store::private_file(&tmp, text.as_bytes(), true).map_err(|e| io(&e))?;
     std::fs::rename(&tmp, &path).map_err(|e| io(&e))?;
     Ok(rel)
 }
@@ -806,7 +845,7 @@ mod tests {
     fn an_unknown_place_is_said_in_the_record() {
         let m = Member {
             id: "111111111111".into(),
-            unknown_place: Some(
+            unknown_ou: Some(
                 "organizations ListParents failed with TooManyRequestsException: slow down".into(),
             ),
             ..Member::default()
@@ -814,7 +853,7 @@ mod tests {
         let r = record_of(&m, Outcome::Collected, None);
         assert_eq!(
             r.message.as_deref(),
-            Some("OU path and tags unknown: organizations ListParents failed with TooManyRequestsException: slow down")
+            Some("OU path unknown: organizations ListParents failed with TooManyRequestsException: slow down")
         );
         assert!(r.ou_path.is_empty());
         let r = record_of(
@@ -824,7 +863,18 @@ mod tests {
         );
         assert_eq!(
             r.message.as_deref(),
-            Some("2 calls failed: Throttling ×2; OU path and tags unknown: organizations ListParents failed with TooManyRequestsException: slow down")
+            Some("2 calls failed: Throttling ×2; OU path unknown: organizations ListParents failed with TooManyRequestsException: slow down")
+        );
+        let no_tags = Member {
+            id: "111111111111".into(),
+            unknown_tags: Some(
+                "organizations ListTagsForResource failed with 500: Internal Server Error".into(),
+            ),
+            ..Member::default()
+        };
+        assert_eq!(
+            record_of(&no_tags, Outcome::Collected, None).message.as_deref(),
+            Some("tags unknown: organizations ListTagsForResource failed with 500: Internal Server Error")
         );
         let known = Member {
             id: "111111111111".into(),

@@ -101,7 +101,7 @@ impl Staging {
                     if let Some(parent) = path.parent() {
                         private_dir(parent).map_err(|e| io(parent, e))?;
                     }
-                    private_file(&path, text.as_bytes()).map_err(|e| io(&path, e))?;
+                    private_file(&path, text.as_bytes(), true).map_err(|e| io(&path, e))?;
                     written.bytes += text.len() as u64;
                     calls.push(d.manifest_call(Some(manifest::sha256_hex(text.as_bytes()))));
                 }
@@ -136,7 +136,7 @@ impl Staging {
         let mut text = serde_json::to_string_pretty(&manifest).map_err(|e| io(&self.dir, e))?;
         text.push('\n');
         let path = self.dir.join(crate::snapshot::load::MANIFEST);
-        private_file(&path, text.as_bytes()).map_err(|e| io(&path, e))?;
+        private_file(&path, text.as_bytes(), true).map_err(|e| io(&path, e))?;
         Ok(written)
     }
 }

@@ -168,8 +168,8 @@ pub fn diff(
                 .par_iter()
                 .map(|(account, x, y)| {
                     let d = super::diff(setup, x, y, options).map(|mut d| {
-                        d.old.release_responses();
-                        d.new.release_responses();
+                        let released = d.old.release_responses() & d.new.release_responses();
+                        debug_assert!(released, "nothing holds a compared snapshot");
                         d
                     });
                     (account.clone(), d)

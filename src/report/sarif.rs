@@ -343,8 +343,8 @@ pub fn render_failure(diagnostics: &[Problem]) -> Result<String, RenderError> {
 /// error).
 pub fn base_uri(dir: &std::path::Path, what: &str) -> Result<String, RenderError> {
     // A snapshot fetched from S3 is named by its location, not its temporary copy.
-    if let Some(url) = crate::snapshot::origin::remote_of(dir) {
-        return Ok(format!("{url}/"));
+    if let Some(location) = crate::snapshot::origin::remote_of(dir) {
+        return remote_uri(&location);
     }
     let absolute = dir
         .canonicalize()
@@ -363,4 +363,37 @@ pub fn base_uri(dir: &std::path::Path, what: &str) -> Result<String, RenderError
                 format!("`{}` cannot be a file:// URI", absolute.display()),
             )
         })
+}
+
+/// `scheme://host/` of a fetched snapshot's location, with each part of the path
+/// percent-encoded (a key with a space or `#`), ending in `/` as a base URI does.
+fn remote_uri(location: &str) -> Result<String, RenderError> {
+    let bad = |e: String| RenderError::new("sarif", format!("`{location}` cannot be a URI: {e}"));
+    let (scheme, rest) = location
+        .split_once("://")
+        .ok_or_else(|| bad("no scheme".into()))?;
+    let (host, path) = rest.split_once('/').unwrap_or((rest, ""));
+    let mut uri =
+        url::Url::parse(&format!("{scheme}://{host}/")).map_err(|e| bad(e.to_string()))?;
+    uri.path_segments_mut()
+        .map_err(|()| bad("no path".into()))?
+        .pop_if_empty()
+        .extend(path.split('/').filter(|p| !p.is_empty()))
+        .push("");
+    Ok(uri.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn remote_base_uris_are_percent_encoded() {
+        assert_eq!(
+            super::remote_uri("s3://audit-snapshots/org/2026 12#1/111122223333").ok(),
+            Some("s3://audit-snapshots/org/2026%2012%231/111122223333/".to_owned())
+        );
+        assert_eq!(
+            super::remote_uri("s3://audit-snapshots").ok(),
+            Some("s3://audit-snapshots/".to_owned())
+        );
+    }
 }

@@ -258,17 +258,14 @@ impl Snapshot {
         self.files.values()
     }
 
-    /// The path shown to users for a snapshot-relative path.
-    /// Drops the loaded responses (and the decoded credential report), keeping the
-    /// snapshot's description: where it is, its account, regions, times and problems.
-    /// Reading a file afterwards finds nothing; only a finished audit calls this.
+    /// Drops the loaded responses, keeping the snapshot's description: where it is, its
+    /// account, regions, times, problems and decoded credential report. Reading a response
+    /// afterwards finds nothing; only a finished audit calls this.
     pub fn release_files(&mut self) {
         self.files = BTreeMap::new();
-        if self.credential_report.is_ok() {
-            self.credential_report = Err(DocStatus::NotCollected);
-        }
     }
 
+    /// The path shown to users for a snapshot-relative path.
     pub fn display_path(&self, rel: &str) -> String {
         join_display(&self.display_dir, rel)
     }

@@ -211,23 +211,23 @@ pub fn private_dir(path: &Path) -> std::io::Result<()> {
     std::fs::create_dir_all(path)
 }
 
-/// Writes a new file readable by the owner only, and syncs it.
-#[cfg(unix)]
-pub fn private_file(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+/// Writes a new file readable by the owner only; `sync`: and waits until it is on disk
+/// (a snapshot being written, not a temporary copy).
+pub fn private_file(path: &Path, bytes: &[u8], sync: bool) -> std::io::Result<()> {
     use std::io::Write;
-    use std::os::unix::fs::OpenOptionsExt;
-    let mut f = std::fs::OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .mode(0o600)
-        .open(path)?;
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(0o600);
+    }
+    let mut f = options.open(path)?;
     f.write_all(bytes)?;
-    f.sync_all()
-}
-
-#[cfg(not(unix))]
-pub fn private_file(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
-    std::fs::write(path, bytes)
+    if sync {
+        f.sync_all()?;
+    }
+    Ok(())
 }
 
 #[cfg(test)]

@@ -8,7 +8,9 @@
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
+use std::time::Duration;
 
+use aws_config::timeout::TimeoutConfig;
 use aws_config::{BehaviorVersion, Region};
 use aws_sdk_s3::config::RequestChecksumCalculation;
 use aws_sdk_s3::primitives::ByteStream;
@@ -77,8 +79,17 @@ impl Remote {
     /// A client for `url`'s bucket, in the bucket's own region (asked with HeadBucket, which
     /// names it even when refusing a request sent to another region).
     pub async fn connect(url: &S3Url, profile: Option<&str>) -> Remote {
-        let mut loader =
-            aws_config::defaults(BehaviorVersion::latest()).http_client(crate::aws::http::client());
+        // A stalled transfer must not hang `check`: each attempt is bounded, with the SDK's
+        // standard retries.
+        let mut loader = aws_config::defaults(BehaviorVersion::latest())
+            .http_client(crate::aws::http::client())
+            .timeout_config(
+                TimeoutConfig::builder()
+                    .connect_timeout(Duration::from_secs(10))
+                    .read_timeout(Duration::from_secs(60))
+                    .operation_attempt_timeout(Duration::from_secs(300))
+                    .build(),
+            );
         if let Some(p) = profile {
             loader = loader.profile_name(p);
         }
@@ -138,9 +149,38 @@ impl Remote {
         Ok(keys)
     }
 
-    /// The object at `rel` under the prefix; `None` when there is none.
+    /// The object at `rel` under the prefix; `None` when there is none. Whether it exists
+    /// is asked by listing (a policy that grants `s3:ListBucket` only on the prefix makes
+    /// S3 answer a missing key's GetObject with AccessDenied, not NoSuchKey).
     pub async fn get(&self, rel: &str) -> Result<Option<Vec<u8>>, StoreError> {
-        get_key(&self.client, &self.url.bucket, &self.url.key(rel)).await
+        let key = self.url.key(rel);
+        if !self.listed(&key, &key).await? {
+            return Ok(None);
+        }
+        get_key(&self.client, &self.url.bucket, &key).await
+    }
+
+    /// Whether the prefix holds any object at all.
+    pub async fn is_empty(&self) -> Result<bool, StoreError> {
+        Ok(!self.listed(&self.url.key_prefix(), "").await?)
+    }
+
+    /// Whether an object under `prefix` exists (the first one listed; with `exact`, that
+    /// one key).
+    async fn listed(&self, prefix: &str, exact: &str) -> Result<bool, StoreError> {
+        let page = self
+            .client
+            .list_objects_v2()
+            .bucket(&self.url.bucket)
+            .prefix(prefix)
+            .max_keys(1)
+            .send()
+            .await
+            .map_err(|e| StoreError::new(format!("s3 ListObjectsV2 {}", self.url), failure(e)))?;
+        Ok(page
+            .contents()
+            .iter()
+            .any(|o| exact.is_empty() || o.key() == Some(exact)))
     }
 
     /// Writes `bytes` at `rel` under the prefix.
@@ -210,7 +250,8 @@ impl Remote {
                 .quiet(true)
                 .build()
                 .map_err(|e| StoreError::local("cannot name the objects to delete", e))?;
-            self.client
+            let out = self
+                .client
                 .delete_objects()
                 .bucket(&self.url.bucket)
                 .delete(delete)
@@ -219,6 +260,20 @@ impl Remote {
                 .map_err(|e| {
                     StoreError::new(format!("s3 DeleteObjects {}", self.url), failure(e))
                 })?;
+            // S3 answers 200 and lists the objects it could not delete.
+            if let Some(first) = out.errors().first() {
+                return Err(StoreError {
+                    what: format!(
+                        "s3 DeleteObjects {}: {} of {} objects were not deleted, {} among them",
+                        self.url,
+                        out.errors().len(),
+                        batch.len(),
+                        crate::report::safe::terminal(first.key().unwrap_or("?"))
+                    ),
+                    code: first.code().unwrap_or("Unknown").to_owned(),
+                    message: first.message().unwrap_or("").to_owned(),
+                });
+            }
         }
         Ok(())
     }
@@ -285,7 +340,8 @@ impl Remote {
                     if let Some(parent) = path.parent() {
                         private_dir(parent)?;
                     }
-                    private_file(path, &bytes)
+                    // A throwaway copy: written, not synced.
+                    private_file(path, &bytes, false)
                 };
                 write(&path)
                     .map_err(|e| StoreError::local(format!("cannot write {}", path.display()), e))
