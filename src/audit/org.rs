@@ -8,9 +8,8 @@
 
 use std::collections::BTreeMap;
 use std::path::Path;
-use std::sync::{Arc, Mutex};
-
-use rayon::prelude::*;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
 
 use super::{audit_loaded_with, scan_sources, Options, Run, Setup};
 use crate::diagnostic::{Kind, Problem};
@@ -199,14 +198,7 @@ pub fn audit_org(
             problems,
         }
     };
-    // One account in flight per thread. Loading and the rules are parallel inside each
-    // account; with all accounts in one parallel iterator, a thread that waits inside one
-    // account's work steals the next account, and memory grows with the organisation.
-    let in_flight = rayon::current_num_threads().max(1);
-    let mut accounts: Vec<AccountRun> = Vec::with_capacity(org.accounts.len());
-    for chunk in org.accounts.chunks(in_flight) {
-        accounts.extend(chunk.par_iter().map(audit_one).collect::<Vec<_>>());
-    }
+    let accounts: Vec<AccountRun> = one_per_thread(&org.accounts, audit_one);
     let mut diagnostics = org.problems.clone();
     // As for one snapshot: an audit that looked at nothing must not pass.
     if accounts.iter().all(|a| a.run.is_none()) {
@@ -233,5 +225,43 @@ pub fn audit_org(
         org,
         accounts,
         diagnostics,
+    }
+}
+
+/// `f` over `items` with at most one item in flight per thread of rayon's pool, results in
+/// the items' order. Each account's loading and rules are parallel inside it; with all
+/// accounts in one parallel iterator, a thread that waits inside one account's work would
+/// steal the next account, so nearly all of them would be loaded at once. Here a fixed set
+/// of workers takes the next item when it finishes one.
+pub(crate) fn one_per_thread<T: Sync, R: Send>(items: &[T], f: impl Fn(&T) -> R + Sync) -> Vec<R> {
+    let next = AtomicUsize::new(0);
+    let done: Mutex<Vec<(usize, R)>> = Mutex::new(Vec::with_capacity(items.len()));
+    let workers = rayon::current_num_threads().clamp(1, items.len().max(1));
+    rayon::scope(|s| {
+        for _ in 0..workers {
+            s.spawn(|_| loop {
+                let i = next.fetch_add(1, Ordering::Relaxed);
+                let Some(item) = items.get(i) else { break };
+                let result = f(item);
+                // Poisoned only by a panic in another worker, which the scope raises again.
+                done.lock()
+                    .unwrap_or_else(PoisonError::into_inner)
+                    .push((i, result));
+            });
+        }
+    });
+    let mut done = done.into_inner().unwrap_or_else(PoisonError::into_inner);
+    done.sort_by_key(|(i, _)| *i);
+    done.into_iter().map(|(_, r)| r).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn one_per_thread_keeps_the_order_of_the_items() {
+        let items: Vec<u32> = (0..1000).collect();
+        let doubled = super::one_per_thread(&items, |x| x * 2);
+        assert_eq!(doubled, items.iter().map(|x| x * 2).collect::<Vec<_>>());
+        assert!(super::one_per_thread(&Vec::<u32>::new(), |x| *x).is_empty());
     }
 }

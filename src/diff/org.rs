@@ -5,7 +5,6 @@
 use std::fmt::Write as _;
 use std::path::Path;
 
-use rayon::prelude::*;
 use serde::Serialize;
 
 use super::{output, DiffRun, Options, Status};
@@ -158,25 +157,16 @@ pub fn diff(
         }
     }
     // One account in flight per thread, each keeping only what the report shows once
-    // compared (as `check ORGDIR` does: crate::audit::org).
-    let in_flight = rayon::current_num_threads().max(1);
-    let mut results: Vec<(OrgAccount, Result<DiffRun, Box<Problem>>)> =
-        Vec::with_capacity(pairs.len());
-    for chunk in pairs.chunks(in_flight) {
-        results.extend(
-            chunk
-                .par_iter()
-                .map(|(account, x, y)| {
-                    let d = super::diff(setup, x, y, options).map(|mut d| {
-                        let released = d.old.release_responses() & d.new.release_responses();
-                        debug_assert!(released, "nothing holds a compared snapshot");
-                        d
-                    });
-                    (account.clone(), d)
-                })
-                .collect::<Vec<_>>(),
-        );
-    }
+    // compared (as `check ORGDIR` does).
+    let results: Vec<(OrgAccount, Result<DiffRun, Box<Problem>>)> =
+        crate::audit::org::one_per_thread(&pairs, |(account, x, y)| {
+            let d = super::diff(setup, x, y, options).map(|mut d| {
+                let released = d.old.release_responses() & d.new.release_responses();
+                debug_assert!(released, "nothing holds a compared snapshot");
+                d
+            });
+            (account.clone(), d)
+        });
     let mut accounts = Vec::new();
     for (account, result) in results {
         match result {
