@@ -371,7 +371,7 @@ kinds! {
         Some("check the credentials (AWS_PROFILE, environment, instance or task role), s3:ListBucket and s3:GetObject on the prefix, and the location");
     /// An object key under the prefix that is not a plain relative path (`../x`, `a//b`).
     StoreUnsafeKey => "store::unsafe-key", Error,
-        Some("the object was not fetched: snapshots hold plain relative keys; someone else wrote into the prefix");
+        Some("nothing was fetched or audited: snapshots hold plain relative keys, so someone else wrote into the prefix; remove the object or name another prefix");
     /// An `s3://` location given to a build without S3 support.
     StoreNoS3 => "store::no-s3", Error, None;
 

@@ -2395,6 +2395,36 @@ fn an_organization_is_collected_account_by_account() {
     assert_eq!((s3_code, s3_summary), (local_code, local_summary));
     assert!(s3_text.contains(&prefix), "{s3_text}");
     assert!(!s3_text.contains("snapaudit-s3-"), "{s3_text}");
+    // A key that would leave the fetched directory stops the fetch; nothing is audited and
+    // no temporary copy stays behind.
+    let copies = || {
+        std::fs::read_dir(std::env::temp_dir())
+            .unwrap()
+            .filter(|e| {
+                e.as_ref()
+                    .is_ok_and(|e| e.file_name().to_string_lossy().starts_with("snapaudit-s3-"))
+            })
+            .count()
+    };
+    let before = copies();
+    seeding.aws(&[
+        "s3api",
+        "put-object",
+        "--bucket",
+        SNAPSHOT_BUCKET,
+        "--key",
+        "hostile/../escaped.json",
+        "--body",
+        leftover.to_str().unwrap(),
+    ]);
+    let hostile = env.snapaudit(&["check", &format!("s3://{SNAPSHOT_BUCKET}/hostile")]);
+    assert_eq!(hostile.status.code(), Some(2));
+    assert!(
+        String::from_utf8_lossy(&hostile.stderr).contains("store::unsafe-key"),
+        "{}",
+        String::from_utf8_lossy(&hostile.stderr)
+    );
+    assert_eq!(copies(), before, "a temporary copy was left behind");
     // Nothing there is an error, not an empty audit.
     let missing = env.snapaudit(&["check", &format!("s3://{SNAPSHOT_BUCKET}/no-such-run")]);
     assert_eq!(missing.status.code(), Some(2));
