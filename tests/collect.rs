@@ -2285,16 +2285,19 @@ fn an_organization_is_collected_account_by_account() {
     // What an upload cut short left (a file without its manifest) is not mixed in.
     let leftover = env.dir.path().join("leftover.json");
     std::fs::write(&leftover, "{}\n").unwrap();
-    seeding.aws(&[
-        "s3api",
-        "put-object",
-        "--bucket",
-        SNAPSHOT_BUCKET,
-        "--key",
-        &format!("org-run/{member}/iam/leftover.json"),
-        "--body",
-        leftover.to_str().unwrap(),
-    ]);
+    let put = |key: &str| {
+        seeding.aws(&[
+            "s3api",
+            "put-object",
+            "--bucket",
+            SNAPSHOT_BUCKET,
+            "--key",
+            key,
+            "--body",
+            leftover.to_str().unwrap(),
+        ])
+    };
+    put(&format!("org-run/{member}/iam/leftover.json"));
     let out = org_collect(&env, Path::new(&prefix), &[], None);
     assert_eq!(
         out.status.code(),
@@ -2407,16 +2410,7 @@ fn an_organization_is_collected_account_by_account() {
             .count()
     };
     let before = copies();
-    seeding.aws(&[
-        "s3api",
-        "put-object",
-        "--bucket",
-        SNAPSHOT_BUCKET,
-        "--key",
-        "hostile/../escaped.json",
-        "--body",
-        leftover.to_str().unwrap(),
-    ]);
+    put("hostile/../escaped.json");
     let hostile = env.snapaudit(&["check", &format!("s3://{SNAPSHOT_BUCKET}/hostile")]);
     assert_eq!(hostile.status.code(), Some(2));
     assert!(
