@@ -142,14 +142,7 @@ pub fn run(args: CollectArgs) -> Result<ExitCode> {
     let s3_out = match args.out.as_deref().map(Location::parse).transpose() {
         Ok(Some(Location::S3(url))) => Some(url),
         Ok(_) => None,
-        Err(p) => {
-            return Err(miette::miette!(
-                code = p.kind.code(),
-                help = p.kind.help().unwrap_or_default(),
-                "{}",
-                p.message
-            ))
-        }
+        Err(p) => return Err(miette::Report::new(*p)),
     };
     let mut options = Options {
         profile: args.profile,

@@ -205,7 +205,9 @@ async fn ou_path(
         let Some(parent) = parents.parents().first() else {
             break;
         };
-        let id = parent.id().unwrap_or_default().to_owned();
+        let Some(id) = parent.id().map(str::to_owned) else {
+            return Err("organizations ListParents answered a parent without an id".to_owned());
+        };
         let is_root = parent
             .r#type()
             .is_some_and(|t| *t == aws_sdk_organizations::types::ParentType::Root);
@@ -366,14 +368,16 @@ async fn collect_member(
     let target = dir.join(&member.id);
     let remote = org.remote.as_ref().map(|r| r.at(r.url.join(&member.id)));
     // A shard run again (a retried worker) keeps what an earlier run wrote.
-    let manifest = match &remote {
-        Some(r) => match r.get(crate::snapshot::load::MANIFEST).await {
-            Ok(m) => m.and_then(|bytes| String::from_utf8(bytes).ok()),
+    let kept = match &remote {
+        Some(r) => match earlier_in(r, &member.id).await {
+            Ok(found) => found.flatten(),
             Err(e) => return Ended::failed(format!("cannot look for an earlier snapshot: {e}")),
         },
-        None => std::fs::read_to_string(target.join(crate::snapshot::load::MANIFEST)).ok(),
+        None => std::fs::read_to_string(target.join(crate::snapshot::load::MANIFEST))
+            .ok()
+            .and_then(|text| earlier(&text, &member.id)),
     };
-    if let Some(kept) = manifest.and_then(|text| earlier(&text, &member.id)) {
+    if let Some(kept) = kept {
         return kept;
     }
     let account_sdk = if &member.id == caller_account {
@@ -421,21 +425,15 @@ async fn upload(ended: Ended, remote: &crate::store::s3::Remote, account_id: &st
     let local = summary.path.clone();
     let result = async {
         let text = |e: crate::store::s3::StoreError| e.to_string();
-        if let Some(bytes) = remote
-            .get(crate::snapshot::load::MANIFEST)
-            .await
-            .map_err(text)?
-        {
-            let kept = std::str::from_utf8(&bytes)
-                .ok()
-                .and_then(|m| earlier(m, account_id));
-            return match kept {
-                Some(kept) => Ok(Some(kept)),
-                None => Err(format!(
+        match earlier_in(remote, account_id).await.map_err(text)? {
+            Some(Some(kept)) => return Ok(Some(kept)),
+            Some(None) => {
+                return Err(format!(
                     "{} already holds a snapshot that is not this account's",
                     remote.url
-                )),
-            };
+                ))
+            }
+            None => {}
         }
         remote.delete_all().await.map_err(text)?;
         remote.upload_dir(&local).await.map_err(text)?;
@@ -516,6 +514,20 @@ async fn collect_account(
             summary: None,
         },
     }
+}
+
+/// What the manifest at `remote` says of an earlier run: `None` when there is no manifest,
+/// `Some(None)` when it is not a snapshot of `account_id`.
+async fn earlier_in(
+    remote: &crate::store::s3::Remote,
+    account_id: &str,
+) -> Result<Option<Option<Ended>>, crate::store::s3::StoreError> {
+    let manifest = remote.get(crate::snapshot::load::MANIFEST).await?;
+    Ok(manifest.map(|bytes| {
+        std::str::from_utf8(&bytes)
+            .ok()
+            .and_then(|text| earlier(text, account_id))
+    }))
 }
 
 /// The outcome of the snapshot of `account_id` an earlier run wrote, whose manifest is

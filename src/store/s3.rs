@@ -6,6 +6,7 @@
 //! every object into a local directory; an object whose key is not a plain relative path
 //! stops the fetch (a hostile bucket must not write outside the directory).
 
+use std::future::Future;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
@@ -154,20 +155,19 @@ impl Remote {
     /// S3 answer a missing key's GetObject with AccessDenied, not NoSuchKey).
     pub async fn get(&self, rel: &str) -> Result<Option<Vec<u8>>, StoreError> {
         let key = self.url.key(rel);
-        if !self.listed(&key, &key).await? {
+        if self.first_key(&key).await?.as_deref() != Some(key.as_str()) {
             return Ok(None);
         }
-        get_key(&self.client, &self.url.bucket, &key).await
+        self.get_key(&key).await
     }
 
     /// Whether the prefix holds any object at all.
     pub async fn is_empty(&self) -> Result<bool, StoreError> {
-        Ok(!self.listed(&self.url.key_prefix(), "").await?)
+        Ok(self.first_key(&self.url.key_prefix()).await?.is_none())
     }
 
-    /// Whether an object under `prefix` exists (the first one listed; with `exact`, that
-    /// one key).
-    async fn listed(&self, prefix: &str, exact: &str) -> Result<bool, StoreError> {
+    /// The first key, in S3's order, that starts with `prefix`.
+    async fn first_key(&self, prefix: &str) -> Result<Option<String>, StoreError> {
         let page = self
             .client
             .list_objects_v2()
@@ -179,13 +179,54 @@ impl Remote {
             .map_err(|e| StoreError::new(format!("s3 ListObjectsV2 {}", self.url), failure(e)))?;
         Ok(page
             .contents()
-            .iter()
-            .any(|o| exact.is_empty() || o.key() == Some(exact)))
+            .first()
+            .and_then(|o| o.key())
+            .map(str::to_owned))
     }
 
     /// Writes `bytes` at `rel` under the prefix.
     pub async fn put(&self, rel: &str, bytes: Vec<u8>) -> Result<(), StoreError> {
-        put_key(&self.client, &self.url.bucket, &self.url.key(rel), bytes).await
+        let key = self.url.key(rel);
+        let bucket = &self.url.bucket;
+        self.client
+            .put_object()
+            .bucket(bucket)
+            .key(&key)
+            .content_type(if key.ends_with(".json") {
+                "application/json"
+            } else {
+                "application/octet-stream"
+            })
+            .body(ByteStream::from(bytes))
+            .send()
+            .await
+            .map(|_| ())
+            .map_err(|e| StoreError::new(format!("s3 PutObject s3://{bucket}/{key}"), failure(e)))
+    }
+
+    /// The object `key` of the bucket; `None` when S3 says there is no such key.
+    async fn get_key(&self, key: &str) -> Result<Option<Vec<u8>>, StoreError> {
+        let bucket = &self.url.bucket;
+        let what = || format!("s3 GetObject s3://{bucket}/{key}");
+        match self
+            .client
+            .get_object()
+            .bucket(bucket)
+            .key(key)
+            .send()
+            .await
+        {
+            Ok(out) => {
+                let body = out.body.collect().await.map_err(|e| StoreError {
+                    what: what(),
+                    code: "ResponseError".into(),
+                    message: e.to_string(),
+                })?;
+                Ok(Some(body.into_bytes().to_vec()))
+            }
+            Err(e) if e.as_service_error().is_some_and(|s| s.is_no_such_key()) => Ok(None),
+            Err(e) => Err(StoreError::new(what(), failure(e))),
+        }
     }
 
     /// Uploads the files of the local directory `dir` under the prefix, byte for byte, its
@@ -211,18 +252,11 @@ impl Remote {
         let (manifest, rest): (Vec<_>, Vec<_>) =
             files.into_iter().partition(|(_, rel)| rel == MANIFEST);
         let count = rest.len() + manifest.len();
-        let bounded = Arc::new(Semaphore::new(IN_FLIGHT));
-        let mut set = JoinSet::new();
-        for (path, rel) in rest {
-            let (remote, bounded) = (self.clone(), bounded.clone());
-            set.spawn(async move {
-                let _permit = bounded.acquire_owned().await;
-                remote.upload_file(&path, &rel).await
-            });
-        }
-        while let Some(done) = set.join_next().await {
-            done.map_err(|e| StoreError::local("an upload task failed", e))??;
-        }
+        bounded(rest, |(path, rel)| {
+            let remote = self.clone();
+            async move { remote.upload_file(&path, &rel).await }
+        })
+        .await?;
         for (path, rel) in manifest {
             self.upload_file(&path, &rel).await?;
         }
@@ -319,23 +353,14 @@ impl Remote {
             ));
         }
         let count = wanted.len();
-        let bounded = Arc::new(Semaphore::new(IN_FLIGHT));
-        let mut set = JoinSet::new();
-        for (key, path) in wanted {
-            let (client, bucket, bounded) = (
-                self.client.clone(),
-                self.url.bucket.clone(),
-                bounded.clone(),
-            );
-            set.spawn(async move {
-                let _permit = bounded.acquire_owned().await;
-                let bytes = get_key(&client, &bucket, &key)
-                    .await?
-                    .ok_or_else(|| StoreError {
-                        what: format!("s3 GetObject s3://{bucket}/{key}"),
-                        code: "NoSuchKey".into(),
-                        message: "the object was removed while it was fetched".into(),
-                    })?;
+        bounded(wanted, |(key, path)| {
+            let remote = self.clone();
+            async move {
+                let bytes = remote.get_key(&key).await?.ok_or_else(|| StoreError {
+                    what: format!("s3 GetObject s3://{}/{key}", remote.url.bucket),
+                    code: "NoSuchKey".into(),
+                    message: "the object was removed while it was fetched".into(),
+                })?;
                 let write = |path: &Path| -> std::io::Result<()> {
                     if let Some(parent) = path.parent() {
                         private_dir(parent)?;
@@ -345,52 +370,34 @@ impl Remote {
                 };
                 write(&path)
                     .map_err(|e| StoreError::local(format!("cannot write {}", path.display()), e))
-            });
-        }
-        while let Some(done) = set.join_next().await {
-            done.map_err(|e| fetch_error(StoreError::local("a download task failed", e)))?
-                .map_err(fetch_error)?;
-        }
+            }
+        })
+        .await
+        .map_err(fetch_error)?;
         Ok(count)
     }
 }
 
-async fn get_key(client: &Client, bucket: &str, key: &str) -> Result<Option<Vec<u8>>, StoreError> {
-    let what = || format!("s3 GetObject s3://{bucket}/{key}");
-    match client.get_object().bucket(bucket).key(key).send().await {
-        Ok(out) => {
-            let body = out.body.collect().await.map_err(|e| StoreError {
-                what: what(),
-                code: "ResponseError".into(),
-                message: e.to_string(),
-            })?;
-            Ok(Some(body.into_bytes().to_vec()))
-        }
-        Err(e) if e.as_service_error().is_some_and(|s| s.is_no_such_key()) => Ok(None),
-        Err(e) => Err(StoreError::new(what(), failure(e))),
+/// Runs `task` for every item, [`IN_FLIGHT`] at a time; the first failure is the result.
+async fn bounded<T, F, Fut>(items: Vec<T>, task: F) -> Result<(), StoreError>
+where
+    T: Send + 'static,
+    F: Fn(T) -> Fut,
+    Fut: Future<Output = Result<(), StoreError>> + Send + 'static,
+{
+    let slots = Arc::new(Semaphore::new(IN_FLIGHT));
+    let mut set = JoinSet::new();
+    for item in items {
+        let (slots, work) = (slots.clone(), task(item));
+        set.spawn(async move {
+            let _slot = slots.acquire_owned().await;
+            work.await
+        });
     }
-}
-
-async fn put_key(
-    client: &Client,
-    bucket: &str,
-    key: &str,
-    bytes: Vec<u8>,
-) -> Result<(), StoreError> {
-    client
-        .put_object()
-        .bucket(bucket)
-        .key(key)
-        .content_type(if key.ends_with(".json") {
-            "application/json"
-        } else {
-            "application/octet-stream"
-        })
-        .body(ByteStream::from(bytes))
-        .send()
-        .await
-        .map(|_| ())
-        .map_err(|e| StoreError::new(format!("s3 PutObject s3://{bucket}/{key}"), failure(e)))
+    while let Some(done) = set.join_next().await {
+        done.map_err(|e| StoreError::local("a transfer task failed", e))??;
+    }
+    Ok(())
 }
 
 /// Fetches `url` into `dest` from synchronous code (`check`, `diff`).
